@@ -1,0 +1,54 @@
+//! The document shell and the top-level component with its routes.
+
+use crate::components::error_page::NotFoundPage;
+use crate::components::sidebar::Sidebar;
+use crate::routes::{chat::ChatPage, home::HomePage};
+use crate::state::conversation_list::ConversationList;
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path, SsrMode,
+};
+
+/// The HTML document the server renders around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The application: sidebar plus the routed page.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    ConversationList::provide();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/arbor.css"/>
+        <Title text="Arbor"/>
+        <Router>
+            <div class="layout">
+                <Sidebar/>
+                <main class="main">
+                    <Routes fallback=NotFoundPage>
+                        <Route path=path!("/") view=HomePage/>
+                        <Route path=path!("/c/:id") view=ChatPage ssr=SsrMode::Async/>
+                    </Routes>
+                </main>
+            </div>
+        </Router>
+    }
+}

@@ -1,0 +1,65 @@
+//! The seam between server functions and the server: `app` declares what it
+//! needs here, the `server` crate implements it and provides it as context.
+
+use crate::errors::AppError;
+use crate::model::{ConversationSummary, ConversationView, SendReceipt};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// The user a request acts for (one built-in local user until accounts exist).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CurrentUser(pub Uuid);
+
+/// A new message as the composer (or an edit) submits it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUserMessage {
+    pub conversation_id: Uuid,
+    /// `None` starts a new root; editing a message passes that message's parent.
+    pub parent_id: Option<Uuid>,
+    /// Chosen by the browser; sending the same one twice stores one message.
+    pub client_id: String,
+    pub text: String,
+}
+
+/// Everything the server functions can ask of the server. Every call names
+/// the acting user; ids that do not exist or belong to someone else are
+/// `AppError::NotFound`.
+#[async_trait::async_trait]
+pub trait Backend: Send + Sync + 'static {
+    async fn list_conversations(&self, user: Uuid) -> Result<Vec<ConversationSummary>, AppError>;
+    async fn create_conversation(&self, user: Uuid) -> Result<ConversationSummary, AppError>;
+    async fn rename_conversation(
+        &self,
+        user: Uuid,
+        id: Uuid,
+        title: String,
+    ) -> Result<ConversationSummary, AppError>;
+    async fn delete_conversation(&self, user: Uuid, id: Uuid) -> Result<(), AppError>;
+    async fn conversation(&self, user: Uuid, id: Uuid) -> Result<ConversationView, AppError>;
+    async fn send_message(
+        &self,
+        user: Uuid,
+        message: NewUserMessage,
+    ) -> Result<SendReceipt, AppError>;
+    async fn regenerate(
+        &self,
+        user: Uuid,
+        conversation_id: Uuid,
+        message_id: Uuid,
+    ) -> Result<SendReceipt, AppError>;
+    async fn stop(
+        &self,
+        user: Uuid,
+        conversation_id: Uuid,
+        message_id: Uuid,
+    ) -> Result<(), AppError>;
+    async fn set_active_leaf(
+        &self,
+        user: Uuid,
+        conversation_id: Uuid,
+        leaf_id: Uuid,
+    ) -> Result<(), AppError>;
+}
+
+/// The backend as provided in the Leptos context.
+pub type SharedBackend = Arc<dyn Backend>;

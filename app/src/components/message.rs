@@ -1,0 +1,169 @@
+//! One message of the displayed branch: its text (markdown for replies),
+//! its status, `< n/m >`, and the actions on it (edit a user message,
+//! regenerate a reply).
+
+use crate::components::sibling_nav::SiblingNav;
+use crate::markdown::render_markdown;
+use crate::model::{MessageStatus, Role};
+use crate::state::chat::{use_chat, LiveMessage};
+use leptos::prelude::*;
+use uuid::Uuid;
+
+/// What to say under a reply that did not complete, when the server gave no reason.
+fn default_note(status: MessageStatus) -> Option<&'static str> {
+    match status {
+        MessageStatus::Interrupted => Some("Stopped before the end."),
+        MessageStatus::Error => Some("The model failed before finishing this reply."),
+        MessageStatus::Complete | MessageStatus::Streaming => None,
+    }
+}
+
+/// A message in the chat column.
+#[component]
+pub fn MessageItem(id: Uuid) -> impl IntoView {
+    let state = use_chat();
+    let Some(message) = state.message(id) else {
+        return ().into_any();
+    };
+    let role = message.role;
+    let status = message.status.clone();
+    let class = move || format!("message {} {}", role.as_str(), status.get().as_str());
+    let is_selected = move || state.selected.get() == Some(id);
+    let author = match role {
+        Role::User => "You".to_string(),
+        Role::Assistant => message.model.clone().unwrap_or_else(|| "Assistant".into()),
+        Role::System => "System".to_string(),
+        Role::Tool => "Tool".to_string(),
+    };
+    view! {
+        <article
+            class=class
+            class:selected=is_selected
+            data-id=id.to_string()
+            data-role=role.as_str()
+            aria-label=format!("{} message", role.as_str())
+        >
+            <header class="message-header">
+                <span class="author">{author}</span>
+                <SiblingNav id/>
+            </header>
+            {match role {
+                Role::User => view! { <UserBody message=message.clone()/> }.into_any(),
+                _ => view! { <ReplyBody message=message.clone()/> }.into_any(),
+            }}
+        </article>
+    }
+    .into_any()
+}
+
+/// A user message: plain text, or the inline editor while editing.
+#[component]
+fn UserBody(message: LiveMessage) -> impl IntoView {
+    let state = use_chat();
+    let id = message.id;
+    let content = message.content.clone();
+    let editing = move || state.editing.get() == Some(id);
+    view! {
+        <Show
+            when=editing
+            fallback=move || {
+                let content = content.clone();
+                view! {
+                    <div class="content plain">{move || content.get()}</div>
+                    <div class="message-actions">
+                        <button class="edit" on:click=move |_| state.editing.set(Some(id))>
+                            "Edit"
+                        </button>
+                    </div>
+                }
+            }
+        >
+            <EditBox message=message.clone()/>
+        </Show>
+    }
+}
+
+/// The inline editor: Save sends the new text as a sibling; the original stays.
+#[component]
+fn EditBox(message: LiveMessage) -> impl IntoView {
+    let state = use_chat();
+    let draft = RwSignal::new(message.content.get_untracked());
+    let saving = RwSignal::new(false);
+    let hint = RwSignal::new(None::<String>);
+    let parent = message.parent_id;
+    let max_chars = state.facts.with_value(|f| f.max_message_chars);
+    let save = move || {
+        let text = draft.get_untracked();
+        if let Some(problem) = crate::components::composer::draft_problem(&text, max_chars) {
+            hint.set(Some(problem));
+            return;
+        }
+        saving.set(true);
+        leptos::task::spawn_local(async move {
+            match state.send(parent, text).await {
+                Ok(()) => state.editing.set(None),
+                Err(err) => hint.set(Some(err.to_string())),
+            }
+            saving.set(false);
+        });
+    };
+    view! {
+        <div class="edit-box">
+            <textarea
+                class="edit-input"
+                aria-label="Edit message"
+                rows="3"
+                prop:value=move || draft.get()
+                on:input=move |ev| draft.set(event_target_value(&ev))
+                on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                    if ev.key() == "Escape" {
+                        state.editing.set(None);
+                    }
+                }
+            ></textarea>
+            <p class="hint" role="status">{move || hint.get()}</p>
+            <div class="message-actions">
+                <button class="save" disabled=move || saving.get() on:click=move |_| save()>
+                    "Save"
+                </button>
+                <button class="cancel" on:click=move |_| state.editing.set(None)>
+                    "Cancel"
+                </button>
+            </div>
+        </div>
+    }
+}
+
+/// An assistant reply: rendered markdown, a cursor while it streams, the
+/// reason it ended early, and Regenerate.
+#[component]
+fn ReplyBody(message: LiveMessage) -> impl IntoView {
+    let state = use_chat();
+    let id = message.id;
+    let content = message.content.clone();
+    let status = message.status.clone();
+    let note = message.note.clone();
+    let streaming = {
+        let status = status.clone();
+        move || status.get() == MessageStatus::Streaming
+    };
+    let note_text = move || {
+        let status = status.get();
+        note.get()
+            .or_else(|| default_note(status).map(str::to_string))
+            .map(|text| view! { <p class=format!("note {}", status.as_str())>{text}</p> })
+    };
+    let regenerate = move |_| state.spawn(async move { state.regenerate(id).await });
+    view! {
+        <div class="content markdown" inner_html=move || render_markdown(&content.get())></div>
+        <Show when=streaming.clone()>
+            <span class="typing" aria-label="The reply is being written">"▍"</span>
+        </Show>
+        {note_text}
+        <div class="message-actions">
+            <button class="regenerate" disabled=streaming on:click=regenerate>
+                "Regenerate"
+            </button>
+        </div>
+    }
+}

@@ -1,0 +1,8 @@
+//! UI pieces, one per file.
+
+pub mod composer;
+pub mod error_page;
+pub mod message;
+pub mod sibling_nav;
+pub mod sidebar;
+pub mod tree_panel;

@@ -1,0 +1,250 @@
+//! Data types shared by the browser and the server: what a conversation, a
+//! message node and a stream event look like on the wire.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+use uuid::Uuid;
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+    Tool,
+}
+
+impl Role {
+    /// The name stored in the database and shown in the UI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::System => "system",
+            Role::User => "user",
+            Role::Assistant => "assistant",
+            Role::Tool => "tool",
+        }
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "system" => Ok(Role::System),
+            "user" => Ok(Role::User),
+            "assistant" => Ok(Role::Assistant),
+            "tool" => Ok(Role::Tool),
+            other => Err(format!("unknown role `{other}`")),
+        }
+    }
+}
+
+/// Where a message is in its life: assistant replies start `Streaming` and
+/// end in one of the other three states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageStatus {
+    Complete,
+    Streaming,
+    Interrupted,
+    Error,
+}
+
+impl MessageStatus {
+    /// The name stored in the database and used as a CSS class.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageStatus::Complete => "complete",
+            MessageStatus::Streaming => "streaming",
+            MessageStatus::Interrupted => "interrupted",
+            MessageStatus::Error => "error",
+        }
+    }
+}
+
+impl FromStr for MessageStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "complete" => Ok(MessageStatus::Complete),
+            "streaming" => Ok(MessageStatus::Streaming),
+            "interrupted" => Ok(MessageStatus::Interrupted),
+            "error" => Ok(MessageStatus::Error),
+            other => Err(format!("unknown message status `{other}`")),
+        }
+    }
+}
+
+/// One conversation as listed in the sidebar.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationSummary {
+    pub id: Uuid,
+    /// Empty until the user (or, later, the model) names it.
+    pub title: String,
+    /// Milliseconds since the Unix epoch.
+    pub created_at: i64,
+    /// Milliseconds since the Unix epoch; bumped by every new message.
+    pub updated_at: i64,
+}
+
+impl ConversationSummary {
+    /// The title to show: the stored one, or a placeholder for an unnamed conversation.
+    pub fn display_title(&self) -> &str {
+        if self.title.trim().is_empty() {
+            "New conversation"
+        } else {
+            &self.title
+        }
+    }
+}
+
+/// One node of a conversation tree, as the browser sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageNode {
+    pub id: Uuid,
+    /// `None` for a root: the first message of a conversation, or an edit of it.
+    pub parent_id: Option<Uuid>,
+    pub role: Role,
+    pub content: String,
+    pub status: MessageStatus,
+    /// The model that wrote an assistant reply.
+    pub model: Option<String>,
+    /// Why a reply ended early (stopped, interrupted, failed), in words for the user.
+    pub note: Option<String>,
+    /// When this node was last the end of the displayed branch (ms since the epoch).
+    pub last_active_at: Option<i64>,
+    /// Milliseconds since the Unix epoch.
+    pub created_at: i64,
+}
+
+/// Everything the chat page needs to show a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationView {
+    pub summary: ConversationSummary,
+    pub nodes: Vec<MessageNode>,
+    pub active_leaf_id: Option<Uuid>,
+    /// The event stream position this snapshot corresponds to: subscribe after it.
+    pub cursor: EventCursor,
+    /// Label of the model new replies come from.
+    pub model_label: String,
+    /// Whether that model runs offline inside Arbor (no API key, no network).
+    pub model_is_offline: bool,
+    /// Longest accepted message, in characters.
+    pub max_message_chars: usize,
+}
+
+/// What `send_message` and `regenerate` hand back at once, before any token streams.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendReceipt {
+    /// The stored user message (absent for a regeneration).
+    pub user: Option<MessageNode>,
+    /// The new assistant reply, status `Streaming`.
+    pub assistant: MessageNode,
+}
+
+/// A change to a conversation, pushed to subscribers over Server-Sent Events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ChatEvent {
+    /// A node was added to the tree (content as it was at creation).
+    Message { node: MessageNode },
+    /// Text appended to a streaming reply.
+    Delta { id: Uuid, text: String },
+    /// A streaming reply ended.
+    Done {
+        id: Uuid,
+        status: MessageStatus,
+        note: Option<String>,
+    },
+}
+
+impl ChatEvent {
+    /// The SSE `event:` name for this event.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ChatEvent::Message { .. } => "message",
+            ChatEvent::Delta { .. } => "delta",
+            ChatEvent::Done { .. } => "done",
+        }
+    }
+}
+
+/// A position in one conversation's event stream: `epoch` names the actor
+/// incarnation that numbered the events, `seq` counts them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventCursor {
+    pub epoch: u64,
+    pub seq: u64,
+}
+
+impl fmt::Display for EventCursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.epoch, self.seq)
+    }
+}
+
+impl FromStr for EventCursor {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (epoch, seq) = s
+            .trim()
+            .split_once('-')
+            .ok_or_else(|| format!("malformed event id `{s}`"))?;
+        Ok(EventCursor {
+            epoch: epoch
+                .parse()
+                .map_err(|_| format!("malformed event id `{s}`"))?,
+            seq: seq.parse().map_err(|_| format!("malformed event id `{s}`"))?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_cursor_round_trips_through_its_text_form() {
+        let cursor = EventCursor {
+            epoch: 1_732_000_000_123,
+            seq: 42,
+        };
+        assert_eq!(cursor.to_string().parse::<EventCursor>(), Ok(cursor));
+    }
+
+    #[test]
+    fn malformed_event_cursors_are_rejected() {
+        for bad in ["", "12", "a-1", "1-b", "1-2-3"] {
+            assert!(bad.parse::<EventCursor>().is_err(), "{bad} parsed");
+        }
+    }
+
+    #[test]
+    fn roles_and_statuses_round_trip_through_their_names() {
+        for role in [Role::System, Role::User, Role::Assistant, Role::Tool] {
+            assert_eq!(role.as_str().parse::<Role>(), Ok(role));
+        }
+        for status in [
+            MessageStatus::Complete,
+            MessageStatus::Streaming,
+            MessageStatus::Interrupted,
+            MessageStatus::Error,
+        ] {
+            assert_eq!(status.as_str().parse::<MessageStatus>(), Ok(status));
+        }
+    }
+
+    #[test]
+    fn stream_events_are_tagged_by_kind_on_the_wire() {
+        let id = Uuid::nil();
+        let json = serde_json::to_value(ChatEvent::Delta {
+            id,
+            text: "hi".into(),
+        })
+        .expect("serializes");
+        assert_eq!(json["kind"], "delta");
+        assert_eq!(json["text"], "hi");
+    }
+}

@@ -1,0 +1,121 @@
+//! The chat page `/c/<id>`: the displayed branch, the composer, and the tree
+//! panel beside them.
+
+use crate::components::composer::Composer;
+use crate::components::error_page::ErrorPage;
+use crate::components::message::MessageItem;
+use crate::components::tree_panel::TreePanel;
+use crate::functions::conversations::get_conversation;
+use crate::model::ConversationView;
+use crate::state::chat::ChatState;
+use crate::state::conversation_list::use_conversation_list;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+/// Loads the conversation named in the URL.
+#[component]
+pub fn ChatPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
+    let conversation = Resource::new(move || id.get(), get_conversation);
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match conversation.await {
+                    Ok(view) => view! { <Conversation view/> }.into_any(),
+                    Err(error) => view! { <ErrorPage error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// An open conversation.
+#[component]
+fn Conversation(view: ConversationView) -> impl IntoView {
+    let state = ChatState::new(&view);
+    provide_context(state);
+    #[cfg(feature = "hydrate")]
+    crate::stream::follow(state, view.cursor);
+
+    let list = use_conversation_list();
+    let facts = state.facts.get_value();
+    let stored_title = facts.title.clone();
+    let title = Memo::new(move |_| {
+        list.title_of(state.conversation_id)
+            .unwrap_or_else(|| stored_title.clone())
+    });
+    let path = Memo::new(move |_| state.path());
+    let streaming = Signal::derive(move || state.leaf_is_streaming());
+    let draft = RwSignal::new(String::new());
+    let sending = RwSignal::new(false);
+
+    let on_send = move |text: String| {
+        sending.set(true);
+        leptos::task::spawn_local(async move {
+            let parent = state.active_leaf.get_untracked();
+            match state.send(parent, text).await {
+                Ok(()) => {
+                    draft.set(String::new());
+                    list.refresh();
+                }
+                Err(err) => state.error.set(Some(err.to_string())),
+            }
+            sending.set(false);
+        });
+    };
+    let on_stop = move |_| {
+        if let Some(leaf) = state.active_leaf.get_untracked() {
+            state.spawn(async move { state.stop(leaf).await });
+        }
+    };
+
+    view! {
+        <Title text=move || title.get()/>
+        <section class="chat">
+            <header class="chat-header">
+                <h1 class="chat-title">{move || title.get()}</h1>
+                <span
+                    class="model-badge"
+                    class:offline=facts.model_is_offline
+                    title=if facts.model_is_offline {
+                        "Built-in offline model: runs inside Arbor, no API key or network needed"
+                    } else {
+                        "Remote model"
+                    }
+                >
+                    {if facts.model_is_offline {
+                        format!("Offline model · {}", facts.model_label)
+                    } else {
+                        facts.model_label.clone()
+                    }}
+                </span>
+            </header>
+            <div class="messages">
+                <Show when=move || path.with(Vec::is_empty)>
+                    <p class="muted empty-chat">"Send a message to start this conversation."</p>
+                </Show>
+                <For each=move || path.get() key=|id| *id let:id>
+                    <MessageItem id/>
+                </For>
+            </div>
+            <Show when=move || state.error.get().is_some()>
+                <div class="error-banner" role="alert">
+                    <span>{move || state.error.get()}</span>
+                    <button aria-label="Dismiss" on:click=move |_| state.error.set(None)>"×"</button>
+                </div>
+            </Show>
+            <Composer
+                draft
+                on_send
+                streaming
+                on_stop
+                sending=sending
+                max_chars=facts.max_message_chars
+                autofocus=true
+            />
+        </section>
+        <TreePanel/>
+    }
+}

@@ -1,0 +1,71 @@
+//! The start page: a composer that opens a new conversation with its first
+//! message.
+
+use crate::components::composer::Composer;
+use crate::functions::conversations::create_conversation;
+use crate::functions::messages::send_message;
+use crate::state::conversation_list::use_conversation_list;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_meta::Title;
+use leptos_router::hooks::use_navigate;
+
+/// Default limit used before the server has told us its own; the server
+/// enforces the configured one regardless.
+const DEFAULT_MAX_CHARS: usize = 32_000;
+
+/// The home page.
+#[component]
+pub fn HomePage() -> impl IntoView {
+    let list = use_conversation_list();
+    let navigate = use_navigate();
+    let draft = RwSignal::new(String::new());
+    let sending = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let on_send = move |text: String| {
+        let navigate = navigate.clone();
+        sending.set(true);
+        spawn_local(async move {
+            let result = async {
+                let conversation = create_conversation().await?;
+                send_message(
+                    conversation.id.to_string(),
+                    None,
+                    format!("first-{}", conversation.id),
+                    text,
+                )
+                .await?;
+                Ok::<_, crate::errors::AppError>(conversation.id)
+            }
+            .await;
+            sending.set(false);
+            match result {
+                Ok(id) => {
+                    draft.set(String::new());
+                    list.refresh();
+                    navigate(&format!("/c/{id}"), Default::default());
+                }
+                Err(err) => error.set(Some(err.to_string())),
+            }
+        });
+    };
+    view! {
+        <Title text="Arbor"/>
+        <section class="home">
+            <h1>"What shall we explore?"</h1>
+            <p class="muted">
+                "Every edit and every regenerated reply becomes a branch you can come back to."
+            </p>
+            <p class="error" role="alert">{move || error.get()}</p>
+            <Composer
+                draft
+                on_send
+                streaming=Signal::derive(|| false)
+                on_stop=|_| {}
+                sending=sending
+                max_chars=DEFAULT_MAX_CHARS
+                autofocus=true
+            />
+        </section>
+    }
+}

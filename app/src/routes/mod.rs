@@ -1,0 +1,4 @@
+//! Pages, one per file.
+
+pub mod chat;
+pub mod home;

@@ -1,0 +1,267 @@
+//! The open conversation as the page holds it: the tree's shape, each
+//! message's live text and status, the displayed branch, and the actions
+//! that change them (send, edit, regenerate, stop, switch branch).
+
+use crate::errors::AppError;
+use crate::functions::messages::{regenerate, send_message, set_active_leaf, stop_generation};
+use crate::model::{ChatEvent, ConversationView, MessageNode, MessageStatus, Role, SendReceipt};
+use crate::tree::{NodeLink, Tree};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// One message with the parts that change while it streams.
+#[derive(Clone)]
+pub struct LiveMessage {
+    pub id: Uuid,
+    pub parent_id: Option<Uuid>,
+    pub role: Role,
+    pub model: Option<String>,
+    pub content: ArcRwSignal<String>,
+    pub status: ArcRwSignal<MessageStatus>,
+    pub note: ArcRwSignal<Option<String>>,
+}
+
+impl LiveMessage {
+    fn new(node: MessageNode) -> Self {
+        LiveMessage {
+            id: node.id,
+            parent_id: node.parent_id,
+            role: node.role,
+            model: node.model,
+            content: ArcRwSignal::new(node.content),
+            status: ArcRwSignal::new(node.status),
+            note: ArcRwSignal::new(node.note),
+        }
+    }
+}
+
+/// Facts about the conversation that do not change while it is open.
+#[derive(Clone)]
+pub struct ConversationFacts {
+    pub title: String,
+    pub model_label: String,
+    pub model_is_offline: bool,
+    pub max_message_chars: usize,
+}
+
+/// The open conversation; provided as context by the chat page.
+#[derive(Clone, Copy)]
+pub struct ChatState {
+    pub conversation_id: Uuid,
+    pub tree: RwSignal<Tree>,
+    messages: StoredValue<HashMap<Uuid, LiveMessage>>,
+    /// The end of the displayed branch.
+    pub active_leaf: RwSignal<Option<Uuid>>,
+    /// The node last picked in the tree panel or with `< >`.
+    pub selected: RwSignal<Option<Uuid>>,
+    /// The user message whose inline editor is open.
+    pub editing: RwSignal<Option<Uuid>>,
+    /// The last failed action, shown until dismissed or replaced.
+    pub error: RwSignal<Option<String>>,
+    pub facts: StoredValue<ConversationFacts>,
+}
+
+impl ChatState {
+    /// Builds the state from a server snapshot.
+    pub fn new(view: &ConversationView) -> Self {
+        let state = ChatState {
+            conversation_id: view.summary.id,
+            tree: RwSignal::new(Tree::default()),
+            messages: StoredValue::new(HashMap::new()),
+            active_leaf: RwSignal::new(None),
+            selected: RwSignal::new(None),
+            editing: RwSignal::new(None),
+            error: RwSignal::new(None),
+            facts: StoredValue::new(ConversationFacts {
+                title: view.summary.display_title().to_string(),
+                model_label: view.model_label.clone(),
+                model_is_offline: view.model_is_offline,
+                max_message_chars: view.max_message_chars,
+            }),
+        };
+        state.replace_with(view);
+        state
+    }
+
+    /// Replaces everything with a fresh snapshot (after the event stream
+    /// could not resume).
+    pub fn replace_with(&self, view: &ConversationView) {
+        let tree = Tree::from_links(view.nodes.iter().map(link_of));
+        let leaf = tree.initial_leaf(view.active_leaf_id);
+        self.messages.set_value(
+            view.nodes
+                .iter()
+                .map(|n| (n.id, LiveMessage::new(n.clone())))
+                .collect(),
+        );
+        self.tree.set(tree);
+        self.active_leaf.set(leaf);
+    }
+
+    /// The message with this id, if the page knows it.
+    pub fn message(&self, id: Uuid) -> Option<LiveMessage> {
+        self.messages.with_value(|m| m.get(&id).cloned())
+    }
+
+    /// The displayed branch, root first.
+    pub fn path(&self) -> Vec<Uuid> {
+        let leaf = self.active_leaf.get();
+        self.tree
+            .with(|t| leaf.map(|l| t.path_to(l)).unwrap_or_default())
+    }
+
+    /// Whether the end of the displayed branch is still streaming.
+    pub fn leaf_is_streaming(&self) -> bool {
+        self.active_leaf
+            .get()
+            .and_then(|id| self.message(id))
+            .is_some_and(|m| m.status.get() == MessageStatus::Streaming)
+    }
+
+    /// Applies one event from the server's stream.
+    pub fn apply(&self, event: ChatEvent) {
+        match event {
+            ChatEvent::Message { node } => self.insert(node),
+            ChatEvent::Delta { id, text } => {
+                if let Some(message) = self.message(id) {
+                    message.content.update(|c| c.push_str(&text));
+                }
+            }
+            ChatEvent::Done { id, status, note } => {
+                if let Some(message) = self.message(id) {
+                    message.status.set(status);
+                    message.note.set(note);
+                }
+            }
+        }
+    }
+
+    /// Adds a node the page has not seen yet.
+    pub fn insert(&self, node: MessageNode) {
+        if self.messages.with_value(|m| m.contains_key(&node.id)) {
+            return;
+        }
+        let link = link_of(&node);
+        self.messages
+            .update_value(|m| _ = m.insert(node.id, LiveMessage::new(node)));
+        self.tree.update(|t| t.insert(link));
+    }
+
+    /// Shows the branch through `node`: its most recently shown descendant,
+    /// else its newest one.
+    pub fn show_branch_of(&self, node: Uuid) {
+        if let Some(leaf) = self.tree.with_untracked(|t| t.descend(Some(node))) {
+            self.show_leaf(leaf);
+            self.persist_active_leaf(leaf);
+        }
+    }
+
+    /// Moves from `node` to its previous (`-1`) or next (`+1`) sibling.
+    pub fn show_sibling(&self, node: Uuid, step: isize) {
+        let target = self.tree.with_untracked(|t| {
+            let siblings = t.siblings(node);
+            let index = siblings.iter().position(|s| *s == node)?;
+            siblings.get(index.checked_add_signed(step)?).copied()
+        });
+        if let Some(target) = target {
+            self.selected.set(Some(target));
+            self.show_branch_of(target);
+        }
+    }
+
+    /// Sends a message under `parent` (an edit sends under the edited
+    /// message's parent). On success the new branch is shown.
+    pub async fn send(&self, parent: Option<Uuid>, text: String) -> Result<(), AppError> {
+        let receipt = send_message(
+            self.conversation_id.to_string(),
+            parent.map(|p| p.to_string()),
+            new_client_id(),
+            text,
+        )
+        .await?;
+        self.accept(receipt);
+        Ok(())
+    }
+
+    /// Starts another reply beside assistant message `id`.
+    pub async fn regenerate(&self, id: Uuid) -> Result<(), AppError> {
+        let receipt = regenerate(self.conversation_id.to_string(), id.to_string()).await?;
+        self.accept(receipt);
+        Ok(())
+    }
+
+    /// Stops the streaming reply `id`, keeping its text.
+    pub async fn stop(&self, id: Uuid) -> Result<(), AppError> {
+        stop_generation(self.conversation_id.to_string(), id.to_string()).await
+    }
+
+    /// Runs an action in the background and shows its error, if any.
+    pub fn spawn(&self, action: impl std::future::Future<Output = Result<(), AppError>> + 'static) {
+        let error = self.error;
+        spawn_local(async move {
+            if let Err(err) = action.await {
+                error.set(Some(err.to_string()));
+            }
+        });
+    }
+
+    fn accept(&self, receipt: SendReceipt) {
+        let leaf = receipt.assistant.id;
+        if let Some(user) = receipt.user {
+            self.insert(user);
+        }
+        self.insert(receipt.assistant);
+        self.error.set(None);
+        // The server already stored this leaf as active.
+        self.show_leaf(leaf);
+    }
+
+    fn show_leaf(&self, leaf: Uuid) {
+        self.tree.update(|t| _ = t.mark_active(leaf, now_ms()));
+        self.active_leaf.set(Some(leaf));
+    }
+
+    fn persist_active_leaf(&self, leaf: Uuid) {
+        let conversation = self.conversation_id.to_string();
+        self.spawn(async move { set_active_leaf(conversation, leaf.to_string()).await });
+    }
+}
+
+/// The chat state provided by the chat page.
+pub fn use_chat() -> ChatState {
+    expect_context::<ChatState>()
+}
+
+fn link_of(node: &MessageNode) -> NodeLink {
+    NodeLink {
+        id: node.id,
+        parent_id: node.parent_id,
+        created_at: node.created_at,
+        last_active_at: node.last_active_at,
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn now_ms() -> i64 {
+    js_sys::Date::now() as i64
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn now_ms() -> i64 {
+    0
+}
+
+/// An idempotency key for one send: unique enough for a retry to be
+/// recognised, not a secret.
+#[cfg(feature = "hydrate")]
+fn new_client_id() -> String {
+    let random = (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64;
+    format!("{:x}-{:x}", js_sys::Date::now() as u64, random)
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn new_client_id() -> String {
+    uuid::Uuid::nil().to_string()
+}

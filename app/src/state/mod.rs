@@ -1,0 +1,4 @@
+//! Page-wide state, one context per concern.
+
+pub mod chat;
+pub mod conversation_list;

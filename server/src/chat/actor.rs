@@ -1,0 +1,554 @@
+//! One conversation's actor: a tokio task that owns the conversation while
+//! it is in use. It holds the cached tree and every message's current text,
+//! runs the conversation's generations (several branches may stream at
+//! once), numbers and broadcasts every change through its [`EventLog`], and
+//! is the only writer of its conversation's rows. It stops after a quiet
+//! period with no subscriber and nothing generating.
+
+use super::event_log::{EventLog, Replay, Sequenced};
+use super::generation::{self, derive_seed, GenerationUpdate, UpdateKind};
+use crate::clock::now_ms;
+use crate::providers::{GenerationRequest, Provider, ThreadMessage};
+use crate::storage::{StorageError, Store, StoredMessage};
+use app::errors::AppError;
+use app::model::{ChatEvent, EventCursor, MessageNode, MessageStatus, Role, SendReceipt};
+use app::tree::{NodeLink, Tree};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+/// Note stored on a reply the user stopped.
+pub const STOPPED_NOTE: &str = "Stopped by user.";
+/// Note stored on a reply whose generation died with an earlier actor or process.
+pub const INTERRUPTED_NOTE: &str = "Interrupted: the server stopped before this reply finished.";
+
+/// Where an actor sends the answer to a command.
+pub type Reply<T> = oneshot::Sender<Result<T, AppError>>;
+
+/// What the rest of the server can ask an actor. Every command names the
+/// acting user; a user who does not own the conversation gets `NotFound`.
+pub enum Command {
+    Snapshot {
+        user: Uuid,
+        reply: Reply<Snapshot>,
+    },
+    Subscribe {
+        user: Uuid,
+        after: Option<EventCursor>,
+        reply: Reply<Subscription>,
+    },
+    Send {
+        user: Uuid,
+        parent: Option<Uuid>,
+        client_id: String,
+        text: String,
+        reply: Reply<SendReceipt>,
+    },
+    Regenerate {
+        user: Uuid,
+        message: Uuid,
+        reply: Reply<SendReceipt>,
+    },
+    Stop {
+        user: Uuid,
+        message: Uuid,
+        reply: Reply<()>,
+    },
+    SetActiveLeaf {
+        user: Uuid,
+        leaf: Uuid,
+        reply: Reply<()>,
+    },
+    /// Stop now, abandoning running generations (the conversation was deleted).
+    Shutdown,
+}
+
+/// The conversation's messages and position in its event stream, taken at one instant.
+pub struct Snapshot {
+    pub nodes: Vec<MessageNode>,
+    pub active_leaf_id: Option<Uuid>,
+    pub cursor: EventCursor,
+}
+
+/// A subscriber's start: missed events to replay, then the live receiver.
+pub struct Subscription {
+    pub replay: Replay,
+    pub live: broadcast::Receiver<Arc<Sequenced>>,
+}
+
+/// Shared by every actor: where to store, what generates, and timings.
+#[derive(Clone)]
+pub struct ActorContext {
+    pub store: Arc<dyn Store>,
+    pub provider: Arc<dyn Provider>,
+    /// How long an actor with no subscriber and no generation stays alive.
+    pub idle_timeout: Duration,
+    /// How often a streaming reply's text is saved.
+    pub checkpoint_every: Duration,
+    /// How many recent events are kept for resuming subscribers.
+    pub replay_capacity: usize,
+}
+
+struct Running {
+    task: JoinHandle<()>,
+    last_checkpoint: Instant,
+}
+
+/// The actor's state; see the module documentation.
+pub struct ConversationActor {
+    id: Uuid,
+    owner: Uuid,
+    tree: Tree,
+    messages: HashMap<Uuid, MessageNode>,
+    client_ids: HashMap<String, Uuid>,
+    active_leaf: Option<Uuid>,
+    log: EventLog,
+    running: HashMap<Uuid, Running>,
+    updates: mpsc::Sender<GenerationUpdate>,
+    updates_rx: Option<mpsc::Receiver<GenerationUpdate>>,
+    context: ActorContext,
+}
+
+fn internal(error: StorageError) -> AppError {
+    tracing::error!(%error, "storage failure");
+    AppError::Internal("the database could not complete the request".into())
+}
+
+impl ConversationActor {
+    /// Reads the conversation from the database. Writes nothing, so a load
+    /// that loses a race to another one leaves no trace.
+    pub async fn load(id: Uuid, context: ActorContext) -> Result<Self, AppError> {
+        let record = context
+            .store
+            .conversation(id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| AppError::NotFound("conversation".into()))?;
+        let stored = context.store.messages(id).await.map_err(internal)?;
+        let tree = Tree::from_links(stored.iter().map(|m| link_of(&m.node)));
+        let client_ids = stored
+            .iter()
+            .filter_map(|m| Some((m.client_id.clone()?, m.node.id)))
+            .collect();
+        let messages = stored.into_iter().map(|m| (m.node.id, m.node)).collect();
+        let (updates, updates_rx) = mpsc::channel(256);
+        // Microseconds of the start time tell this incarnation's event ids
+        // apart from any earlier one's.
+        let epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as u64);
+        Ok(ConversationActor {
+            id,
+            owner: record.owner_id,
+            tree,
+            messages,
+            client_ids,
+            active_leaf: record.active_leaf_id,
+            log: EventLog::new(epoch, context.replay_capacity),
+            running: HashMap::new(),
+            updates,
+            updates_rx: Some(updates_rx),
+            context,
+        })
+    }
+
+    /// Serves commands until shut down or idle.
+    pub async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        let Some(mut updates) = self.updates_rx.take() else {
+            return;
+        };
+        self.interrupt_orphans().await;
+        let idle = self.context.idle_timeout;
+        let mut deadline = Instant::now() + idle;
+        loop {
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(Command::Shutdown) | None => break,
+                    Some(command) => self.handle(command).await,
+                },
+                Some(update) = updates.recv() => self.on_update(update).await,
+                _ = tokio::time::sleep_until(deadline) => {
+                    if self.running.is_empty() && self.log.subscriber_count() == 0 {
+                        break;
+                    }
+                }
+            }
+            deadline = Instant::now() + idle;
+        }
+        for (_, running) in self.running.drain() {
+            running.task.abort();
+        }
+        tracing::debug!(conversation = %self.id, "actor stopped");
+    }
+
+    /// Replies left `streaming` by an earlier actor or process have no
+    /// generation behind them any more: keep their text, mark them interrupted.
+    async fn interrupt_orphans(&mut self) {
+        let orphans: Vec<Uuid> = self
+            .messages
+            .values()
+            .filter(|m| m.status == MessageStatus::Streaming)
+            .map(|m| m.id)
+            .collect();
+        for id in orphans {
+            self.finish(id, MessageStatus::Interrupted, Some(INTERRUPTED_NOTE.into()))
+                .await;
+        }
+    }
+
+    async fn handle(&mut self, command: Command) {
+        match command {
+            Command::Snapshot { user, reply } => {
+                _ = reply.send(self.check_owner(user).map(|()| self.snapshot()));
+            }
+            Command::Subscribe { user, after, reply } => {
+                _ = reply.send(self.check_owner(user).map(|()| Subscription {
+                    replay: self.log.replay_after(after),
+                    live: self.log.subscribe(),
+                }));
+            }
+            Command::Send {
+                user,
+                parent,
+                client_id,
+                text,
+                reply,
+            } => {
+                let result = match self.check_owner(user) {
+                    Ok(()) => self.send(parent, client_id, text).await,
+                    Err(err) => Err(err),
+                };
+                _ = reply.send(result);
+            }
+            Command::Regenerate {
+                user,
+                message,
+                reply,
+            } => {
+                let result = match self.check_owner(user) {
+                    Ok(()) => self.regenerate(message).await,
+                    Err(err) => Err(err),
+                };
+                _ = reply.send(result);
+            }
+            Command::Stop {
+                user,
+                message,
+                reply,
+            } => {
+                let result = match self.check_owner(user) {
+                    Ok(()) => self.stop(message).await,
+                    Err(err) => Err(err),
+                };
+                _ = reply.send(result);
+            }
+            Command::SetActiveLeaf { user, leaf, reply } => {
+                let result = match self.check_owner(user) {
+                    Ok(()) => self.set_active_leaf(leaf).await,
+                    Err(err) => Err(err),
+                };
+                _ = reply.send(result);
+            }
+            Command::Shutdown => {}
+        }
+    }
+
+    fn check_owner(&self, user: Uuid) -> Result<(), AppError> {
+        if user == self.owner {
+            Ok(())
+        } else {
+            Err(AppError::NotFound("conversation".into()))
+        }
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        let mut nodes: Vec<MessageNode> = self.messages.values().cloned().collect();
+        nodes.sort_by_key(|n| (n.created_at, n.id));
+        Snapshot {
+            nodes,
+            active_leaf_id: self.active_leaf,
+            cursor: self.log.cursor(),
+        }
+    }
+
+    async fn send(
+        &mut self,
+        parent: Option<Uuid>,
+        client_id: String,
+        text: String,
+    ) -> Result<SendReceipt, AppError> {
+        if let Some(existing) = self.client_ids.get(&client_id) {
+            return self.receipt_for(*existing);
+        }
+        if let Some(parent_id) = parent {
+            let parent = self
+                .messages
+                .get(&parent_id)
+                .ok_or_else(|| AppError::NotFound("parent message".into()))?;
+            if parent.role == Role::User {
+                return Err(AppError::BadRequest(
+                    "a message can only be sent under a reply, not under another user message"
+                        .into(),
+                ));
+            }
+            if parent.status == MessageStatus::Streaming {
+                return Err(AppError::Busy(
+                    "the reply you are answering is still being written: wait for it or stop it"
+                        .into(),
+                ));
+            }
+        }
+        let user = MessageNode {
+            id: Uuid::now_v7(),
+            parent_id: parent,
+            role: Role::User,
+            content: text,
+            status: MessageStatus::Complete,
+            model: None,
+            note: None,
+            last_active_at: None,
+            created_at: now_ms(),
+        };
+        let thread = self.thread_to_new(&user);
+        let user = StoredMessage {
+            node: user,
+            client_id: Some(client_id),
+            params: None,
+        };
+        self.create_reply(user.node.id, Some(user), thread, 0).await
+    }
+
+    async fn regenerate(&mut self, message: Uuid) -> Result<SendReceipt, AppError> {
+        let node = self
+            .messages
+            .get(&message)
+            .ok_or_else(|| AppError::NotFound("message".into()))?;
+        if node.role != Role::Assistant {
+            return Err(AppError::BadRequest(
+                "only assistant replies can be regenerated; edit a user message instead".into(),
+            ));
+        }
+        let Some(parent) = node.parent_id else {
+            return Err(AppError::BadRequest(
+                "this reply answers no message, so it cannot be regenerated".into(),
+            ));
+        };
+        let sibling_index = self.tree.children(Some(parent)).len();
+        let thread = self.thread_to(parent, None);
+        self.create_reply(parent, None, thread, sibling_index).await
+    }
+
+    /// Stores (the new user message and) a streaming assistant reply under
+    /// `parent`, shows it, announces it, and starts generating.
+    async fn create_reply(
+        &mut self,
+        parent: Uuid,
+        user: Option<StoredMessage>,
+        thread: Vec<ThreadMessage>,
+        sibling_index: usize,
+    ) -> Result<SendReceipt, AppError> {
+        let seed = derive_seed(&thread, sibling_index);
+        let now = now_ms();
+        let stamp = self.tree.activity_stamp(now);
+        let assistant = MessageNode {
+            id: Uuid::now_v7(),
+            parent_id: Some(parent),
+            role: Role::Assistant,
+            content: String::new(),
+            status: MessageStatus::Streaming,
+            model: Some(self.context.provider.model_name().to_string()),
+            note: None,
+            last_active_at: Some(stamp),
+            created_at: now.max(user.as_ref().map_or(0, |u| u.node.created_at)),
+        };
+        let mut rows: Vec<StoredMessage> = user.into_iter().collect();
+        rows.push(StoredMessage {
+            node: assistant.clone(),
+            client_id: None,
+            params: Some(serde_json::json!({ "seed": seed })),
+        });
+        self.context
+            .store
+            .insert_messages(self.id, &rows, assistant.id)
+            .await
+            .map_err(internal)?;
+
+        let mut user_node = None;
+        for row in rows {
+            if let Some(client_id) = row.client_id {
+                self.client_ids.insert(client_id, row.node.id);
+            }
+            self.tree.insert(link_of(&row.node));
+            if row.node.role == Role::User {
+                user_node = Some(row.node.clone());
+            }
+            self.messages.insert(row.node.id, row.node.clone());
+            self.log.publish(ChatEvent::Message { node: row.node });
+        }
+        self.tree.mark_active(assistant.id, stamp);
+        self.active_leaf = Some(assistant.id);
+
+        let task = generation::spawn(
+            self.context.provider.clone(),
+            GenerationRequest { thread, seed },
+            assistant.id,
+            self.updates.clone(),
+        );
+        self.running.insert(
+            assistant.id,
+            Running {
+                task,
+                last_checkpoint: Instant::now(),
+            },
+        );
+        Ok(SendReceipt {
+            user: user_node,
+            assistant,
+        })
+    }
+
+    /// The receipt of a message already stored under the same client id.
+    fn receipt_for(&self, user_id: Uuid) -> Result<SendReceipt, AppError> {
+        let user = self.messages.get(&user_id).cloned();
+        let assistant = self
+            .tree
+            .children(Some(user_id))
+            .first()
+            .and_then(|id| self.messages.get(id))
+            .cloned();
+        match (user, assistant) {
+            (Some(user), Some(assistant)) => Ok(SendReceipt {
+                user: Some(user),
+                assistant,
+            }),
+            _ => Err(AppError::Internal(
+                "a message with this client id exists but has no reply".into(),
+            )),
+        }
+    }
+
+    /// The thread a model sees when answering `until`: the path to it.
+    fn thread_to(&self, until: Uuid, extra: Option<&MessageNode>) -> Vec<ThreadMessage> {
+        self.tree
+            .path_to(until)
+            .iter()
+            .filter_map(|id| self.messages.get(id))
+            .chain(extra)
+            .filter(|m| !m.content.is_empty())
+            .map(|m| ThreadMessage {
+                role: m.role,
+                content: m.content.clone(),
+            })
+            .collect()
+    }
+
+    /// The thread for a user message not yet in the tree.
+    fn thread_to_new(&self, user: &MessageNode) -> Vec<ThreadMessage> {
+        match user.parent_id {
+            Some(parent) => self.thread_to(parent, Some(user)),
+            None => vec![ThreadMessage {
+                role: user.role,
+                content: user.content.clone(),
+            }],
+        }
+    }
+
+    async fn stop(&mut self, message: Uuid) -> Result<(), AppError> {
+        if !self.messages.contains_key(&message) {
+            return Err(AppError::NotFound("message".into()));
+        }
+        if let Some(running) = self.running.remove(&message) {
+            running.task.abort();
+            self.finish(message, MessageStatus::Interrupted, Some(STOPPED_NOTE.into()))
+                .await;
+        }
+        Ok(())
+    }
+
+    async fn set_active_leaf(&mut self, leaf: Uuid) -> Result<(), AppError> {
+        if !self.messages.contains_key(&leaf) {
+            return Err(AppError::NotFound("message".into()));
+        }
+        let stamp = self.tree.activity_stamp(now_ms());
+        self.context
+            .store
+            .set_active_leaf(self.id, leaf, stamp)
+            .await
+            .map_err(internal)?;
+        self.tree.mark_active(leaf, stamp);
+        if let Some(node) = self.messages.get_mut(&leaf) {
+            node.last_active_at = Some(stamp);
+        }
+        self.active_leaf = Some(leaf);
+        Ok(())
+    }
+
+    async fn on_update(&mut self, update: GenerationUpdate) {
+        let id = update.id;
+        match update.kind {
+            UpdateKind::Text(text) => {
+                let (Some(running), Some(node)) =
+                    (self.running.get_mut(&id), self.messages.get_mut(&id))
+                else {
+                    return; // stopped meanwhile: the rest is dropped
+                };
+                node.content.push_str(&text);
+                if running.last_checkpoint.elapsed() >= self.context.checkpoint_every {
+                    running.last_checkpoint = Instant::now();
+                    if let Err(error) = self
+                        .context
+                        .store
+                        .checkpoint_message(id, &node.content, now_ms())
+                        .await
+                    {
+                        tracing::error!(%error, message = %id, "checkpoint failed");
+                    }
+                }
+                self.log.publish(ChatEvent::Delta { id, text });
+            }
+            UpdateKind::Finished(result) => {
+                if self.running.remove(&id).is_none() {
+                    return;
+                }
+                match result {
+                    Ok(()) => self.finish(id, MessageStatus::Complete, None).await,
+                    Err(error) => {
+                        self.finish(id, MessageStatus::Error, Some(error.to_string()))
+                            .await
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stores a reply's final state and announces it.
+    async fn finish(&mut self, id: Uuid, status: MessageStatus, note: Option<String>) {
+        let Some(node) = self.messages.get_mut(&id) else {
+            return;
+        };
+        node.status = status;
+        node.note = note.clone();
+        if let Err(error) = self
+            .context
+            .store
+            .finish_message(id, status, &node.content, note.as_deref(), now_ms())
+            .await
+        {
+            tracing::error!(%error, message = %id, "could not store the end of a reply");
+        }
+        self.log.publish(ChatEvent::Done { id, status, note });
+    }
+}
+
+fn link_of(node: &MessageNode) -> NodeLink {
+    NodeLink {
+        id: node.id,
+        parent_id: node.parent_id,
+        created_at: node.created_at,
+        last_active_at: node.last_active_at,
+    }
+}

@@ -1,0 +1,178 @@
+//! A conversation's numbered event stream: every change gets the next
+//! sequence number, the most recent events are kept so a reconnecting
+//! client can resume from its `Last-Event-ID`, and live subscribers receive
+//! each event through a broadcast channel.
+
+use app::model::{ChatEvent, EventCursor};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use tokio::sync::broadcast;
+
+/// One event with its position in the stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sequenced {
+    pub cursor: EventCursor,
+    pub event: ChatEvent,
+}
+
+/// What a subscriber that asks to resume gets first.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Replay {
+    /// These events, then the live stream, with nothing missing in between.
+    Events(Vec<Arc<Sequenced>>),
+    /// The position cannot be resumed (another actor incarnation numbered
+    /// it, or it is too old): reload the snapshot.
+    Reset,
+}
+
+/// Owned by one conversation actor.
+pub struct EventLog {
+    epoch: u64,
+    /// Sequence number of the last event published (0: none yet).
+    last_seq: u64,
+    recent: VecDeque<Arc<Sequenced>>,
+    capacity: usize,
+    live: broadcast::Sender<Arc<Sequenced>>,
+}
+
+impl EventLog {
+    /// A log numbering events under `epoch`, keeping the last `capacity` of them.
+    pub fn new(epoch: u64, capacity: usize) -> Self {
+        let (live, _) = broadcast::channel(capacity.max(16));
+        EventLog {
+            epoch,
+            last_seq: 0,
+            recent: VecDeque::with_capacity(capacity.min(1024)),
+            capacity: capacity.max(1),
+            live,
+        }
+    }
+
+    /// The position after the last published event.
+    pub fn cursor(&self) -> EventCursor {
+        EventCursor {
+            epoch: self.epoch,
+            seq: self.last_seq,
+        }
+    }
+
+    /// Numbers, keeps and broadcasts an event.
+    pub fn publish(&mut self, event: ChatEvent) {
+        self.last_seq += 1;
+        let sequenced = Arc::new(Sequenced {
+            cursor: self.cursor(),
+            event,
+        });
+        if self.recent.len() == self.capacity {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(sequenced.clone());
+        // No receivers is fine: nobody is watching right now.
+        _ = self.live.send(sequenced);
+    }
+
+    /// The events after `after` that a resuming subscriber missed.
+    /// `None` means "from now on".
+    pub fn replay_after(&self, after: Option<EventCursor>) -> Replay {
+        let Some(after) = after else {
+            return Replay::Events(Vec::new());
+        };
+        if after.epoch != self.epoch || after.seq > self.last_seq {
+            return Replay::Reset;
+        }
+        let oldest_kept = self.recent.front().map_or(self.last_seq + 1, |e| e.cursor.seq);
+        if after.seq + 1 < oldest_kept {
+            return Replay::Reset;
+        }
+        Replay::Events(
+            self.recent
+                .iter()
+                .filter(|e| e.cursor.seq > after.seq)
+                .cloned()
+                .collect(),
+        )
+    }
+
+    /// A receiver of every event published from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Sequenced>> {
+        self.live.subscribe()
+    }
+
+    /// How many live subscribers there are.
+    pub fn subscriber_count(&self) -> usize {
+        self.live.receiver_count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn delta(text: &str) -> ChatEvent {
+        ChatEvent::Delta {
+            id: Uuid::nil(),
+            text: text.into(),
+        }
+    }
+
+    fn texts(replay: Replay) -> Vec<String> {
+        match replay {
+            Replay::Events(events) => events
+                .iter()
+                .map(|e| match &e.event {
+                    ChatEvent::Delta { text, .. } => text.clone(),
+                    other => format!("{other:?}"),
+                })
+                .collect(),
+            Replay::Reset => vec!["RESET".into()],
+        }
+    }
+
+    fn at(epoch: u64, seq: u64) -> Option<EventCursor> {
+        Some(EventCursor { epoch, seq })
+    }
+
+    #[test]
+    fn resuming_replays_exactly_the_missed_events() {
+        let mut log = EventLog::new(9, 100);
+        for t in ["a", "b", "c", "d"] {
+            log.publish(delta(t));
+        }
+        assert_eq!(texts(log.replay_after(at(9, 2))), vec!["c", "d"]);
+        assert_eq!(texts(log.replay_after(at(9, 0))), vec!["a", "b", "c", "d"]);
+        assert!(texts(log.replay_after(at(9, 4))).is_empty());
+        assert!(texts(log.replay_after(None)).is_empty());
+    }
+
+    #[test]
+    fn a_cursor_from_another_epoch_or_the_future_asks_for_a_reset() {
+        let mut log = EventLog::new(9, 100);
+        log.publish(delta("a"));
+        assert_eq!(log.replay_after(at(8, 1)), Replay::Reset);
+        assert_eq!(log.replay_after(at(9, 2)), Replay::Reset);
+    }
+
+    #[test]
+    fn a_cursor_older_than_what_is_kept_asks_for_a_reset() {
+        let mut log = EventLog::new(1, 3);
+        for t in ["a", "b", "c", "d", "e"] {
+            log.publish(delta(t));
+        }
+        // Kept: c(3) d(4) e(5). Resuming after 2 is still gap-free; after 1 is not.
+        assert_eq!(texts(log.replay_after(at(1, 2))), vec!["c", "d", "e"]);
+        assert_eq!(log.replay_after(at(1, 1)), Replay::Reset);
+    }
+
+    #[test]
+    fn live_subscribers_get_events_published_after_they_subscribed() {
+        let mut log = EventLog::new(1, 10);
+        log.publish(delta("before"));
+        let mut rx = log.subscribe();
+        log.publish(delta("after"));
+        let got = rx.try_recv().expect("one event");
+        assert_eq!(got.cursor, EventCursor { epoch: 1, seq: 2 });
+        assert!(rx.try_recv().is_err());
+        assert_eq!(log.subscriber_count(), 1);
+    }
+}

@@ -1,0 +1,7 @@
+//! Conversations at run time: one actor per active conversation, found
+//! through the registry; the actor runs generations and streams events.
+
+pub mod actor;
+pub mod event_log;
+pub mod generation;
+pub mod registry;

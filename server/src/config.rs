@@ -1,0 +1,125 @@
+//! Run-time settings, read from environment variables (all optional).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Everything configurable about a running Arbor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// `ARBOR_DATABASE_URL`: `sqlite://path/to/file.db` or a plain path.
+    pub database_url: String,
+    /// `ARBOR_ADDR`: where to listen (port 0 picks a free one).
+    pub addr: SocketAddr,
+    /// `ARBOR_SITE_ROOT`: the folder cargo-leptos built the site into.
+    pub site_root: String,
+    /// `ARBOR_OFFLINE_TOKEN_MS`: the offline model's pause per token.
+    pub offline_token_delay: Duration,
+    /// `ARBOR_OFFLINE_FAIL_AFTER`: make every offline reply fail after N tokens (tests).
+    pub offline_fail_after: Option<usize>,
+    /// `ARBOR_MAX_MESSAGE_CHARS`: longest accepted message.
+    pub max_message_chars: usize,
+    /// `ARBOR_ACTOR_IDLE_SECS`: how long an unused conversation stays in memory.
+    pub actor_idle: Duration,
+}
+
+/// A setting that could not be understood.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("environment variable {name}={value:?} is invalid: {reason}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub value: String,
+    pub reason: String,
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup` (name to value).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        fn parse<T: std::str::FromStr>(
+            lookup: &impl Fn(&str) -> Option<String>,
+            name: &'static str,
+            default: T,
+        ) -> Result<T, ConfigError>
+        where
+            T::Err: std::fmt::Display,
+        {
+            match lookup(name).filter(|v| !v.trim().is_empty()) {
+                None => Ok(default),
+                Some(value) => value.trim().parse().map_err(|e: T::Err| ConfigError {
+                    name,
+                    value,
+                    reason: e.to_string(),
+                }),
+            }
+        }
+        let fail_after: i64 = parse(&lookup, "ARBOR_OFFLINE_FAIL_AFTER", -1)?;
+        let max_message_chars: usize = parse(&lookup, "ARBOR_MAX_MESSAGE_CHARS", 32_000)?;
+        if max_message_chars == 0 {
+            return Err(ConfigError {
+                name: "ARBOR_MAX_MESSAGE_CHARS",
+                value: "0".into(),
+                reason: "must be at least 1".into(),
+            });
+        }
+        Ok(Config {
+            database_url: lookup("ARBOR_DATABASE_URL")
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| "data/arbor.db".into()),
+            addr: parse(&lookup, "ARBOR_ADDR", SocketAddr::from(([127, 0, 0, 1], 3000)))?,
+            site_root: lookup("ARBOR_SITE_ROOT")
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| "target/site".into()),
+            offline_token_delay: Duration::from_millis(parse(
+                &lookup,
+                "ARBOR_OFFLINE_TOKEN_MS",
+                30,
+            )?),
+            offline_fail_after: usize::try_from(fail_after).ok(),
+            max_message_chars,
+            actor_idle: Duration::from_secs(parse(&lookup, "ARBOR_ACTOR_IDLE_SECS", 300)?),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_need_no_environment() {
+        let config = config(&[]).expect("defaults are valid");
+        assert_eq!(config.database_url, "data/arbor.db");
+        assert_eq!(config.addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(config.offline_token_delay, Duration::from_millis(30));
+        assert_eq!(config.offline_fail_after, None);
+        assert_eq!(config.max_message_chars, 32_000);
+    }
+
+    #[test]
+    fn values_are_read_and_bad_ones_name_the_variable() {
+        let config = config(&[
+            ("ARBOR_OFFLINE_TOKEN_MS", "0"),
+            ("ARBOR_OFFLINE_FAIL_AFTER", "3"),
+            ("ARBOR_ADDR", "127.0.0.1:0"),
+        ])
+        .expect("valid");
+        assert_eq!(config.offline_token_delay, Duration::ZERO);
+        assert_eq!(config.offline_fail_after, Some(3));
+        let err = super::tests::config(&[("ARBOR_MAX_MESSAGE_CHARS", "lots")]).expect_err("invalid");
+        assert_eq!(err.name, "ARBOR_MAX_MESSAGE_CHARS");
+        assert!(super::tests::config(&[("ARBOR_MAX_MESSAGE_CHARS", "0")]).is_err());
+    }
+}

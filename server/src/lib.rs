@@ -1,0 +1,103 @@
+//! Arbor's server: configuration, storage, conversation actors, model
+//! providers and the HTTP routes. `main.rs` only reads the configuration
+//! and calls [`serve`].
+
+pub mod chat;
+pub mod clock;
+pub mod config;
+pub mod providers;
+pub mod router;
+pub mod service;
+pub mod sse;
+pub mod storage;
+
+use chat::actor::{ActorContext, INTERRUPTED_NOTE};
+use config::Config;
+use leptos::config::{Env, LeptosOptions};
+use providers::OfflineModel;
+use service::{ChatService, Limits};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("{0}")]
+    Storage(#[from] storage::StorageError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("server failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Opens the database, recovers interrupted replies, and serves until
+/// Ctrl-C or SIGTERM. Prints the URL once listening.
+pub async fn serve(config: Config) -> Result<(), ServeError> {
+    let store = storage::connect(&config.database_url).await?;
+    let interrupted = store
+        .interrupt_streaming(INTERRUPTED_NOTE, clock::now_ms())
+        .await?;
+    if interrupted > 0 {
+        tracing::warn!(count = interrupted, "marked replies left streaming by a crash as interrupted");
+    }
+    let provider = Arc::new(OfflineModel {
+        token_delay: config.offline_token_delay,
+        fail_after: config.offline_fail_after,
+    });
+    let context = ActorContext {
+        store,
+        provider,
+        idle_timeout: config.actor_idle,
+        checkpoint_every: Duration::from_secs(1),
+        replay_capacity: 4096,
+    };
+    let limits = Limits {
+        max_message_chars: config.max_message_chars,
+    };
+    let chat = Arc::new(ChatService::new(context, limits).await?);
+
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: config.addr,
+            source,
+        })?;
+    let addr = listener.local_addr()?;
+    let options = LeptosOptions::builder()
+        .output_name("arbor")
+        .site_root(config.site_root.as_str())
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .env(Env::PROD)
+        .build();
+    let app = router::router(chat, options);
+    println!("Arbor is listening on http://{addr}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

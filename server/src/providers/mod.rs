@@ -1,0 +1,46 @@
+//! Model providers: anything that turns a thread of messages into a stream
+//! of text deltas. Today the built-in offline model; OpenAI-compatible and
+//! Anthropic providers implement the same trait.
+
+mod offline;
+mod offline_text;
+
+pub use offline::OfflineModel;
+
+use app::model::Role;
+use futures::Stream;
+use std::pin::Pin;
+
+/// One message of the thread a model sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadMessage {
+    pub role: Role,
+    pub content: String,
+}
+
+/// What a provider is asked to continue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenerationRequest {
+    /// The path from the root to the message being answered, oldest first.
+    pub thread: Vec<ThreadMessage>,
+    /// Seed for models that sample; the same seed and thread give the same reply.
+    pub seed: u64,
+}
+
+/// Why a generation failed, in words fit for the user.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ProviderError(pub String);
+
+/// A reply as it is produced: text deltas, ending early with an error if the model fails.
+pub type TextStream = Pin<Box<dyn Stream<Item = Result<String, ProviderError>> + Send>>;
+
+/// A source of replies.
+pub trait Provider: Send + Sync + 'static {
+    /// The model name recorded on each reply and shown in the UI.
+    fn model_name(&self) -> &str;
+    /// Whether the model runs inside Arbor with no network or key.
+    fn is_offline(&self) -> bool;
+    /// Starts generating a reply. Dropping the stream cancels the request.
+    fn generate(&self, request: GenerationRequest) -> TextStream;
+}

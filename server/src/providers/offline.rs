@@ -1,0 +1,104 @@
+//! The built-in offline model: writes a deterministic markdown reply token
+//! by token at a configurable pace, and can be told to fail mid-stream.
+
+use super::offline_text::{compose_reply, split_tokens};
+use super::{GenerationRequest, Provider, ProviderError, TextStream};
+use app::model::Role;
+use futures::stream;
+use std::time::Duration;
+
+/// The offline model and its settings.
+#[derive(Debug, Clone)]
+pub struct OfflineModel {
+    /// Pause before each token (zero streams as fast as the receiver reads).
+    pub token_delay: Duration,
+    /// When set, the reply fails after this many tokens (for tests of error handling).
+    pub fail_after: Option<usize>,
+}
+
+/// The name replies of the offline model carry.
+pub const OFFLINE_MODEL_NAME: &str = "arbor-offline";
+
+impl Provider for OfflineModel {
+    fn model_name(&self) -> &str {
+        OFFLINE_MODEL_NAME
+    }
+
+    fn is_offline(&self) -> bool {
+        true
+    }
+
+    fn generate(&self, request: GenerationRequest) -> TextStream {
+        let prompt = request
+            .thread
+            .iter()
+            .rev()
+            .find(|m| m.role == Role::User)
+            .map(|m| m.content.as_str())
+            .unwrap_or_default();
+        let tokens = split_tokens(&compose_reply(prompt, request.seed));
+        let delay = self.token_delay;
+        let fail_after = self.fail_after;
+        let state = (tokens.into_iter().enumerate(), false);
+        Box::pin(stream::unfold(state, move |(mut tokens, failed)| async move {
+            if failed {
+                return None;
+            }
+            let (index, token) = tokens.next()?;
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            if fail_after == Some(index) {
+                let error = ProviderError(format!(
+                    "the offline model was configured to fail after {index} tokens"
+                ));
+                return Some((Err(error), (tokens, true)));
+            }
+            Some((Ok(token), (tokens, false)))
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::ThreadMessage;
+    use futures::StreamExt;
+
+    fn request(seed: u64) -> GenerationRequest {
+        GenerationRequest {
+            thread: vec![ThreadMessage {
+                role: Role::User,
+                content: "plant a tree".into(),
+            }],
+            seed,
+        }
+    }
+
+    #[tokio::test]
+    async fn streams_the_composed_reply_token_by_token() {
+        let model = OfflineModel {
+            token_delay: Duration::ZERO,
+            fail_after: None,
+        };
+        let parts: Vec<String> = model
+            .generate(request(5))
+            .map(|t| t.expect("no failure configured"))
+            .collect()
+            .await;
+        assert!(parts.len() > 30);
+        assert_eq!(parts.concat(), compose_reply("plant a tree", 5));
+    }
+
+    #[tokio::test]
+    async fn fails_mid_stream_when_told_to_and_then_ends() {
+        let model = OfflineModel {
+            token_delay: Duration::ZERO,
+            fail_after: Some(4),
+        };
+        let items: Vec<Result<String, ProviderError>> = model.generate(request(5)).collect().await;
+        assert_eq!(items.len(), 5);
+        assert!(items[..4].iter().all(Result::is_ok));
+        assert!(items[4].is_err());
+    }
+}

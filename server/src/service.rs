@@ -1,0 +1,227 @@
+//! The chat service: validates requests, checks ownership, and routes them
+//! to storage or to the conversation's actor. It implements the `Backend`
+//! that `app`'s server functions call, and serves the event stream.
+
+use crate::chat::actor::{ActorContext, Command, Subscription};
+use crate::chat::registry::Registry;
+use crate::clock::now_ms;
+use crate::storage::{StorageError, Store};
+use app::backend::{Backend, NewUserMessage};
+use app::errors::AppError;
+use app::model::{ConversationSummary, ConversationView, EventCursor, SendReceipt};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Longest accepted conversation title, in characters.
+const MAX_TITLE_CHARS: usize = 200;
+/// Longest accepted idempotency key.
+const MAX_CLIENT_ID_CHARS: usize = 128;
+
+/// Limits on what users may send.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_message_chars: usize,
+}
+
+/// Owns the store, the actor registry and the limits; shared by every request.
+pub struct ChatService {
+    store: Arc<dyn Store>,
+    registry: Registry,
+    limits: Limits,
+    model_name: String,
+    model_is_offline: bool,
+    local_user: Uuid,
+}
+
+fn internal(error: StorageError) -> AppError {
+    tracing::error!(%error, "storage failure");
+    AppError::Internal("the database could not complete the request".into())
+}
+
+impl ChatService {
+    /// Builds the service; makes sure the built-in local user exists.
+    pub async fn new(context: ActorContext, limits: Limits) -> Result<Self, StorageError> {
+        let local_user = context.store.local_user().await?;
+        Ok(ChatService {
+            store: context.store.clone(),
+            model_name: context.provider.model_name().to_string(),
+            model_is_offline: context.provider.is_offline(),
+            registry: Registry::new(context),
+            limits,
+            local_user,
+        })
+    }
+
+    /// The user every request acts as until accounts exist.
+    pub fn local_user(&self) -> Uuid {
+        self.local_user
+    }
+
+    /// How many conversation actors are running.
+    pub fn active_conversations(&self) -> usize {
+        self.registry.active_count()
+    }
+
+    /// Subscribes to a conversation's events after `after` (none: from now).
+    pub async fn subscribe(
+        &self,
+        user: Uuid,
+        conversation: Uuid,
+        after: Option<EventCursor>,
+    ) -> Result<Subscription, AppError> {
+        self.registry
+            .request(conversation, |reply| Command::Subscribe { user, after, reply })
+            .await
+    }
+
+    fn check_text(&self, text: &str) -> Result<(), AppError> {
+        if text.trim().is_empty() {
+            return Err(AppError::BadRequest("the message is empty".into()));
+        }
+        let length = text.chars().count();
+        let limit = self.limits.max_message_chars;
+        if length > limit {
+            return Err(AppError::BadRequest(format!(
+                "the message is too long: {length} characters, the limit is {limit}"
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl Backend for ChatService {
+    async fn list_conversations(&self, user: Uuid) -> Result<Vec<ConversationSummary>, AppError> {
+        self.store.list_conversations(user).await.map_err(internal)
+    }
+
+    async fn create_conversation(&self, user: Uuid) -> Result<ConversationSummary, AppError> {
+        self.store
+            .create_conversation(user, now_ms())
+            .await
+            .map_err(internal)
+    }
+
+    async fn rename_conversation(
+        &self,
+        user: Uuid,
+        id: Uuid,
+        title: String,
+    ) -> Result<ConversationSummary, AppError> {
+        let title = title.trim();
+        if title.chars().count() > MAX_TITLE_CHARS {
+            return Err(AppError::BadRequest(format!(
+                "the title is too long; the limit is {MAX_TITLE_CHARS} characters"
+            )));
+        }
+        self.store
+            .rename_conversation(user, id, title, now_ms())
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| AppError::NotFound("conversation".into()))
+    }
+
+    async fn delete_conversation(&self, user: Uuid, id: Uuid) -> Result<(), AppError> {
+        if !self
+            .store
+            .delete_conversation(user, id)
+            .await
+            .map_err(internal)?
+        {
+            return Err(AppError::NotFound("conversation".into()));
+        }
+        self.registry.shut_down(id);
+        Ok(())
+    }
+
+    async fn conversation(&self, user: Uuid, id: Uuid) -> Result<ConversationView, AppError> {
+        let record = self
+            .store
+            .conversation(id)
+            .await
+            .map_err(internal)?
+            .filter(|r| r.owner_id == user)
+            .ok_or_else(|| AppError::NotFound("conversation".into()))?;
+        let snapshot = self
+            .registry
+            .request(id, |reply| Command::Snapshot { user, reply })
+            .await?;
+        Ok(ConversationView {
+            summary: record.summary,
+            nodes: snapshot.nodes,
+            active_leaf_id: snapshot.active_leaf_id,
+            cursor: snapshot.cursor,
+            model_label: self.model_name.clone(),
+            model_is_offline: self.model_is_offline,
+            max_message_chars: self.limits.max_message_chars,
+        })
+    }
+
+    async fn send_message(
+        &self,
+        user: Uuid,
+        message: NewUserMessage,
+    ) -> Result<SendReceipt, AppError> {
+        self.check_text(&message.text)?;
+        let client_id = message.client_id.trim().to_string();
+        if client_id.is_empty() || client_id.chars().count() > MAX_CLIENT_ID_CHARS {
+            return Err(AppError::BadRequest(format!(
+                "client_id must be 1 to {MAX_CLIENT_ID_CHARS} characters"
+            )));
+        }
+        self.registry
+            .request(message.conversation_id, |reply| Command::Send {
+                user,
+                parent: message.parent_id,
+                client_id: client_id.clone(),
+                text: message.text.clone(),
+                reply,
+            })
+            .await
+    }
+
+    async fn regenerate(
+        &self,
+        user: Uuid,
+        conversation_id: Uuid,
+        message_id: Uuid,
+    ) -> Result<SendReceipt, AppError> {
+        self.registry
+            .request(conversation_id, |reply| Command::Regenerate {
+                user,
+                message: message_id,
+                reply,
+            })
+            .await
+    }
+
+    async fn stop(
+        &self,
+        user: Uuid,
+        conversation_id: Uuid,
+        message_id: Uuid,
+    ) -> Result<(), AppError> {
+        self.registry
+            .request(conversation_id, |reply| Command::Stop {
+                user,
+                message: message_id,
+                reply,
+            })
+            .await
+    }
+
+    async fn set_active_leaf(
+        &self,
+        user: Uuid,
+        conversation_id: Uuid,
+        leaf_id: Uuid,
+    ) -> Result<(), AppError> {
+        self.registry
+            .request(conversation_id, |reply| Command::SetActiveLeaf {
+                user,
+                leaf: leaf_id,
+                reply,
+            })
+            .await
+    }
+}

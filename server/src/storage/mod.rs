@@ -1,0 +1,102 @@
+//! Persistence. Every SQL statement of Arbor lives under this module: the
+//! [`Store`] trait says what the rest of the server may ask, and each
+//! database has one implementation beside it (SQLite today; PostgreSQL can
+//! sit next to it with the same trait and the same tests).
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use app::model::{ConversationSummary, MessageNode, MessageStatus};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// A storage failure. Details go to the log, never to the user.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("corrupt row in {table}: {reason}")]
+    Corrupt { table: &'static str, reason: String },
+    #[error("unsupported database URL `{0}` (expected sqlite:// or a file path)")]
+    UnsupportedUrl(String),
+}
+
+pub type StorageResult<T> = Result<T, StorageError>;
+
+/// A conversation row with the fields only the server needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationRecord {
+    pub summary: ConversationSummary,
+    pub owner_id: Uuid,
+    pub active_leaf_id: Option<Uuid>,
+}
+
+/// A message row: the node the browser sees plus server-only fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredMessage {
+    pub node: MessageNode,
+    /// The browser's idempotency key for a user message.
+    pub client_id: Option<String>,
+    /// Generation parameters that produced an assistant reply.
+    pub params: Option<serde_json::Value>,
+}
+
+/// Everything the server asks of its database.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// The built-in local user (created on first use) that owns everything
+    /// until accounts exist.
+    async fn local_user(&self) -> StorageResult<Uuid>;
+
+    /// A user's conversations, most recently active first.
+    async fn list_conversations(&self, owner: Uuid) -> StorageResult<Vec<ConversationSummary>>;
+    async fn create_conversation(&self, owner: Uuid, now: i64) -> StorageResult<ConversationSummary>;
+    async fn conversation(&self, id: Uuid) -> StorageResult<Option<ConversationRecord>>;
+    /// Renames the owner's conversation; `None` when there is no such conversation.
+    async fn rename_conversation(
+        &self,
+        owner: Uuid,
+        id: Uuid,
+        title: &str,
+        now: i64,
+    ) -> StorageResult<Option<ConversationSummary>>;
+    /// Deletes the owner's conversation and its messages; false when there was none.
+    async fn delete_conversation(&self, owner: Uuid, id: Uuid) -> StorageResult<bool>;
+
+    /// Every message of a conversation, oldest first.
+    async fn messages(&self, conversation: Uuid) -> StorageResult<Vec<StoredMessage>>;
+    /// Stores new messages and makes `active_leaf` the displayed branch, in one transaction.
+    async fn insert_messages(
+        &self,
+        conversation: Uuid,
+        messages: &[StoredMessage],
+        active_leaf: Uuid,
+    ) -> StorageResult<()>;
+    /// Saves the text a streaming reply has so far.
+    async fn checkpoint_message(&self, id: Uuid, content: &str, now: i64) -> StorageResult<()>;
+    /// Stores the final text and status of a reply.
+    async fn finish_message(
+        &self,
+        id: Uuid,
+        status: MessageStatus,
+        content: &str,
+        note: Option<&str>,
+        now: i64,
+    ) -> StorageResult<()>;
+    /// Records the displayed branch and marks its leaf as the latest chosen.
+    async fn set_active_leaf(&self, conversation: Uuid, leaf: Uuid, at: i64) -> StorageResult<()>;
+    /// Marks every reply still `streaming` as interrupted (their generation
+    /// died with the process), keeping their text. Returns how many.
+    async fn interrupt_streaming(&self, note: &str, now: i64) -> StorageResult<u64>;
+}
+
+/// Opens the database named by `url` and brings its schema up to date.
+pub async fn connect(url: &str) -> StorageResult<Arc<dyn Store>> {
+    if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        return Err(StorageError::UnsupportedUrl(url.to_string()));
+    }
+    Ok(Arc::new(SqliteStore::open(url).await?))
+}

@@ -1,0 +1,324 @@
+//! The SQLite implementation of [`Store`]: one file, WAL journal, foreign
+//! keys on, migrations embedded in the binary and run on open.
+
+use super::{ConversationRecord, StorageError, StorageResult, Store, StoredMessage};
+use app::model::{ConversationSummary, MessageNode, MessageStatus};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::Row;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+use uuid::Uuid;
+
+const LOCAL_USERNAME: &str = "local";
+
+/// A pool of connections to one SQLite file.
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `url` (`sqlite://path` or
+    /// a plain path) and runs pending migrations.
+    pub async fn open(url: &str) -> StorageResult<Self> {
+        let options = if url.starts_with("sqlite:") {
+            SqliteConnectOptions::from_str(url)?
+        } else {
+            if let Some(dir) = Path::new(url).parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| StorageError::Database(e.into()))?;
+            }
+            SqliteConnectOptions::new().filename(url)
+        }
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+}
+
+fn uuid_column(row: &SqliteRow, table: &'static str, column: &str) -> StorageResult<Uuid> {
+    let text: String = row.try_get(column)?;
+    Uuid::parse_str(&text).map_err(|_| StorageError::Corrupt {
+        table,
+        reason: format!("{column} is not a UUID: `{text}`"),
+    })
+}
+
+fn optional_uuid_column(
+    row: &SqliteRow,
+    table: &'static str,
+    column: &str,
+) -> StorageResult<Option<Uuid>> {
+    let text: Option<String> = row.try_get(column)?;
+    text.map(|t| {
+        Uuid::parse_str(&t).map_err(|_| StorageError::Corrupt {
+            table,
+            reason: format!("{column} is not a UUID: `{t}`"),
+        })
+    })
+    .transpose()
+}
+
+fn parsed_column<T: FromStr<Err = String>>(
+    row: &SqliteRow,
+    table: &'static str,
+    column: &str,
+) -> StorageResult<T> {
+    let text: String = row.try_get(column)?;
+    text.parse()
+        .map_err(|reason| StorageError::Corrupt { table, reason })
+}
+
+fn summary_from_row(row: &SqliteRow) -> StorageResult<ConversationSummary> {
+    Ok(ConversationSummary {
+        id: uuid_column(row, "conversations", "id")?,
+        title: row.try_get("title")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn message_from_row(row: &SqliteRow) -> StorageResult<StoredMessage> {
+    let params: Option<String> = row.try_get("params")?;
+    Ok(StoredMessage {
+        node: MessageNode {
+            id: uuid_column(row, "messages", "id")?,
+            parent_id: optional_uuid_column(row, "messages", "parent_id")?,
+            role: parsed_column(row, "messages", "role")?,
+            content: row.try_get("content")?,
+            status: parsed_column(row, "messages", "status")?,
+            model: row.try_get("model")?,
+            note: row.try_get("error")?,
+            last_active_at: row.try_get("last_active_at")?,
+            created_at: row.try_get("created_at")?,
+        },
+        client_id: row.try_get("client_id")?,
+        params: params.and_then(|p| serde_json::from_str(&p).ok()),
+    })
+}
+
+const SUMMARY_COLUMNS: &str = "id, title, created_at, updated_at";
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    async fn local_user(&self) -> StorageResult<Uuid> {
+        sqlx::query(
+            "INSERT INTO users (id, username, is_admin, created_at) VALUES (?, ?, 1, ?) \
+             ON CONFLICT (username) DO NOTHING",
+        )
+        .bind(Uuid::now_v7().to_string())
+        .bind(LOCAL_USERNAME)
+        .bind(crate::clock::now_ms())
+        .execute(&self.pool)
+        .await?;
+        let row = sqlx::query("SELECT id FROM users WHERE username = ?")
+            .bind(LOCAL_USERNAME)
+            .fetch_one(&self.pool)
+            .await?;
+        uuid_column(&row, "users", "id")
+    }
+
+    async fn list_conversations(&self, owner: Uuid) -> StorageResult<Vec<ConversationSummary>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {SUMMARY_COLUMNS} FROM conversations WHERE owner_id = ? \
+             ORDER BY updated_at DESC, id DESC"
+        ))
+        .bind(owner.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(summary_from_row).collect()
+    }
+
+    async fn create_conversation(&self, owner: Uuid, now: i64) -> StorageResult<ConversationSummary> {
+        let summary = ConversationSummary {
+            id: Uuid::now_v7(),
+            title: String::new(),
+            created_at: now,
+            updated_at: now,
+        };
+        sqlx::query(
+            "INSERT INTO conversations (id, owner_id, title, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(summary.id.to_string())
+        .bind(owner.to_string())
+        .bind(&summary.title)
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(summary)
+    }
+
+    async fn conversation(&self, id: Uuid) -> StorageResult<Option<ConversationRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {SUMMARY_COLUMNS}, owner_id, active_leaf_id FROM conversations WHERE id = ?"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(ConversationRecord {
+                summary: summary_from_row(&row)?,
+                owner_id: uuid_column(&row, "conversations", "owner_id")?,
+                active_leaf_id: optional_uuid_column(&row, "conversations", "active_leaf_id")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn rename_conversation(
+        &self,
+        owner: Uuid,
+        id: Uuid,
+        title: &str,
+        now: i64,
+    ) -> StorageResult<Option<ConversationSummary>> {
+        let row = sqlx::query(&format!(
+            "UPDATE conversations SET title = ?, updated_at = ? WHERE id = ? AND owner_id = ? \
+             RETURNING {SUMMARY_COLUMNS}"
+        ))
+        .bind(title)
+        .bind(now)
+        .bind(id.to_string())
+        .bind(owner.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(summary_from_row).transpose()
+    }
+
+    async fn delete_conversation(&self, owner: Uuid, id: Uuid) -> StorageResult<bool> {
+        let done = sqlx::query("DELETE FROM conversations WHERE id = ? AND owner_id = ?")
+            .bind(id.to_string())
+            .bind(owner.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn messages(&self, conversation: Uuid) -> StorageResult<Vec<StoredMessage>> {
+        let rows = sqlx::query(
+            "SELECT id, parent_id, role, content, status, model, params, error, client_id, \
+             last_active_at, created_at FROM messages WHERE conversation_id = ? \
+             ORDER BY created_at, id",
+        )
+        .bind(conversation.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(message_from_row).collect()
+    }
+
+    async fn insert_messages(
+        &self,
+        conversation: Uuid,
+        messages: &[StoredMessage],
+        active_leaf: Uuid,
+    ) -> StorageResult<()> {
+        let mut tx = self.pool.begin().await?;
+        let mut latest = 0;
+        for message in messages {
+            let node = &message.node;
+            latest = latest.max(node.created_at);
+            sqlx::query(
+                "INSERT INTO messages (id, conversation_id, parent_id, role, content, status, \
+                 model, params, error, client_id, last_active_at, created_at, updated_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(node.id.to_string())
+            .bind(conversation.to_string())
+            .bind(node.parent_id.map(|p| p.to_string()))
+            .bind(node.role.as_str())
+            .bind(&node.content)
+            .bind(node.status.as_str())
+            .bind(&node.model)
+            .bind(message.params.as_ref().map(|p| p.to_string()))
+            .bind(&node.note)
+            .bind(&message.client_id)
+            .bind(node.last_active_at)
+            .bind(node.created_at)
+            .bind(node.created_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("UPDATE conversations SET active_leaf_id = ?, updated_at = ? WHERE id = ?")
+            .bind(active_leaf.to_string())
+            .bind(latest)
+            .bind(conversation.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn checkpoint_message(&self, id: Uuid, content: &str, now: i64) -> StorageResult<()> {
+        sqlx::query(
+            "UPDATE messages SET content = ?, updated_at = ? WHERE id = ? AND status = 'streaming'",
+        )
+        .bind(content)
+        .bind(now)
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn finish_message(
+        &self,
+        id: Uuid,
+        status: MessageStatus,
+        content: &str,
+        note: Option<&str>,
+        now: i64,
+    ) -> StorageResult<()> {
+        sqlx::query(
+            "UPDATE messages SET content = ?, status = ?, error = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(content)
+        .bind(status.as_str())
+        .bind(note)
+        .bind(now)
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn set_active_leaf(&self, conversation: Uuid, leaf: Uuid, at: i64) -> StorageResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE messages SET last_active_at = ? WHERE id = ? AND conversation_id = ?")
+            .bind(at)
+            .bind(leaf.to_string())
+            .bind(conversation.to_string())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE conversations SET active_leaf_id = ? WHERE id = ?")
+            .bind(leaf.to_string())
+            .bind(conversation.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn interrupt_streaming(&self, note: &str, now: i64) -> StorageResult<u64> {
+        let done = sqlx::query(
+            "UPDATE messages SET status = 'interrupted', error = ?, updated_at = ? \
+             WHERE status = 'streaming'",
+        )
+        .bind(note)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+}
