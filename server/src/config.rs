@@ -20,6 +20,8 @@ pub struct Config {
     pub max_message_chars: usize,
     /// `ARBOR_ACTOR_IDLE_SECS`: how long an unused conversation stays in memory.
     pub actor_idle: Duration,
+    /// `ARBOR_CHECKPOINT_MS`: how often a streaming reply's text is saved.
+    pub checkpoint_every: Duration,
 }
 
 /// A setting that could not be understood.
@@ -81,6 +83,7 @@ impl Config {
             offline_fail_after: usize::try_from(fail_after).ok(),
             max_message_chars,
             actor_idle: Duration::from_secs(parse(&lookup, "ARBOR_ACTOR_IDLE_SECS", 300)?),
+            checkpoint_every: Duration::from_millis(parse(&lookup, "ARBOR_CHECKPOINT_MS", 1000)?),
         })
     }
 }

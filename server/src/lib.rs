@@ -17,7 +17,6 @@ use leptos::config::{Env, LeptosOptions};
 use providers::OfflineModel;
 use service::{ChatService, Limits};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -51,7 +50,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         store,
         provider,
         idle_timeout: config.actor_idle,
-        checkpoint_every: Duration::from_secs(1),
+        checkpoint_every: config.checkpoint_every,
         replay_capacity: 4096,
     };
     let limits = Limits {

@@ -1,0 +1,148 @@
+//! Bad requests get a clear error with the right status, and nothing
+//! already stored is lost or altered.
+
+mod common;
+
+use app::model::ConversationView;
+use common::{client_id, TestServer};
+use serde_json::json;
+use uuid::Uuid;
+
+/// A conversation with one finished exchange, and its state.
+async fn seeded(server: &TestServer) -> (Uuid, ConversationView) {
+    let conversation = server.create_conversation().await.id;
+    let receipt = server.send(conversation, None, "keep me").await;
+    server.wait_until_finished(conversation, receipt.assistant.id).await;
+    (conversation, server.conversation(conversation).await)
+}
+
+async fn assert_unchanged(server: &TestServer, conversation: Uuid, before: &ConversationView) {
+    let after = server.conversation(conversation).await;
+    assert_eq!(after.nodes, before.nodes, "stored messages are untouched");
+    assert_eq!(after.active_leaf_id, before.active_leaf_id);
+}
+
+fn message_of(failure: &common::Failure) -> String {
+    failure.body.to_string()
+}
+
+#[tokio::test]
+async fn empty_and_over_long_messages_are_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = TestServer::start(dir.path(), &[("ARBOR_MAX_MESSAGE_CHARS", "50")]).await;
+    let (conversation, before) = seeded(&server).await;
+    let leaf = before.active_leaf_id;
+
+    let empty = server.try_send(conversation, leaf, &client_id(), "  \n ").await.expect_err("empty");
+    assert_eq!(empty.status, 400);
+    assert!(message_of(&empty).contains("empty"), "{}", message_of(&empty));
+
+    let long = "x".repeat(51);
+    let too_long = server.try_send(conversation, leaf, &client_id(), &long).await.expect_err("long");
+    assert_eq!(too_long.status, 400);
+    assert!(message_of(&too_long).contains("limit is 50"), "{}", message_of(&too_long));
+
+    assert!(server.try_send(conversation, leaf, &client_id(), &"y".repeat(50)).await.is_ok());
+    let after = server.conversation(conversation).await;
+    assert_eq!(after.nodes.len(), before.nodes.len() + 2);
+}
+
+#[tokio::test]
+async fn unknown_ids_are_404_and_malformed_ids_are_400() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = TestServer::start(dir.path(), &[]).await;
+    let (conversation, before) = seeded(&server).await;
+    let unknown = Uuid::now_v7();
+
+    let missing = server
+        .call::<serde_json::Value>("get_conversation", json!({ "id": unknown }))
+        .await
+        .expect_err("unknown conversation");
+    assert_eq!(missing.status, 404);
+    assert!(message_of(&missing).contains("conversation not found") || message_of(&missing).contains("NotFound"));
+
+    let malformed = server
+        .call::<serde_json::Value>("get_conversation", json!({ "id": "not-a-uuid" }))
+        .await
+        .expect_err("malformed");
+    assert_eq!(malformed.status, 400);
+    assert!(message_of(&malformed).contains("malformed conversation id"));
+
+    let no_parent = server
+        .try_send(conversation, Some(unknown), &client_id(), "orphan")
+        .await
+        .expect_err("unknown parent");
+    assert_eq!(no_parent.status, 404);
+
+    let bad_parent = server
+        .call::<serde_json::Value>(
+            "send_message",
+            json!({ "conversation_id": conversation, "parent_id": "nope", "client_id": "c", "text": "hi" }),
+        )
+        .await
+        .expect_err("malformed parent");
+    assert_eq!(bad_parent.status, 400);
+
+    let no_message = server.regenerate(conversation, unknown).await.expect_err("unknown message");
+    assert_eq!(no_message.status, 404);
+    let no_conversation = server.stop(unknown, unknown).await.expect_err("unknown conversation");
+    assert_eq!(no_conversation.status, 404);
+
+    assert_unchanged(&server, conversation, &before).await;
+}
+
+#[tokio::test]
+async fn regenerating_a_user_message_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = TestServer::start(dir.path(), &[]).await;
+    let (conversation, before) = seeded(&server).await;
+    let user = before.nodes.iter().find(|n| n.parent_id.is_none()).expect("root").id;
+    let refused = server.regenerate(conversation, user).await.expect_err("refused");
+    assert_eq!(refused.status, 400);
+    assert!(message_of(&refused).contains("only assistant replies can be regenerated"));
+
+    // Replying under a user message is refused as well.
+    let under_user = server.try_send(conversation, Some(user), &client_id(), "hi").await.expect_err("refused");
+    assert_eq!(under_user.status, 400);
+    assert_unchanged(&server, conversation, &before).await;
+}
+
+#[tokio::test]
+async fn answering_a_reply_that_still_streams_is_busy() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = TestServer::start(dir.path(), &[("ARBOR_OFFLINE_TOKEN_MS", "200")]).await;
+    let conversation = server.create_conversation().await.id;
+    let receipt = server.send(conversation, None, "slow").await;
+    let busy = server
+        .try_send(conversation, Some(receipt.assistant.id), &client_id(), "too soon")
+        .await
+        .expect_err("busy");
+    assert_eq!(busy.status, 409);
+    server.stop(conversation, receipt.assistant.id).await.expect("stop");
+}
+
+#[tokio::test]
+async fn pages_for_unknown_or_malformed_conversations_say_so_with_a_status() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = TestServer::start(dir.path(), &[]).await;
+    let (status, body) = server.page(&format!("/c/{}", Uuid::now_v7())).await;
+    assert_eq!(status, 404);
+    assert!(body.contains("does not exist"), "{body}");
+    let (status, body) = server.page("/c/not-an-id").await;
+    assert_eq!(status, 400);
+    assert!(body.contains("malformed conversation id"), "{body}");
+    let (status, _) = server.page("/no/such/page").await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn the_event_stream_of_an_unknown_conversation_is_404() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = TestServer::start(dir.path(), &[]).await;
+    let (status, _) = server
+        .page(&format!("/api/conversations/{}/events", Uuid::now_v7()))
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = server.page("/api/conversations/nope/events").await;
+    assert_eq!(status, 400);
+}

@@ -1,0 +1,264 @@
+//! Test harness: starts the real `server` binary on a free loopback port
+//! with its own SQLite file, talks to it over HTTP (server functions and
+//! Server-Sent Events), and kills it when dropped.
+
+#![allow(dead_code)] // each test file uses a different part of the harness
+
+use app::model::{ConversationSummary, ConversationView, MessageNode, SendReceipt};
+use eventsource_stream::{Event, Eventsource};
+use futures::{Stream, StreamExt};
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::process::{Child, Command};
+use uuid::Uuid;
+
+/// The longest any single wait in a test may take before it fails.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// A running Arbor server.
+pub struct TestServer {
+    child: Child,
+    pub base: String,
+    pub database: PathBuf,
+    http: reqwest::Client,
+}
+
+/// An error answer from the server: status and decoded body.
+#[derive(Debug)]
+pub struct Failure {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl TestServer {
+    /// Starts a server on a fresh database in `dir` with extra environment variables.
+    pub async fn start(dir: &Path, env: &[(&str, &str)]) -> TestServer {
+        let database = dir.join("arbor.db");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
+        command
+            .env("ARBOR_ADDR", "127.0.0.1:0")
+            .env("ARBOR_DATABASE_URL", &database)
+            .env("ARBOR_SITE_ROOT", dir.join("site"))
+            .env("ARBOR_OFFLINE_TOKEN_MS", "0")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().expect("the server binary starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut lines = BufReader::new(stdout).lines();
+        let announced = tokio::time::timeout(PATIENCE, async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(url) = line.strip_prefix("Arbor is listening on ") {
+                    return Some(url.trim().to_string());
+                }
+            }
+            None
+        })
+        .await;
+        let base = match announced {
+            Ok(Some(url)) => url,
+            _ => {
+                let mut stderr = String::new();
+                if let Some(mut err) = child.stderr.take() {
+                    _ = tokio::time::timeout(Duration::from_secs(2), err.read_to_string(&mut stderr)).await;
+                }
+                panic!("the server did not announce its address; stderr:\n{stderr}");
+            }
+        };
+        TestServer {
+            child,
+            base,
+            database,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// Kills the process at once (SIGKILL), like a crash.
+    pub async fn kill(mut self) {
+        self.child.kill().await.expect("the server can be killed");
+    }
+
+    /// Calls server function `name` with JSON arguments.
+    pub async fn call<T: DeserializeOwned>(&self, name: &str, args: Value) -> Result<T, Failure> {
+        let response = self
+            .http
+            .post(format!("{}/api/{name}", self.base))
+            .json(&args)
+            .send()
+            .await
+            .expect("the server answers");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("a readable body");
+        if status == 200 {
+            Ok(serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("{name} returned unexpected JSON ({e}): {text}")))
+        } else {
+            Err(Failure {
+                status,
+                body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            })
+        }
+    }
+
+    /// GETs a page and returns its status and body.
+    pub async fn page(&self, path: &str) -> (u16, String) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("the server answers");
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("a readable body"))
+    }
+
+    pub async fn create_conversation(&self) -> ConversationSummary {
+        self.call("create_conversation", json!({}))
+            .await
+            .expect("create_conversation succeeds")
+    }
+
+    pub async fn conversation(&self, id: Uuid) -> ConversationView {
+        self.call("get_conversation", json!({ "id": id }))
+            .await
+            .expect("get_conversation succeeds")
+    }
+
+    pub async fn send(&self, conversation: Uuid, parent: Option<Uuid>, text: &str) -> SendReceipt {
+        self.try_send(conversation, parent, &client_id(), text)
+            .await
+            .expect("send_message succeeds")
+    }
+
+    pub async fn try_send(
+        &self,
+        conversation: Uuid,
+        parent: Option<Uuid>,
+        client_id: &str,
+        text: &str,
+    ) -> Result<SendReceipt, Failure> {
+        self.call(
+            "send_message",
+            json!({
+                "conversation_id": conversation,
+                "parent_id": parent,
+                "client_id": client_id,
+                "text": text,
+            }),
+        )
+        .await
+    }
+
+    pub async fn regenerate(&self, conversation: Uuid, message: Uuid) -> Result<SendReceipt, Failure> {
+        self.call(
+            "regenerate",
+            json!({ "conversation_id": conversation, "message_id": message }),
+        )
+        .await
+    }
+
+    pub async fn stop(&self, conversation: Uuid, message: Uuid) -> Result<(), Failure> {
+        self.call(
+            "stop_generation",
+            json!({ "conversation_id": conversation, "message_id": message }),
+        )
+        .await
+    }
+
+    /// Opens the conversation's event stream, resuming after `after` (a
+    /// `Last-Event-ID` header when `as_header`, else the `?after=` query).
+    pub async fn events(&self, conversation: Uuid, after: Option<&str>, as_header: bool) -> EventStream {
+        let mut url = format!("{}/api/conversations/{conversation}/events", self.base);
+        let mut request = self.http.get(&url).header("accept", "text/event-stream");
+        if let Some(after) = after {
+            if as_header {
+                request = request.header("last-event-id", after);
+            } else {
+                url.push_str(&format!("?after={after}"));
+                request = self.http.get(&url).header("accept", "text/event-stream");
+            }
+        }
+        let response = request.send().await.expect("the event stream opens");
+        assert_eq!(response.status().as_u16(), 200, "event stream status");
+        EventStream {
+            inner: Box::pin(response.bytes_stream().eventsource().map(|e| e.expect("well-formed SSE"))),
+        }
+    }
+
+    /// Polls the conversation until `message` is no longer streaming.
+    pub async fn wait_until_finished(&self, conversation: Uuid, message: Uuid) -> MessageNode {
+        tokio::time::timeout(PATIENCE, async {
+            loop {
+                let view = self.conversation(conversation).await;
+                let node = find(&view, message).clone();
+                if node.status != app::model::MessageStatus::Streaming {
+                    return node;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .expect("the reply finishes in time")
+    }
+}
+
+/// A stream of parsed Server-Sent Events.
+pub struct EventStream {
+    inner: Pin<Box<dyn Stream<Item = Event> + Send>>,
+}
+
+impl EventStream {
+    /// The next event, failing the test if none comes in time.
+    pub async fn next(&mut self) -> Event {
+        tokio::time::timeout(PATIENCE, self.inner.next())
+            .await
+            .expect("an event arrives in time")
+            .expect("the stream stays open")
+    }
+
+    /// Reads events until the `done` event of `message`, returning them all (done included).
+    pub async fn until_done(&mut self, message: Uuid) -> Vec<Event> {
+        let mut events = Vec::new();
+        loop {
+            let event = self.next().await;
+            let finished = event.event == "done" && event.data.contains(&message.to_string());
+            events.push(event);
+            if finished {
+                return events;
+            }
+        }
+    }
+}
+
+/// The text carried by the `delta` events among `events`.
+pub fn delta_text(events: &[Event], message: Uuid) -> String {
+    events
+        .iter()
+        .filter(|e| e.event == "delta")
+        .filter_map(|e| serde_json::from_str::<Value>(&e.data).ok())
+        .filter(|v| v["id"] == json!(message))
+        .map(|v| v["text"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// The message with `id` in a conversation view.
+pub fn find(view: &ConversationView, id: Uuid) -> &MessageNode {
+    view.nodes
+        .iter()
+        .find(|n| n.id == id)
+        .unwrap_or_else(|| panic!("message {id} is in the conversation"))
+}
+
+/// A fresh idempotency key.
+pub fn client_id() -> String {
+    format!("test-{}", Uuid::now_v7())
+}

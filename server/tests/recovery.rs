@@ -1,0 +1,44 @@
+//! A server killed mid-reply loses nothing it had saved: on the next start
+//! the reply is marked interrupted with its partial text kept.
+
+mod common;
+
+use app::model::MessageStatus;
+use common::{delta_text, find, TestServer};
+
+#[tokio::test]
+async fn restart_marks_streaming_replies_interrupted_and_keeps_their_text() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let env = [("ARBOR_OFFLINE_TOKEN_MS", "50"), ("ARBOR_CHECKPOINT_MS", "0")];
+    let server = TestServer::start(dir.path(), &env).await;
+    let conversation = server.create_conversation().await.id;
+    let start = server.conversation(conversation).await.cursor.to_string();
+    let mut events = server.events(conversation, Some(&start), false).await;
+    let receipt = server.send(conversation, None, "crash in the middle").await;
+    let id = receipt.assistant.id;
+    let mut seen = Vec::new();
+    while seen.iter().filter(|e: &&eventsource_stream::Event| e.event == "delta").count() < 4 {
+        seen.push(events.next().await);
+    }
+    drop(events);
+    server.kill().await;
+
+    let server = TestServer::start(dir.path(), &env).await;
+    let view = server.conversation(conversation).await;
+    let reply = find(&view, id);
+    assert_eq!(reply.status, MessageStatus::Interrupted);
+    assert!(reply.note.as_deref().unwrap_or_default().contains("Interrupted"));
+    let shown = delta_text(&seen, id);
+    assert!(
+        reply.content.starts_with(&shown),
+        "saved text {:?} keeps what was shown {:?}",
+        reply.content,
+        shown
+    );
+    assert_eq!(find(&view, receipt.user.expect("user").id).content, "crash in the middle");
+
+    // The interrupted reply can be regenerated on the restarted server.
+    let again = server.regenerate(conversation, id).await.expect("regenerate");
+    let finished = server.wait_until_finished(conversation, again.assistant.id).await;
+    assert_eq!(finished.status, MessageStatus::Complete);
+}
