@@ -36,6 +36,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     ConversationList::provide();
+    mark_hydrated();
     view! {
         <Stylesheet id="leptos" href="/pkg/arbor.css"/>
         <Title text="Arbor"/>
@@ -51,4 +52,15 @@ pub fn App() -> impl IntoView {
             </div>
         </Router>
     }
+}
+
+/// Marks `<body data-hydrated>` once the WASM app has taken over the
+/// server-rendered page, so browser tests can wait for a live page.
+fn mark_hydrated() {
+    #[cfg(feature = "hydrate")]
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
 }

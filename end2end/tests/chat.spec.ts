@@ -1,0 +1,189 @@
+import {
+  assistantMessages,
+  composer,
+  expect,
+  messages,
+  open,
+  send,
+  startConversation,
+  test,
+  waitForReply,
+} from './fixtures';
+
+test('send a message and watch the reply stream in, rendered as markdown', async ({ page }) => {
+  await startConversation(page, 'Hello Arbor, tell me about trees');
+  const user = messages(page).first();
+  await expect(user).toHaveClass(/\buser\b/);
+  await expect(user).toContainText('Hello Arbor, tell me about trees');
+
+  // The reply grows token by token while it streams.
+  const reply = assistantMessages(page).first();
+  const content = reply.locator('.content');
+  const lengths = new Set<number>();
+  await expect
+    .poll(
+      async () => {
+        if (!(await reply.evaluate((el) => el.classList.contains('streaming')))) {
+          return 'finished';
+        }
+        lengths.add((await content.innerText()).length);
+        return lengths.size >= 3 ? 'seen growing' : 'waiting';
+      },
+      { intervals: [50] },
+    )
+    .toBe('seen growing');
+  await waitForReply(page);
+  // Markdown is rendered: a list and a code block, no raw markers.
+  await expect(reply.locator('.content li')).toHaveCount(3);
+  await expect(reply.locator('.content pre code')).toContainText('fn ');
+  await expect(page.locator('.model-badge')).toContainText('Offline model');
+});
+
+test('Enter sends, Shift+Enter breaks the line, an empty message gets a hint', async ({ page }) => {
+  await open(page, '/');
+  await composer(page).press('Enter');
+  await expect(page.getByRole('status').filter({ hasText: 'Type a message first.' })).toBeVisible();
+  await expect(page).toHaveURL(/\/$/);
+
+  await composer(page).pressSequentially('line one');
+  await composer(page).press('Shift+Enter');
+  await composer(page).pressSequentially('line two');
+  await expect(composer(page)).toHaveValue('line one\nline two');
+  await composer(page).press('Enter');
+  await page.waitForURL(/\/c\//);
+  await expect(messages(page).first().locator('.content')).toHaveText('line one\nline two');
+});
+
+test('editing an earlier message makes a sibling branch and keeps the original', async ({ page }) => {
+  await startConversation(page, 'first question');
+  await waitForReply(page);
+  await send(page, 'second question');
+  await expect(messages(page)).toHaveCount(4);
+  await waitForReply(page);
+
+  const first = messages(page).first();
+  await first.getByRole('button', { name: 'Edit' }).click();
+  await first.getByRole('textbox', { name: 'Edit message' }).fill('first question, edited');
+  await first.getByRole('button', { name: 'Save' }).click();
+
+  await expect(messages(page).first().locator('.sibling-pos')).toHaveText('2/2');
+  await expect(messages(page).first().locator('.content')).toHaveText('first question, edited');
+  await expect(messages(page)).toHaveCount(2);
+  await waitForReply(page);
+
+  await messages(page).first().getByRole('button', { name: 'Previous version' }).click();
+  await expect(messages(page).first().locator('.sibling-pos')).toHaveText('1/2');
+  await expect(messages(page).first().locator('.content')).toHaveText('first question');
+  await expect(messages(page)).toHaveCount(4);
+  await expect(messages(page).nth(2).locator('.content')).toHaveText('second question');
+});
+
+test('regenerating a reply adds a sibling; switching shows each, and a reload keeps the choice', async ({ page }) => {
+  await startConversation(page, 'give me an idea');
+  const original = await (await waitForReply(page)).locator('.content').innerText();
+
+  await assistantMessages(page).first().getByRole('button', { name: 'Regenerate' }).click();
+  const reply = assistantMessages(page).first();
+  await expect(reply.locator('.sibling-pos')).toHaveText('2/2');
+  await waitForReply(page);
+  const regenerated = await reply.locator('.content').innerText();
+  expect(regenerated).not.toBe(original);
+
+  const saved = page.waitForResponse((r) => r.url().includes('/api/set_active_leaf') && r.ok());
+  await reply.getByRole('button', { name: 'Previous version' }).click();
+  await expect(reply.locator('.sibling-pos')).toHaveText('1/2');
+  await expect(reply.locator('.content')).toHaveText(original);
+  await saved;
+
+  // The server remembers the branch: a reload (or another browser) shows it.
+  await page.reload();
+  await expect(page.locator('body[data-hydrated]')).toBeAttached();
+  await expect(assistantMessages(page).first().locator('.sibling-pos')).toHaveText('1/2');
+  await expect(assistantMessages(page).first().locator('.content')).toHaveText(original);
+});
+
+test('clicking a node in the tree panel shows its branch', async ({ page }) => {
+  await startConversation(page, 'root message');
+  await waitForReply(page);
+  const originalId = await messages(page).first().getAttribute('data-id');
+
+  await messages(page).first().getByRole('button', { name: 'Edit' }).click();
+  await messages(page).first().getByRole('textbox', { name: 'Edit message' }).fill('another root');
+  await messages(page).first().getByRole('button', { name: 'Save' }).click();
+  await expect(messages(page).first().locator('.content')).toHaveText('another root');
+  await waitForReply(page);
+
+  const panel = page.getByRole('complementary', { name: 'Conversation tree' });
+  await expect(panel.locator('.tree-node')).toHaveCount(4);
+  await expect(panel.locator('.tree-node.on-path')).toHaveCount(2);
+
+  await panel.locator(`[data-node-id="${originalId}"]`).click();
+  await expect(messages(page).first().locator('.content')).toHaveText('root message');
+  await expect(messages(page).first().locator('.sibling-pos')).toHaveText('1/2');
+  await expect(panel.locator(`[data-node-id="${originalId}"]`)).toHaveClass(/selected/);
+  await expect(panel.locator(`[data-node-id="${originalId}"]`)).toHaveClass(/on-path/);
+});
+
+test('Stop ends a slow reply and keeps its partial text, also after a reload', async ({ page }) => {
+  await startConversation(page, 'write slowly');
+  const reply = assistantMessages(page).first();
+  await expect(reply).toHaveClass(/\bstreaming\b/);
+  await expect(reply.locator('.content')).not.toBeEmpty();
+  await page.getByRole('button', { name: 'Stop' }).click();
+
+  await expect(reply).toHaveClass(/\binterrupted\b/);
+  await expect(reply.locator('.note')).toHaveText('Stopped by user.');
+  const partial = await reply.locator('.content').innerText();
+  expect(partial.length).toBeGreaterThan(0);
+  await expect(page.getByRole('button', { name: 'Send' })).toBeVisible();
+
+  await page.reload();
+  await expect(page.locator('body[data-hydrated]')).toBeAttached();
+  await expect(assistantMessages(page).first().locator('.note')).toHaveText('Stopped by user.');
+  await expect(assistantMessages(page).first().locator('.content')).toHaveText(partial);
+});
+
+test('closing the tab mid-reply does not stop it: reopening shows it streaming or finished', async ({ page, context }) => {
+  await startConversation(page, 'keep going without me');
+  const url = page.url();
+  const reply = assistantMessages(page).first();
+  await expect(reply).toHaveClass(/\bstreaming\b/);
+  await expect(reply.locator('.content')).not.toBeEmpty();
+  const seen = await reply.locator('.content').innerText();
+  await page.close();
+
+  const again = await context.newPage();
+  await open(again, url);
+  const reopened = assistantMessages(again).first();
+  await expect(reopened).toHaveClass(/\b(streaming|complete)\b/);
+  await expect(reopened).toHaveClass(/\bcomplete\b/);
+  const full = await reopened.locator('.content').innerText();
+  expect(full.length).toBeGreaterThan(seen.length);
+  expect(full.startsWith(seen.trim().split('\n')[0])).toBeTruthy();
+});
+
+test('conversations can be renamed and deleted from the sidebar, with confirmation', async ({ page }) => {
+  await startConversation(page, 'name me');
+  await waitForReply(page);
+  const id = page.url().split('/c/')[1];
+  const item = page.locator(`li.conversation[data-conversation-id="${id}"]`);
+
+  await item.getByRole('button', { name: 'Rename' }).click();
+  await item.getByRole('textbox', { name: 'New title' }).fill('Renamed tree');
+  await item.getByRole('button', { name: 'Save' }).click();
+  await expect(item.locator('.conversation-link')).toHaveText('Renamed tree');
+  await expect(page.locator('.chat-title')).toHaveText('Renamed tree');
+
+  await item.getByRole('button', { name: 'Delete' }).click();
+  await expect(item.getByRole('alertdialog')).toContainText('Delete this conversation');
+  await item.getByRole('button', { name: 'Cancel' }).click();
+  await expect(item.locator('.conversation-link')).toHaveText('Renamed tree');
+
+  await item.getByRole('button', { name: 'Delete' }).click();
+  await item.getByRole('button', { name: 'Delete', exact: true }).last().click();
+  await expect(item).toHaveCount(0);
+  await expect(page).toHaveURL(/\/$/);
+
+  await open(page, `/c/${id}`);
+  await expect(page.getByRole('heading', { name: 'Not found' })).toBeVisible();
+});

@@ -1,0 +1,50 @@
+import { test as base, expect, Locator, Page } from '@playwright/test';
+
+// Every test talks to the server started by global-setup.ts.
+export const test = base.extend({
+  baseURL: async ({}, use) => {
+    await use(process.env.ARBOR_URL);
+  },
+});
+export { expect };
+
+/** Opens a page and waits until the WASM app has hydrated it. */
+export async function open(page: Page, path: string): Promise<void> {
+  await page.goto(path);
+  await expect(page.locator('body[data-hydrated]')).toBeAttached();
+}
+
+export function composer(page: Page): Locator {
+  return page.getByRole('textbox', { name: 'Message' });
+}
+
+/** The messages of the displayed branch, in order. */
+export function messages(page: Page): Locator {
+  return page.locator('.messages article.message');
+}
+
+export function assistantMessages(page: Page): Locator {
+  return page.locator('.messages article.message.assistant');
+}
+
+/** Starts a conversation from the home page with its first message. */
+export async function startConversation(page: Page, text: string): Promise<void> {
+  await open(page, '/');
+  await composer(page).fill(text);
+  await composer(page).press('Enter');
+  await page.waitForURL(/\/c\/[0-9a-f-]{36}$/);
+  await expect(page.locator('body[data-hydrated]')).toBeAttached();
+}
+
+/** Sends a message in the open conversation. */
+export async function send(page: Page, text: string): Promise<void> {
+  await composer(page).fill(text);
+  await composer(page).press('Enter');
+}
+
+/** Waits until the last reply of the displayed branch has finished streaming. */
+export async function waitForReply(page: Page): Promise<Locator> {
+  const reply = assistantMessages(page).last();
+  await expect(reply).toHaveClass(/\bcomplete\b/);
+  return reply;
+}

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Builds Arbor in release mode and runs it (SQLite file data/arbor.db, the
+# built-in offline model). Prints the URL to open. Settings: see README.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh build
+export PATH="$PWD/scripts/node_modules/.bin:$PATH"
+cargo leptos build --release
+exec ./target/release/server
