@@ -1,47 +1,8 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { startArbor } from './server';
 
-// Starts the server built by `cargo leptos build` on a free loopback port
-// with a fresh SQLite file, and stops it (by its PID) when the run ends.
+// One server for the whole run; its URL reaches the tests through ARBOR_URL.
 export default async function globalSetup(): Promise<() => Promise<void>> {
-  const root = resolve(__dirname, '..');
-  const binary = process.env.ARBOR_SERVER_BIN ?? join(root, 'target', 'debug', 'server');
-  const dataDir = mkdtempSync(join(tmpdir(), 'arbor-e2e-'));
-  const child = spawn(binary, [], {
-    cwd: root,
-    env: {
-      ...process.env,
-      ARBOR_ADDR: '127.0.0.1:0',
-      ARBOR_DATABASE_URL: join(dataDir, 'arbor.db'),
-      ARBOR_SITE_ROOT: join(root, 'target', 'site'),
-      ARBOR_OFFLINE_TOKEN_MS: process.env.ARBOR_OFFLINE_TOKEN_MS ?? '40',
-      RUST_LOG: process.env.RUST_LOG ?? 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error('server did not start within 60 s')), 60_000);
-    child.once('exit', (code) => reject(new Error(`server exited early with code ${code}`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const match = line.match(/^Arbor is listening on (\S+)/);
-      if (match) {
-        clearTimeout(timer);
-        resolveUrl(match[1]);
-      }
-    });
-  });
-  process.env.ARBOR_URL = url;
-
-  return async () => {
-    if (child.exitCode === null) {
-      const exited = new Promise((done) => child.once('exit', done));
-      child.kill('SIGTERM');
-      await exited;
-    }
-    rmSync(dataDir, { recursive: true, force: true });
-  };
+  const arbor = await startArbor();
+  process.env.ARBOR_URL = arbor.url;
+  return () => arbor.stop();
 }

@@ -6,6 +6,9 @@ use std::fmt;
 use std::str::FromStr;
 use uuid::Uuid;
 
+/// Longest accepted message, in characters, unless the server is configured otherwise.
+pub const DEFAULT_MAX_MESSAGE_CHARS: usize = 32_000;
+
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -196,7 +199,9 @@ impl FromStr for EventCursor {
             epoch: epoch
                 .parse()
                 .map_err(|_| format!("malformed event id `{s}`"))?,
-            seq: seq.parse().map_err(|_| format!("malformed event id `{s}`"))?,
+            seq: seq
+                .parse()
+                .map_err(|_| format!("malformed event id `{s}`"))?,
         })
     }
 }

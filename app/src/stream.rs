@@ -36,7 +36,9 @@ async fn run(state: ChatState, mut cursor: EventCursor) {
                     cursor = view.cursor;
                 }
                 Err(err) => {
-                    state.error.set(Some(format!("lost the live connection: {err}")));
+                    state
+                        .error
+                        .set(Some(format!("lost the live connection: {err}")));
                     return;
                 }
             },

@@ -15,6 +15,17 @@ pub struct NodeLink {
     pub last_active_at: Option<i64>,
 }
 
+impl From<&crate::model::MessageNode> for NodeLink {
+    fn from(node: &crate::model::MessageNode) -> Self {
+        NodeLink {
+            id: node.id,
+            parent_id: node.parent_id,
+            created_at: node.created_at,
+            last_active_at: node.last_active_at,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Entry {
     link: NodeLink,
@@ -65,7 +76,10 @@ impl Tree {
         if self.entries.contains_key(&link.id) {
             return;
         }
-        if link.parent_id.is_some_and(|p| !self.entries.contains_key(&p)) {
+        if link
+            .parent_id
+            .is_some_and(|p| !self.entries.contains_key(&p))
+        {
             link.parent_id = None;
         }
         if let Some(at) = link.last_active_at {

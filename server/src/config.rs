@@ -1,5 +1,6 @@
 //! Run-time settings, read from environment variables (all optional).
 
+use app::model::DEFAULT_MAX_MESSAGE_CHARS;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -59,7 +60,11 @@ impl Config {
             }
         }
         let fail_after: i64 = parse(&lookup, "ARBOR_OFFLINE_FAIL_AFTER", -1)?;
-        let max_message_chars: usize = parse(&lookup, "ARBOR_MAX_MESSAGE_CHARS", 32_000)?;
+        let max_message_chars: usize = parse(
+            &lookup,
+            "ARBOR_MAX_MESSAGE_CHARS",
+            DEFAULT_MAX_MESSAGE_CHARS,
+        )?;
         if max_message_chars == 0 {
             return Err(ConfigError {
                 name: "ARBOR_MAX_MESSAGE_CHARS",
@@ -71,7 +76,11 @@ impl Config {
             database_url: lookup("ARBOR_DATABASE_URL")
                 .filter(|v| !v.trim().is_empty())
                 .unwrap_or_else(|| "data/arbor.db".into()),
-            addr: parse(&lookup, "ARBOR_ADDR", SocketAddr::from(([127, 0, 0, 1], 3000)))?,
+            addr: parse(
+                &lookup,
+                "ARBOR_ADDR",
+                SocketAddr::from(([127, 0, 0, 1], 3000)),
+            )?,
             site_root: lookup("ARBOR_SITE_ROOT")
                 .filter(|v| !v.trim().is_empty())
                 .unwrap_or_else(|| "target/site".into()),
@@ -121,7 +130,8 @@ mod tests {
         .expect("valid");
         assert_eq!(config.offline_token_delay, Duration::ZERO);
         assert_eq!(config.offline_fail_after, Some(3));
-        let err = super::tests::config(&[("ARBOR_MAX_MESSAGE_CHARS", "lots")]).expect_err("invalid");
+        let err =
+            super::tests::config(&[("ARBOR_MAX_MESSAGE_CHARS", "lots")]).expect_err("invalid");
         assert_eq!(err.name, "ARBOR_MAX_MESSAGE_CHARS");
         assert!(super::tests::config(&[("ARBOR_MAX_MESSAGE_CHARS", "0")]).is_err());
     }

@@ -40,7 +40,10 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         .interrupt_streaming(INTERRUPTED_NOTE, clock::now_ms())
         .await?;
     if interrupted > 0 {
-        tracing::warn!(count = interrupted, "marked replies left streaming by a crash as interrupted");
+        tracing::warn!(
+            count = interrupted,
+            "marked replies left streaming by a crash as interrupted"
+        );
     }
     let provider = Arc::new(OfflineModel {
         token_delay: config.offline_token_delay,
@@ -56,7 +59,8 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let limits = Limits {
         max_message_chars: config.max_message_chars,
     };
-    let chat = Arc::new(ChatService::new(context, limits).await?);
+    let (closing_tx, closing) = tokio::sync::watch::channel(false);
+    let chat = Arc::new(ChatService::new(context, limits, closing).await?);
 
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
@@ -75,7 +79,11 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let app = router::router(chat, options);
     println!("Arbor is listening on http://{addr}");
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // Event streams never end on their own; tell them to.
+            _ = closing_tx.send(true);
+        })
         .await?;
     Ok(())
 }

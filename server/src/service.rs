@@ -10,6 +10,7 @@ use app::backend::{Backend, NewUserMessage};
 use app::errors::AppError;
 use app::model::{ConversationSummary, ConversationView, EventCursor, SendReceipt};
 use std::sync::Arc;
+use tokio::sync::watch;
 use uuid::Uuid;
 
 /// Longest accepted conversation title, in characters.
@@ -31,16 +32,17 @@ pub struct ChatService {
     model_name: String,
     model_is_offline: bool,
     local_user: Uuid,
-}
-
-fn internal(error: StorageError) -> AppError {
-    tracing::error!(%error, "storage failure");
-    AppError::Internal("the database could not complete the request".into())
+    closing: watch::Receiver<bool>,
 }
 
 impl ChatService {
     /// Builds the service; makes sure the built-in local user exists.
-    pub async fn new(context: ActorContext, limits: Limits) -> Result<Self, StorageError> {
+    /// `closing` turns true when the server shuts down.
+    pub async fn new(
+        context: ActorContext,
+        limits: Limits,
+        closing: watch::Receiver<bool>,
+    ) -> Result<Self, StorageError> {
         let local_user = context.store.local_user().await?;
         Ok(ChatService {
             store: context.store.clone(),
@@ -49,7 +51,18 @@ impl ChatService {
             registry: Registry::new(context),
             limits,
             local_user,
+            closing,
         })
+    }
+
+    /// Resolves when the server starts shutting down, so long-lived
+    /// responses (event streams) can end and let it stop.
+    pub fn closing(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut closing = self.closing.clone();
+        async move {
+            // An error means the sender is gone: the server is stopping too.
+            _ = closing.wait_for(|closing| *closing).await;
+        }
     }
 
     /// The user every request acts as until accounts exist.
@@ -70,7 +83,11 @@ impl ChatService {
         after: Option<EventCursor>,
     ) -> Result<Subscription, AppError> {
         self.registry
-            .request(conversation, |reply| Command::Subscribe { user, after, reply })
+            .request(conversation, |reply| Command::Subscribe {
+                user,
+                after,
+                reply,
+            })
             .await
     }
 
@@ -92,14 +109,11 @@ impl ChatService {
 #[async_trait::async_trait]
 impl Backend for ChatService {
     async fn list_conversations(&self, user: Uuid) -> Result<Vec<ConversationSummary>, AppError> {
-        self.store.list_conversations(user).await.map_err(internal)
+        Ok(self.store.list_conversations(user).await?)
     }
 
     async fn create_conversation(&self, user: Uuid) -> Result<ConversationSummary, AppError> {
-        self.store
-            .create_conversation(user, now_ms())
-            .await
-            .map_err(internal)
+        Ok(self.store.create_conversation(user, now_ms()).await?)
     }
 
     async fn rename_conversation(
@@ -115,19 +129,13 @@ impl Backend for ChatService {
             )));
         }
         self.store
-            .rename_conversation(user, id, title, now_ms())
-            .await
-            .map_err(internal)?
+            .rename_conversation(user, id, title)
+            .await?
             .ok_or_else(|| AppError::NotFound("conversation".into()))
     }
 
     async fn delete_conversation(&self, user: Uuid, id: Uuid) -> Result<(), AppError> {
-        if !self
-            .store
-            .delete_conversation(user, id)
-            .await
-            .map_err(internal)?
-        {
+        if !self.store.delete_conversation(user, id).await? {
             return Err(AppError::NotFound("conversation".into()));
         }
         self.registry.shut_down(id);
@@ -138,8 +146,7 @@ impl Backend for ChatService {
         let record = self
             .store
             .conversation(id)
-            .await
-            .map_err(internal)?
+            .await?
             .filter(|r| r.owner_id == user)
             .ok_or_else(|| AppError::NotFound("conversation".into()))?;
         let snapshot = self

@@ -88,6 +88,7 @@ pub async fn conversation_events(
             replayed.chain(live(subscription.live)).boxed()
         }
     };
+    let stream = stream.take_until(chat.closing());
     Ok(Sse::new(stream.map(Ok)).keep_alive(KeepAlive::default()))
 }
 
@@ -127,6 +128,9 @@ mod tests {
             Ok(Some(EventCursor { epoch: 5, seq: 1 }))
         );
         assert_eq!(resume_point(&HeaderMap::new(), &query(None)), Ok(None));
-        assert_eq!(resume_point(&HeaderMap::new(), &query(Some("junk"))), Err(()));
+        assert_eq!(
+            resume_point(&HeaderMap::new(), &query(Some("junk"))),
+            Err(())
+        );
     }
 }

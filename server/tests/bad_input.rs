@@ -12,7 +12,9 @@ use uuid::Uuid;
 async fn seeded(server: &TestServer) -> (Uuid, ConversationView) {
     let conversation = server.create_conversation().await.id;
     let receipt = server.send(conversation, None, "keep me").await;
-    server.wait_until_finished(conversation, receipt.assistant.id).await;
+    server
+        .wait_until_finished(conversation, receipt.assistant.id)
+        .await;
     (conversation, server.conversation(conversation).await)
 }
 
@@ -33,16 +35,33 @@ async fn empty_and_over_long_messages_are_refused() {
     let (conversation, before) = seeded(&server).await;
     let leaf = before.active_leaf_id;
 
-    let empty = server.try_send(conversation, leaf, &client_id(), "  \n ").await.expect_err("empty");
+    let empty = server
+        .try_send(conversation, leaf, &client_id(), "  \n ")
+        .await
+        .expect_err("empty");
     assert_eq!(empty.status, 400);
-    assert!(message_of(&empty).contains("empty"), "{}", message_of(&empty));
+    assert!(
+        message_of(&empty).contains("empty"),
+        "{}",
+        message_of(&empty)
+    );
 
     let long = "x".repeat(51);
-    let too_long = server.try_send(conversation, leaf, &client_id(), &long).await.expect_err("long");
+    let too_long = server
+        .try_send(conversation, leaf, &client_id(), &long)
+        .await
+        .expect_err("long");
     assert_eq!(too_long.status, 400);
-    assert!(message_of(&too_long).contains("limit is 50"), "{}", message_of(&too_long));
+    assert!(
+        message_of(&too_long).contains("limit is 50"),
+        "{}",
+        message_of(&too_long)
+    );
 
-    assert!(server.try_send(conversation, leaf, &client_id(), &"y".repeat(50)).await.is_ok());
+    assert!(server
+        .try_send(conversation, leaf, &client_id(), &"y".repeat(50))
+        .await
+        .is_ok());
     let after = server.conversation(conversation).await;
     assert_eq!(after.nodes.len(), before.nodes.len() + 2);
 }
@@ -59,7 +78,10 @@ async fn unknown_ids_are_404_and_malformed_ids_are_400() {
         .await
         .expect_err("unknown conversation");
     assert_eq!(missing.status, 404);
-    assert!(message_of(&missing).contains("conversation not found") || message_of(&missing).contains("NotFound"));
+    assert!(
+        message_of(&missing).contains("conversation not found")
+            || message_of(&missing).contains("NotFound")
+    );
 
     let malformed = server
         .call::<serde_json::Value>("get_conversation", json!({ "id": "not-a-uuid" }))
@@ -83,9 +105,15 @@ async fn unknown_ids_are_404_and_malformed_ids_are_400() {
         .expect_err("malformed parent");
     assert_eq!(bad_parent.status, 400);
 
-    let no_message = server.regenerate(conversation, unknown).await.expect_err("unknown message");
+    let no_message = server
+        .regenerate(conversation, unknown)
+        .await
+        .expect_err("unknown message");
     assert_eq!(no_message.status, 404);
-    let no_conversation = server.stop(unknown, unknown).await.expect_err("unknown conversation");
+    let no_conversation = server
+        .stop(unknown, unknown)
+        .await
+        .expect_err("unknown conversation");
     assert_eq!(no_conversation.status, 404);
 
     assert_unchanged(&server, conversation, &before).await;
@@ -96,13 +124,24 @@ async fn regenerating_a_user_message_is_a_clear_error() {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = TestServer::start(dir.path(), &[]).await;
     let (conversation, before) = seeded(&server).await;
-    let user = before.nodes.iter().find(|n| n.parent_id.is_none()).expect("root").id;
-    let refused = server.regenerate(conversation, user).await.expect_err("refused");
+    let user = before
+        .nodes
+        .iter()
+        .find(|n| n.parent_id.is_none())
+        .expect("root")
+        .id;
+    let refused = server
+        .regenerate(conversation, user)
+        .await
+        .expect_err("refused");
     assert_eq!(refused.status, 400);
     assert!(message_of(&refused).contains("only assistant replies can be regenerated"));
 
     // Replying under a user message is refused as well.
-    let under_user = server.try_send(conversation, Some(user), &client_id(), "hi").await.expect_err("refused");
+    let under_user = server
+        .try_send(conversation, Some(user), &client_id(), "hi")
+        .await
+        .expect_err("refused");
     assert_eq!(under_user.status, 400);
     assert_unchanged(&server, conversation, &before).await;
 }
@@ -114,11 +153,19 @@ async fn answering_a_reply_that_still_streams_is_busy() {
     let conversation = server.create_conversation().await.id;
     let receipt = server.send(conversation, None, "slow").await;
     let busy = server
-        .try_send(conversation, Some(receipt.assistant.id), &client_id(), "too soon")
+        .try_send(
+            conversation,
+            Some(receipt.assistant.id),
+            &client_id(),
+            "too soon",
+        )
         .await
         .expect_err("busy");
     assert_eq!(busy.status, 409);
-    server.stop(conversation, receipt.assistant.id).await.expect("stop");
+    server
+        .stop(conversation, receipt.assistant.id)
+        .await
+        .expect("stop");
 }
 
 #[tokio::test]

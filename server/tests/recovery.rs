@@ -9,7 +9,10 @@ use common::{delta_text, find, TestServer};
 #[tokio::test]
 async fn restart_marks_streaming_replies_interrupted_and_keeps_their_text() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let env = [("ARBOR_OFFLINE_TOKEN_MS", "50"), ("ARBOR_CHECKPOINT_MS", "0")];
+    let env = [
+        ("ARBOR_OFFLINE_TOKEN_MS", "50"),
+        ("ARBOR_CHECKPOINT_MS", "0"),
+    ];
     let server = TestServer::start(dir.path(), &env).await;
     let conversation = server.create_conversation().await.id;
     let start = server.conversation(conversation).await.cursor.to_string();
@@ -17,7 +20,12 @@ async fn restart_marks_streaming_replies_interrupted_and_keeps_their_text() {
     let receipt = server.send(conversation, None, "crash in the middle").await;
     let id = receipt.assistant.id;
     let mut seen = Vec::new();
-    while seen.iter().filter(|e: &&eventsource_stream::Event| e.event == "delta").count() < 4 {
+    while seen
+        .iter()
+        .filter(|e: &&eventsource_stream::Event| e.event == "delta")
+        .count()
+        < 4
+    {
         seen.push(events.next().await);
     }
     drop(events);
@@ -27,7 +35,11 @@ async fn restart_marks_streaming_replies_interrupted_and_keeps_their_text() {
     let view = server.conversation(conversation).await;
     let reply = find(&view, id);
     assert_eq!(reply.status, MessageStatus::Interrupted);
-    assert!(reply.note.as_deref().unwrap_or_default().contains("Interrupted"));
+    assert!(reply
+        .note
+        .as_deref()
+        .unwrap_or_default()
+        .contains("Interrupted"));
     let shown = delta_text(&seen, id);
     assert!(
         reply.content.starts_with(&shown),
@@ -35,10 +47,28 @@ async fn restart_marks_streaming_replies_interrupted_and_keeps_their_text() {
         reply.content,
         shown
     );
-    assert_eq!(find(&view, receipt.user.expect("user").id).content, "crash in the middle");
+    assert_eq!(
+        find(&view, receipt.user.expect("user").id).content,
+        "crash in the middle"
+    );
 
     // The interrupted reply can be regenerated on the restarted server.
-    let again = server.regenerate(conversation, id).await.expect("regenerate");
-    let finished = server.wait_until_finished(conversation, again.assistant.id).await;
+    let again = server
+        .regenerate(conversation, id)
+        .await
+        .expect("regenerate");
+    let finished = server
+        .wait_until_finished(conversation, again.assistant.id)
+        .await;
     assert_eq!(finished.status, MessageStatus::Complete);
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_server_even_with_an_event_stream_open() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = TestServer::start(dir.path(), &[]).await;
+    let conversation = server.create_conversation().await.id;
+    let _events = server.events(conversation, None, false).await;
+    let status = server.terminate().await;
+    assert!(status.success(), "clean exit, got {status}");
 }

@@ -25,12 +25,21 @@ async fn deltas_add_up_to_the_stored_reply() {
     let received = events.until_done(receipt.assistant.id).await;
 
     let names: Vec<&str> = received.iter().map(|e| e.event.as_str()).collect();
-    assert_eq!(&names[..2], ["message", "message"], "both new nodes are announced first");
-    assert!(names.iter().filter(|n| **n == "delta").count() > 30, "token by token");
+    assert_eq!(
+        &names[..2],
+        ["message", "message"],
+        "both new nodes are announced first"
+    );
+    assert!(
+        names.iter().filter(|n| **n == "delta").count() > 30,
+        "token by token"
+    );
     let done: Value = serde_json::from_str(&received.last().expect("done").data).expect("json");
     assert_eq!(done["status"], "complete");
 
-    let stored = server.wait_until_finished(conversation, receipt.assistant.id).await;
+    let stored = server
+        .wait_until_finished(conversation, receipt.assistant.id)
+        .await;
     assert_eq!(delta_text(&received, receipt.assistant.id), stored.content);
 }
 
@@ -45,7 +54,12 @@ async fn a_reconnect_with_last_event_id_resumes_without_gaps_or_duplicates() {
     let id = receipt.assistant.id;
 
     let mut before = Vec::new();
-    while before.iter().filter(|e: &&eventsource_stream::Event| e.event == "delta").count() < 5 {
+    while before
+        .iter()
+        .filter(|e: &&eventsource_stream::Event| e.event == "delta")
+        .count()
+        < 5
+    {
         before.push(first.next().await);
     }
     let last_seen = before.last().expect("events").id.clone();
@@ -57,7 +71,11 @@ async fn a_reconnect_with_last_event_id_resumes_without_gaps_or_duplicates() {
     let all: Vec<EventCursor> = before.iter().chain(&after).map(|e| cursor(&e.id)).collect();
     for pair in all.windows(2) {
         assert_eq!(pair[1].epoch, pair[0].epoch);
-        assert_eq!(pair[1].seq, pair[0].seq + 1, "no gap and no duplicate: {all:?}");
+        assert_eq!(
+            pair[1].seq,
+            pair[0].seq + 1,
+            "no gap and no duplicate: {all:?}"
+        );
     }
     let text = delta_text(&before, id) + &delta_text(&after, id);
     let stored = server.wait_until_finished(conversation, id).await;
@@ -82,11 +100,18 @@ async fn stop_keeps_the_partial_text_marked_as_stopped() {
     let conversation = server.create_conversation().await.id;
     let start = server.conversation(conversation).await.cursor.to_string();
     let mut events = server.events(conversation, Some(&start), false).await;
-    let receipt = server.send(conversation, None, "a long answer please").await;
+    let receipt = server
+        .send(conversation, None, "a long answer please")
+        .await;
     let id = receipt.assistant.id;
 
     let mut received = Vec::new();
-    while received.iter().filter(|e: &&eventsource_stream::Event| e.event == "delta").count() < 3 {
+    while received
+        .iter()
+        .filter(|e: &&eventsource_stream::Event| e.event == "delta")
+        .count()
+        < 3
+    {
         received.push(events.next().await);
     }
     server.stop(conversation, id).await.expect("stop succeeds");
@@ -98,10 +123,17 @@ async fn stop_keeps_the_partial_text_marked_as_stopped() {
     assert_eq!(stored.status, MessageStatus::Interrupted);
     assert_eq!(stored.note.as_deref(), Some("Stopped by user."));
     assert!(!stored.content.is_empty());
-    assert_eq!(delta_text(&received, id), stored.content, "exactly what was shown is kept");
+    assert_eq!(
+        delta_text(&received, id),
+        stored.content,
+        "exactly what was shown is kept"
+    );
 
     // Stopping again is harmless and changes nothing.
-    server.stop(conversation, id).await.expect("second stop is a no-op");
+    server
+        .stop(conversation, id)
+        .await
+        .expect("second stop is a no-op");
     let view = server.conversation(conversation).await;
     assert_eq!(find(&view, id).content, stored.content);
 }
@@ -112,13 +144,27 @@ async fn a_model_failing_mid_stream_ends_in_error_with_its_text_kept() {
     let server = TestServer::start(dir.path(), &[("ARBOR_OFFLINE_FAIL_AFTER", "6")]).await;
     let conversation = server.create_conversation().await.id;
     let receipt = server.send(conversation, None, "fail please").await;
-    let stored = server.wait_until_finished(conversation, receipt.assistant.id).await;
+    let stored = server
+        .wait_until_finished(conversation, receipt.assistant.id)
+        .await;
     assert_eq!(stored.status, MessageStatus::Error);
-    assert!(stored.note.as_deref().unwrap_or_default().contains("fail after 6 tokens"));
-    assert_eq!(stored.content.split_whitespace().count(), 6, "{:?}", stored.content);
+    assert!(stored
+        .note
+        .as_deref()
+        .unwrap_or_default()
+        .contains("fail after 6 tokens"));
+    assert_eq!(
+        stored.content.split_whitespace().count(),
+        6,
+        "{:?}",
+        stored.content
+    );
 
     // The conversation stays usable: the failed reply can be regenerated.
-    let again = server.regenerate(conversation, receipt.assistant.id).await.expect("retry");
+    let again = server
+        .regenerate(conversation, receipt.assistant.id)
+        .await
+        .expect("retry");
     assert_eq!(again.assistant.parent_id, stored.parent_id);
 }
 
@@ -131,12 +177,19 @@ async fn the_reply_continues_when_the_page_goes_away() {
     let mut events = server.events(conversation, Some(&start), false).await;
     let receipt = server.send(conversation, None, "keep going").await;
     let mut seen = Vec::new();
-    while seen.iter().filter(|e: &&eventsource_stream::Event| e.event == "delta").count() < 2 {
+    while seen
+        .iter()
+        .filter(|e: &&eventsource_stream::Event| e.event == "delta")
+        .count()
+        < 2
+    {
         seen.push(events.next().await);
     }
     drop(events); // the tab closes
 
-    let stored = server.wait_until_finished(conversation, receipt.assistant.id).await;
+    let stored = server
+        .wait_until_finished(conversation, receipt.assistant.id)
+        .await;
     assert_eq!(stored.status, MessageStatus::Complete);
     let partial = delta_text(&seen, receipt.assistant.id);
     assert!(stored.content.starts_with(&partial));

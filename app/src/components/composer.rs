@@ -37,7 +37,13 @@ pub fn Composer(
 ) -> impl IntoView {
     let hint = RwSignal::new(None::<String>);
     let submit = move || {
-        if sending.get_untracked() || streaming.get_untracked() {
+        if sending.get_untracked() {
+            return;
+        }
+        if streaming.get_untracked() {
+            hint.set(Some(
+                "A reply is still being written: wait for it, or press Stop.".into(),
+            ));
             return;
         }
         let text = draft.get_untracked();

@@ -14,10 +14,7 @@ pub fn ErrorPage(error: AppError) -> impl IntoView {
             "Not found".to_string(),
             format!("This {what} does not exist, or it was deleted."),
         ),
-        AppError::BadRequest(reason) => (
-            "This link is not valid".to_string(),
-            reason.clone(),
-        ),
+        AppError::BadRequest(reason) => ("This link is not valid".to_string(), reason.clone()),
         other => ("Something went wrong".to_string(), other.to_string()),
     };
     view! {

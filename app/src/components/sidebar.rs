@@ -1,7 +1,9 @@
 //! The sidebar: a New chat button and the user's conversations, newest
 //! activity first, each with rename and delete (after confirmation).
 
-use crate::functions::conversations::{create_conversation, delete_conversation, rename_conversation};
+use crate::functions::conversations::{
+    create_conversation, delete_conversation, rename_conversation,
+};
 use crate::model::ConversationSummary;
 use crate::state::conversation_list::use_conversation_list;
 use leptos::prelude::*;
@@ -124,7 +126,7 @@ fn ConversationItem(summary: ConversationSummary, current: Memo<Option<String>>)
                         <a class="conversation-link" href=format!("/c/{id}")>{title.clone()}</a>
                         <span class="conversation-actions">
                             <button class="rename" aria-label="Rename" title="Rename" on:click=move |_| mode.set(Mode::Renaming)>"✎"</button>
-                            <button class="delete" aria-label="Delete" title="Delete" on:click=move |_| mode.set(Mode::ConfirmingDelete)>"🗑"</button>
+                            <button class="delete" aria-label="Delete" title="Delete" on:click=move |_| mode.set(Mode::ConfirmingDelete)>"×"</button>
                         </span>
                     }
                         .into_any()

@@ -50,6 +50,8 @@ fn Conversation(view: ConversationView) -> impl IntoView {
     let streaming = Signal::derive(move || state.leaf_is_streaming());
     let draft = RwSignal::new(String::new());
     let sending = RwSignal::new(false);
+    let list_ref = NodeRef::<leptos::html::Div>::new();
+    follow_the_reply(list_ref, path, state);
 
     let on_send = move |text: String| {
         sending.set(true);
@@ -92,7 +94,7 @@ fn Conversation(view: ConversationView) -> impl IntoView {
                     }}
                 </span>
             </header>
-            <div class="messages">
+            <div class="messages" node_ref=list_ref>
                 <Show when=move || path.with(Vec::is_empty)>
                     <p class="muted empty-chat">"Send a message to start this conversation."</p>
                 </Show>
@@ -119,3 +121,31 @@ fn Conversation(view: ConversationView) -> impl IntoView {
         <TreePanel/>
     }
 }
+
+/// Keeps the newest text in view: scrolls to the bottom when the branch
+/// changes length, and while a reply streams if the reader is already near
+/// the bottom (someone scrolled up to read is left alone).
+#[cfg(feature = "hydrate")]
+fn follow_the_reply(
+    list: NodeRef<leptos::html::Div>,
+    path: Memo<Vec<uuid::Uuid>>,
+    state: ChatState,
+) {
+    let shown_len = StoredValue::new(0usize);
+    Effect::new(move |_| {
+        let path = path.get();
+        if let Some(leaf) = path.last().and_then(|id| state.message(*id)) {
+            leaf.content.track();
+        }
+        let Some(list) = list.get() else { return };
+        let changed = shown_len.get_value() != path.len();
+        shown_len.set_value(path.len());
+        let near_bottom = list.scroll_height() - list.scroll_top() - list.client_height() < 160;
+        if changed || near_bottom {
+            list.set_scroll_top(list.scroll_height());
+        }
+    });
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn follow_the_reply(_: NodeRef<leptos::html::Div>, _: Memo<Vec<uuid::Uuid>>, _: ChatState) {}

@@ -4,15 +4,12 @@
 use crate::components::composer::Composer;
 use crate::functions::conversations::create_conversation;
 use crate::functions::messages::send_message;
+use crate::model::DEFAULT_MAX_MESSAGE_CHARS;
 use crate::state::conversation_list::use_conversation_list;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
 use leptos_router::hooks::use_navigate;
-
-/// Default limit used before the server has told us its own; the server
-/// enforces the configured one regardless.
-const DEFAULT_MAX_CHARS: usize = 32_000;
 
 /// The home page.
 #[component]
@@ -63,7 +60,7 @@ pub fn HomePage() -> impl IntoView {
                 streaming=Signal::derive(|| false)
                 on_stop=|_| {}
                 sending=sending
-                max_chars=DEFAULT_MAX_CHARS
+                max_chars=DEFAULT_MAX_MESSAGE_CHARS
                 autofocus=true
             />
         </section>

@@ -88,7 +88,7 @@ impl ChatState {
     /// Replaces everything with a fresh snapshot (after the event stream
     /// could not resume).
     pub fn replace_with(&self, view: &ConversationView) {
-        let tree = Tree::from_links(view.nodes.iter().map(link_of));
+        let tree = Tree::from_links(view.nodes.iter().map(NodeLink::from));
         let leaf = tree.initial_leaf(view.active_leaf_id);
         self.messages.set_value(
             view.nodes
@@ -143,7 +143,7 @@ impl ChatState {
         if self.messages.with_value(|m| m.contains_key(&node.id)) {
             return;
         }
-        let link = link_of(&node);
+        let link = NodeLink::from(&node);
         self.messages
             .update_value(|m| _ = m.insert(node.id, LiveMessage::new(node)));
         self.tree.update(|t| t.insert(link));
@@ -232,15 +232,6 @@ impl ChatState {
 /// The chat state provided by the chat page.
 pub fn use_chat() -> ChatState {
     expect_context::<ChatState>()
-}
-
-fn link_of(node: &MessageNode) -> NodeLink {
-    NodeLink {
-        id: node.id,
-        parent_id: node.parent_id,
-        created_at: node.created_at,
-        last_active_at: node.last_active_at,
-    }
 }
 
 #[cfg(feature = "hydrate")]

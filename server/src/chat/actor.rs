@@ -9,7 +9,7 @@ use super::event_log::{EventLog, Replay, Sequenced};
 use super::generation::{self, derive_seed, GenerationUpdate, UpdateKind};
 use crate::clock::now_ms;
 use crate::providers::{GenerationRequest, Provider, ThreadMessage};
-use crate::storage::{StorageError, Store, StoredMessage};
+use crate::storage::{Store, StoredMessage};
 use app::errors::AppError;
 use app::model::{ChatEvent, EventCursor, MessageNode, MessageStatus, Role, SendReceipt};
 use app::tree::{NodeLink, Tree};
@@ -113,11 +113,6 @@ pub struct ConversationActor {
     context: ActorContext,
 }
 
-fn internal(error: StorageError) -> AppError {
-    tracing::error!(%error, "storage failure");
-    AppError::Internal("the database could not complete the request".into())
-}
-
 impl ConversationActor {
     /// Reads the conversation from the database. Writes nothing, so a load
     /// that loses a race to another one leaves no trace.
@@ -125,11 +120,10 @@ impl ConversationActor {
         let record = context
             .store
             .conversation(id)
-            .await
-            .map_err(internal)?
+            .await?
             .ok_or_else(|| AppError::NotFound("conversation".into()))?;
-        let stored = context.store.messages(id).await.map_err(internal)?;
-        let tree = Tree::from_links(stored.iter().map(|m| link_of(&m.node)));
+        let stored = context.store.messages(id).await?;
+        let tree = Tree::from_links(stored.iter().map(|m| NodeLink::from(&m.node)));
         let client_ids = stored
             .iter()
             .filter_map(|m| Some((m.client_id.clone()?, m.node.id)))
@@ -195,8 +189,12 @@ impl ConversationActor {
             .map(|m| m.id)
             .collect();
         for id in orphans {
-            self.finish(id, MessageStatus::Interrupted, Some(INTERRUPTED_NOTE.into()))
-                .await;
+            self.finish(
+                id,
+                MessageStatus::Interrupted,
+                Some(INTERRUPTED_NOTE.into()),
+            )
+            .await;
         }
     }
 
@@ -374,15 +372,14 @@ impl ConversationActor {
         self.context
             .store
             .insert_messages(self.id, &rows, assistant.id)
-            .await
-            .map_err(internal)?;
+            .await?;
 
         let mut user_node = None;
         for row in rows {
             if let Some(client_id) = row.client_id {
                 self.client_ids.insert(client_id, row.node.id);
             }
-            self.tree.insert(link_of(&row.node));
+            self.tree.insert(NodeLink::from(&row.node));
             if row.node.role == Role::User {
                 user_node = Some(row.node.clone());
             }
@@ -463,8 +460,12 @@ impl ConversationActor {
         }
         if let Some(running) = self.running.remove(&message) {
             running.task.abort();
-            self.finish(message, MessageStatus::Interrupted, Some(STOPPED_NOTE.into()))
-                .await;
+            self.finish(
+                message,
+                MessageStatus::Interrupted,
+                Some(STOPPED_NOTE.into()),
+            )
+            .await;
         }
         Ok(())
     }
@@ -477,8 +478,7 @@ impl ConversationActor {
         self.context
             .store
             .set_active_leaf(self.id, leaf, stamp)
-            .await
-            .map_err(internal)?;
+            .await?;
         self.tree.mark_active(leaf, stamp);
         if let Some(node) = self.messages.get_mut(&leaf) {
             node.last_active_at = Some(stamp);
@@ -541,14 +541,5 @@ impl ConversationActor {
             tracing::error!(%error, message = %id, "could not store the end of a reply");
         }
         self.log.publish(ChatEvent::Done { id, status, note });
-    }
-}
-
-fn link_of(node: &MessageNode) -> NodeLink {
-    NodeLink {
-        id: node.id,
-        parent_id: node.parent_id,
-        created_at: node.created_at,
-        last_active_at: node.last_active_at,
     }
 }

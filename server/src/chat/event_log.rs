@@ -80,7 +80,10 @@ impl EventLog {
         if after.epoch != self.epoch || after.seq > self.last_seq {
             return Replay::Reset;
         }
-        let oldest_kept = self.recent.front().map_or(self.last_seq + 1, |e| e.cursor.seq);
+        let oldest_kept = self
+            .recent
+            .front()
+            .map_or(self.last_seq + 1, |e| e.cursor.seq);
         if after.seq + 1 < oldest_kept {
             return Replay::Reset;
         }

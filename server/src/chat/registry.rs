@@ -22,7 +22,9 @@ const ATTEMPTS: usize = 3;
 fn lock(actors: &Actors) -> MutexGuard<'_, HashMap<Uuid, mpsc::Sender<Command>>> {
     // A panic while holding this lock cannot leave the map inconsistent
     // (each operation is a single insert or remove), so poisoning is ignored.
-    actors.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    actors
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Registry {
@@ -59,14 +61,18 @@ impl Registry {
 
     /// Stops the conversation's actor, if it runs (its conversation is gone).
     pub fn shut_down(&self, conversation: Uuid) {
-        if let Some(actor) = lock(&self.actors).remove(&conversation) {
-            _ = actor.try_send(Command::Shutdown);
+        let actor = lock(&self.actors).remove(&conversation);
+        if let Some(actor) = actor {
+            tokio::spawn(async move { _ = actor.send(Command::Shutdown).await });
         }
     }
 
     /// How many actors are running.
     pub fn active_count(&self) -> usize {
-        lock(&self.actors).values().filter(|a| !a.is_closed()).count()
+        lock(&self.actors)
+            .values()
+            .filter(|a| !a.is_closed())
+            .count()
     }
 
     async fn actor(&self, conversation: Uuid) -> Result<mpsc::Sender<Command>, AppError> {

@@ -40,22 +40,25 @@ impl Provider for OfflineModel {
         let delay = self.token_delay;
         let fail_after = self.fail_after;
         let state = (tokens.into_iter().enumerate(), false);
-        Box::pin(stream::unfold(state, move |(mut tokens, failed)| async move {
-            if failed {
-                return None;
-            }
-            let (index, token) = tokens.next()?;
-            if !delay.is_zero() {
-                tokio::time::sleep(delay).await;
-            }
-            if fail_after == Some(index) {
-                let error = ProviderError(format!(
-                    "the offline model was configured to fail after {index} tokens"
-                ));
-                return Some((Err(error), (tokens, true)));
-            }
-            Some((Ok(token), (tokens, false)))
-        }))
+        Box::pin(stream::unfold(
+            state,
+            move |(mut tokens, failed)| async move {
+                if failed {
+                    return None;
+                }
+                let (index, token) = tokens.next()?;
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
+                if fail_after == Some(index) {
+                    let error = ProviderError(format!(
+                        "the offline model was configured to fail after {index} tokens"
+                    ));
+                    return Some((Err(error), (tokens, true)));
+                }
+                Some((Ok(token), (tokens, false)))
+            },
+        ))
     }
 }
 

@@ -122,14 +122,21 @@ mod tests {
 
     #[test]
     fn the_same_seed_and_prompt_give_the_same_reply() {
-        assert_eq!(compose_reply("hello there", 7), compose_reply("hello there", 7));
+        assert_eq!(
+            compose_reply("hello there", 7),
+            compose_reply("hello there", 7)
+        );
     }
 
     #[test]
     fn different_seeds_give_different_replies() {
         let replies: std::collections::HashSet<String> =
             (0..20).map(|seed| compose_reply("hello", seed)).collect();
-        assert!(replies.len() >= 15, "only {} distinct replies", replies.len());
+        assert!(
+            replies.len() >= 15,
+            "only {} distinct replies",
+            replies.len()
+        );
     }
 
     #[test]

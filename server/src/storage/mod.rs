@@ -26,6 +26,14 @@ pub enum StorageError {
 
 pub type StorageResult<T> = Result<T, StorageError>;
 
+impl From<StorageError> for app::errors::AppError {
+    /// Logs the detail and tells the user only that the database failed.
+    fn from(error: StorageError) -> Self {
+        tracing::error!(%error, "storage failure");
+        app::errors::AppError::Internal("the database could not complete the request".into())
+    }
+}
+
 /// A conversation row with the fields only the server needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConversationRecord {
@@ -53,15 +61,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// A user's conversations, most recently active first.
     async fn list_conversations(&self, owner: Uuid) -> StorageResult<Vec<ConversationSummary>>;
-    async fn create_conversation(&self, owner: Uuid, now: i64) -> StorageResult<ConversationSummary>;
+    async fn create_conversation(
+        &self,
+        owner: Uuid,
+        now: i64,
+    ) -> StorageResult<ConversationSummary>;
     async fn conversation(&self, id: Uuid) -> StorageResult<Option<ConversationRecord>>;
-    /// Renames the owner's conversation; `None` when there is no such conversation.
+    /// Renames the owner's conversation (without moving it in the list);
+    /// `None` when there is no such conversation.
     async fn rename_conversation(
         &self,
         owner: Uuid,
         id: Uuid,
         title: &str,
-        now: i64,
     ) -> StorageResult<Option<ConversationSummary>>;
     /// Deletes the owner's conversation and its messages; false when there was none.
     async fn delete_conversation(&self, owner: Uuid, id: Uuid) -> StorageResult<bool>;

@@ -27,7 +27,10 @@ impl SqliteStore {
         let options = if url.starts_with("sqlite:") {
             SqliteConnectOptions::from_str(url)?
         } else {
-            if let Some(dir) = Path::new(url).parent().filter(|d| !d.as_os_str().is_empty()) {
+            if let Some(dir) = Path::new(url)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
                 std::fs::create_dir_all(dir).map_err(|e| StorageError::Database(e.into()))?;
             }
             SqliteConnectOptions::new().filename(url)
@@ -139,7 +142,11 @@ impl Store for SqliteStore {
         rows.iter().map(summary_from_row).collect()
     }
 
-    async fn create_conversation(&self, owner: Uuid, now: i64) -> StorageResult<ConversationSummary> {
+    async fn create_conversation(
+        &self,
+        owner: Uuid,
+        now: i64,
+    ) -> StorageResult<ConversationSummary> {
         let summary = ConversationSummary {
             id: Uuid::now_v7(),
             title: String::new(),
@@ -182,14 +189,12 @@ impl Store for SqliteStore {
         owner: Uuid,
         id: Uuid,
         title: &str,
-        now: i64,
     ) -> StorageResult<Option<ConversationSummary>> {
         let row = sqlx::query(&format!(
-            "UPDATE conversations SET title = ?, updated_at = ? WHERE id = ? AND owner_id = ? \
+            "UPDATE conversations SET title = ? WHERE id = ? AND owner_id = ? \
              RETURNING {SUMMARY_COLUMNS}"
         ))
         .bind(title)
-        .bind(now)
         .bind(id.to_string())
         .bind(owner.to_string())
         .fetch_optional(&self.pool)

@@ -69,7 +69,11 @@ impl TestServer {
             _ => {
                 let mut stderr = String::new();
                 if let Some(mut err) = child.stderr.take() {
-                    _ = tokio::time::timeout(Duration::from_secs(2), err.read_to_string(&mut stderr)).await;
+                    _ = tokio::time::timeout(
+                        Duration::from_secs(2),
+                        err.read_to_string(&mut stderr),
+                    )
+                    .await;
                 }
                 panic!("the server did not announce its address; stderr:\n{stderr}");
             }
@@ -85,6 +89,20 @@ impl TestServer {
     /// Kills the process at once (SIGKILL), like a crash.
     pub async fn kill(mut self) {
         self.child.kill().await.expect("the server can be killed");
+    }
+
+    /// Asks the process to stop (SIGTERM) and waits for it to exit.
+    pub async fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().expect("the server is running").to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "SIGTERM delivered");
+        tokio::time::timeout(PATIENCE, self.child.wait())
+            .await
+            .expect("the server exits in time")
+            .expect("exit status")
     }
 
     /// Calls server function `name` with JSON arguments.
@@ -158,7 +176,11 @@ impl TestServer {
         .await
     }
 
-    pub async fn regenerate(&self, conversation: Uuid, message: Uuid) -> Result<SendReceipt, Failure> {
+    pub async fn regenerate(
+        &self,
+        conversation: Uuid,
+        message: Uuid,
+    ) -> Result<SendReceipt, Failure> {
         self.call(
             "regenerate",
             json!({ "conversation_id": conversation, "message_id": message }),
@@ -176,7 +198,12 @@ impl TestServer {
 
     /// Opens the conversation's event stream, resuming after `after` (a
     /// `Last-Event-ID` header when `as_header`, else the `?after=` query).
-    pub async fn events(&self, conversation: Uuid, after: Option<&str>, as_header: bool) -> EventStream {
+    pub async fn events(
+        &self,
+        conversation: Uuid,
+        after: Option<&str>,
+        as_header: bool,
+    ) -> EventStream {
         let mut url = format!("{}/api/conversations/{conversation}/events", self.base);
         let mut request = self.http.get(&url).header("accept", "text/event-stream");
         if let Some(after) = after {
@@ -190,7 +217,12 @@ impl TestServer {
         let response = request.send().await.expect("the event stream opens");
         assert_eq!(response.status().as_u16(), 200, "event stream status");
         EventStream {
-            inner: Box::pin(response.bytes_stream().eventsource().map(|e| e.expect("well-formed SSE"))),
+            inner: Box::pin(
+                response
+                    .bytes_stream()
+                    .eventsource()
+                    .map(|e| e.expect("well-formed SSE")),
+            ),
         }
     }
 

@@ -1,0 +1,115 @@
+import { startArbor } from '../server';
+import {
+  assistantMessages,
+  composer,
+  expect,
+  messages,
+  open,
+  startConversation,
+  test,
+  waitForReply,
+} from './fixtures';
+
+test('a model that fails mid-stream shows a readable error, keeps its text, and can be retried', async ({ page }) => {
+  const failing = await startArbor({ ARBOR_OFFLINE_FAIL_AFTER: '5' });
+  try {
+    await open(page, `${failing.url}/`);
+    await composer(page).fill('this will fail');
+    await composer(page).press('Enter');
+    await page.waitForURL(/\/c\//);
+    const reply = assistantMessages(page).first();
+    await expect(reply).toHaveClass(/\berror\b/);
+    await expect(reply.locator('.note')).toContainText('configured to fail after 5 tokens');
+    await expect(reply.locator('.content')).not.toBeEmpty();
+
+    await reply.getByRole('button', { name: 'Regenerate' }).click();
+    await expect(assistantMessages(page).first().locator('.sibling-pos')).toHaveText('2/2');
+    await expect(assistantMessages(page).first()).toHaveClass(/\berror\b/);
+  } finally {
+    await failing.stop();
+  }
+});
+
+test('HTML typed by the user is shown as text and never runs', async ({ page }) => {
+  let dialogs = 0;
+  page.on('dialog', async (dialog) => {
+    dialogs += 1;
+    await dialog.dismiss();
+  });
+  const payload = '<img src=x onerror="alert(1)"><script>alert(2)</script>';
+  await startConversation(page, payload);
+  await waitForReply(page);
+  await expect(messages(page).first().locator('.content')).toHaveText(payload);
+  await expect(page.locator('.messages img')).toHaveCount(0);
+  await expect(page.locator('.messages script')).toHaveCount(0);
+  expect(dialogs).toBe(0);
+});
+
+test('an over-long message is refused with a hint and the draft is kept', async ({ page }) => {
+  await open(page, '/');
+  const long = 'x'.repeat(32_001);
+  await composer(page).fill(long);
+  await composer(page).press('Enter');
+  await expect(page.getByRole('status').filter({ hasText: 'too long' })).toBeVisible();
+  await expect(composer(page)).toHaveValue(long);
+  await expect(page).toHaveURL(/\/$/);
+});
+
+test('the tree panel draws hundreds of nodes and still switches branches on click', async ({ page, request, baseURL }) => {
+  await startConversation(page, 'the trunk');
+  await waitForReply(page);
+  const conversation = page.url().split('/c/')[1];
+  const firstReply = await assistantMessages(page).first().getAttribute('data-id');
+
+  // Grow the tree through the API: 150 regenerated replies and 75 edited
+  // roots (each with its reply), stopped at once so they stay short.
+  const api = (name: string, body: object) =>
+    request.post(`${baseURL}/api/${name}`, { data: body }).then(async (r) => {
+      expect(r.ok(), `${name}: ${await r.text()}`).toBeTruthy();
+      return r.json();
+    });
+  const created: string[] = [];
+  for (let batch = 0; batch < 5; batch++) {
+    const replies = await Promise.all(
+      Array.from({ length: 30 }, () =>
+        api('regenerate', { conversation_id: conversation, message_id: firstReply }),
+      ),
+    );
+    const roots = await Promise.all(
+      Array.from({ length: 15 }, (_, i) =>
+        api('send_message', {
+          conversation_id: conversation,
+          parent_id: null,
+          client_id: `root-${batch}-${i}`,
+          text: `root variant ${batch}-${i}`,
+        }),
+      ),
+    );
+    for (const receipt of [...replies, ...roots]) {
+      created.push(receipt.assistant.id);
+    }
+  }
+  await Promise.all(
+    created.map((id) => api('stop_generation', { conversation_id: conversation, message_id: id })),
+  );
+  const total = 2 + 150 + 75 * 2;
+
+  await page.reload();
+  await expect(page.locator('body[data-hydrated]')).toBeAttached();
+  const panel = page.getByRole('complementary', { name: 'Conversation tree' });
+  await expect(panel.locator('.tree-node')).toHaveCount(total);
+  await expect(panel).toContainText(`(${total} messages)`);
+
+  // Click the original trunk: its branch comes back.
+  const trunk = panel.locator('.tree-node').first();
+  await trunk.click();
+  await expect(messages(page).first().locator('.content')).toHaveText('the trunk');
+  await expect(messages(page).first().locator('.sibling-pos')).toHaveText(`1/${1 + 75}`);
+
+  // Click a node far to the right: that branch is shown.
+  const far = panel.locator('.tree-node.user').last();
+  const farId = await far.getAttribute('data-node-id');
+  await far.click();
+  await expect(messages(page).first()).toHaveAttribute('data-id', farId!);
+  await expect(far).toHaveClass(/on-path/);
+});
