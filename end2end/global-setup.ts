@@ -1,6 +1,7 @@
 import { startArbor } from './server';
 
-// One server for the whole run; its URL reaches the tests through ARBOR_URL.
+// One server for the whole run (target/leptos/debug/server, built by
+// `cargo leptos build`); its URL reaches the tests through ARBOR_URL.
 export default async function globalSetup(): Promise<() => Promise<void>> {
   const arbor = await startArbor();
   process.env.ARBOR_URL = arbor.url;

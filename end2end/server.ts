@@ -1,39 +1,65 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
-/** A running Arbor server with its own throw-away database. */
+/** A running Arbor server. */
 export interface Arbor {
   url: string;
+  /** Stops it (SIGTERM) and removes its database if it made one. */
   stop(): Promise<void>;
+  /** Kills it at once (SIGKILL), as a crash would; the database stays. */
+  crash(): Promise<void>;
+}
+
+export interface ArborOptions {
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+  /** Where the SQLite file lives (default: a fresh temporary folder). */
+  dataDir?: string;
+  /** Address to listen on (default: a free loopback port). */
+  addr?: string;
+}
+
+/** A loopback port that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject()));
+    });
+  });
 }
 
 /**
- * Starts the server built by `cargo leptos build` on a free loopback port
- * (it prints the URL it bound) with a fresh SQLite file. `stop` ends it by
- * its PID and removes the database.
+ * Starts the server built by `cargo leptos build` (it prints the URL it
+ * bound) and returns once it listens.
  */
-export async function startArbor(env: Record<string, string> = {}): Promise<Arbor> {
+export async function startArbor(options: ArborOptions = {}): Promise<Arbor> {
   const root = resolve(__dirname, '..');
   const binary = process.env.ARBOR_SERVER_BIN
     ? resolve(process.env.ARBOR_SERVER_BIN)
-    : join(root, 'target', 'debug', 'server');
-  const dataDir = mkdtempSync(join(tmpdir(), 'arbor-e2e-'));
+    : join(root, 'target', 'leptos', 'debug', 'server');
+  const ownsData = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'arbor-e2e-'));
   const child: ChildProcess = spawn(binary, [], {
     cwd: root,
     env: {
       ...process.env,
-      ARBOR_ADDR: '127.0.0.1:0',
+      ARBOR_ADDR: options.addr ?? '127.0.0.1:0',
       ARBOR_DATABASE_URL: join(dataDir, 'arbor.db'),
       ARBOR_SITE_ROOT: join(root, 'target', 'site'),
       ARBOR_OFFLINE_TOKEN_MS: '40',
       RUST_LOG: process.env.RUST_LOG ?? 'warn',
-      ...env,
+      ...options.env,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  const exited = new Promise((done) => child.once('exit', done));
 
   const url = await new Promise<string>((resolveUrl, reject) => {
     const timer = setTimeout(() => reject(new Error('server did not start within 60 s')), 60_000);
@@ -48,15 +74,20 @@ export async function startArbor(env: Record<string, string> = {}): Promise<Arbo
     });
   });
 
+  const end = async (signal: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill(signal);
+      await exited;
+    }
+  };
   return {
     url,
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((done) => child.once('exit', done));
-        child.kill('SIGTERM');
-        await exited;
+      await end('SIGTERM');
+      if (ownsData) {
+        rmSync(dataDir, { recursive: true, force: true });
       }
-      rmSync(dataDir, { recursive: true, force: true });
     },
+    crash: () => end('SIGKILL'),
   };
 }

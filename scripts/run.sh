@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh build
 export PATH="$PWD/scripts/node_modules/.bin:$PATH"
 cargo leptos build --release
-exec ./target/release/server
+exec ./target/leptos/release/server

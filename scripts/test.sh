@@ -23,5 +23,7 @@ step "unit and integration tests (server)"
 cargo test -p server
 
 step "browser tests (Playwright)"
+# cargo-leptos builds the server and the WASM with matching flags (a server
+# built by plain cargo does not hydrate this WASM) into target/leptos/.
 cargo leptos build
 (cd end2end && npx playwright test)

@@ -1,4 +1,7 @@
-import { startArbor } from '../server';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, startArbor } from '../server';
 import {
   assistantMessages,
   composer,
@@ -11,7 +14,7 @@ import {
 } from './fixtures';
 
 test('a model that fails mid-stream shows a readable error, keeps its text, and can be retried', async ({ page }) => {
-  const failing = await startArbor({ ARBOR_OFFLINE_FAIL_AFTER: '5' });
+  const failing = await startArbor({ env: { ARBOR_OFFLINE_FAIL_AFTER: '5' } });
   try {
     await open(page, `${failing.url}/`);
     await composer(page).fill('this will fail');
@@ -112,4 +115,35 @@ test('the tree panel draws hundreds of nodes and still switches branches on clic
   await far.click();
   await expect(messages(page).first()).toHaveAttribute('data-id', farId!);
   await expect(far).toHaveClass(/on-path/);
+});
+
+test('a server killed mid-reply comes back with the partial reply marked interrupted, without a reload', async ({ page }) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'arbor-crash-'));
+  const addr = `127.0.0.1:${await freePort()}`;
+  const env = { ARBOR_OFFLINE_TOKEN_MS: '80', ARBOR_CHECKPOINT_MS: '0' };
+  try {
+    const first = await startArbor({ dataDir, addr, env });
+    await open(page, `${first.url}/`);
+    await composer(page).fill('crash while you write');
+    await composer(page).press('Enter');
+    await page.waitForURL(/\/c\//);
+    const reply = assistantMessages(page).first();
+    await expect(reply).toHaveClass(/\bstreaming\b/);
+    await expect(reply.locator('.content li')).not.toHaveCount(0);
+    await first.crash();
+
+    const second = await startArbor({ dataDir, addr, env });
+    try {
+      // The page's event stream reconnects by itself, learns that it cannot
+      // resume (new server), and reloads the conversation.
+      await expect(reply).toHaveClass(/\binterrupted\b/);
+      await expect(reply.locator('.note')).toContainText('Interrupted');
+      await expect(reply.locator('.content li')).not.toHaveCount(0);
+      await expect(messages(page).first().locator('.content')).toHaveText('crash while you write');
+    } finally {
+      await second.stop();
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 });

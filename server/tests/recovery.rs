@@ -19,15 +19,7 @@ async fn restart_marks_streaming_replies_interrupted_and_keeps_their_text() {
     let mut events = server.events(conversation, Some(&start), false).await;
     let receipt = server.send(conversation, None, "crash in the middle").await;
     let id = receipt.assistant.id;
-    let mut seen = Vec::new();
-    while seen
-        .iter()
-        .filter(|e: &&eventsource_stream::Event| e.event == "delta")
-        .count()
-        < 4
-    {
-        seen.push(events.next().await);
-    }
+    let seen = events.until_deltas(4).await;
     drop(events);
     server.kill().await;
 

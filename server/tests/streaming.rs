@@ -53,15 +53,7 @@ async fn a_reconnect_with_last_event_id_resumes_without_gaps_or_duplicates() {
     let receipt = server.send(conversation, None, "resume me").await;
     let id = receipt.assistant.id;
 
-    let mut before = Vec::new();
-    while before
-        .iter()
-        .filter(|e: &&eventsource_stream::Event| e.event == "delta")
-        .count()
-        < 5
-    {
-        before.push(first.next().await);
-    }
+    let before = first.until_deltas(5).await;
     let last_seen = before.last().expect("events").id.clone();
     drop(first); // the connection drops mid-reply
 
@@ -105,15 +97,7 @@ async fn stop_keeps_the_partial_text_marked_as_stopped() {
         .await;
     let id = receipt.assistant.id;
 
-    let mut received = Vec::new();
-    while received
-        .iter()
-        .filter(|e: &&eventsource_stream::Event| e.event == "delta")
-        .count()
-        < 3
-    {
-        received.push(events.next().await);
-    }
+    let mut received = events.until_deltas(3).await;
     server.stop(conversation, id).await.expect("stop succeeds");
     received.extend(events.until_done(id).await);
 
@@ -176,15 +160,7 @@ async fn the_reply_continues_when_the_page_goes_away() {
     let start = server.conversation(conversation).await.cursor.to_string();
     let mut events = server.events(conversation, Some(&start), false).await;
     let receipt = server.send(conversation, None, "keep going").await;
-    let mut seen = Vec::new();
-    while seen
-        .iter()
-        .filter(|e: &&eventsource_stream::Event| e.event == "delta")
-        .count()
-        < 2
-    {
-        seen.push(events.next().await);
-    }
+    let seen = events.until_deltas(2).await;
     drop(events); // the tab closes
 
     let stored = server

@@ -85,17 +85,29 @@ impl ChatState {
         state
     }
 
-    /// Replaces everything with a fresh snapshot (after the event stream
-    /// could not resume).
+    /// Brings everything in line with a fresh snapshot (after the event
+    /// stream could not resume). Messages already shown keep their signals,
+    /// so the components showing them update in place.
     pub fn replace_with(&self, view: &ConversationView) {
         let tree = Tree::from_links(view.nodes.iter().map(NodeLink::from));
         let leaf = tree.initial_leaf(view.active_leaf_id);
-        self.messages.set_value(
-            view.nodes
-                .iter()
-                .map(|n| (n.id, LiveMessage::new(n.clone())))
-                .collect(),
-        );
+        self.messages.update_value(|messages| {
+            messages.retain(|id, _| tree.contains(*id));
+            for node in &view.nodes {
+                match messages.get(&node.id) {
+                    Some(shown) => {
+                        if shown.content.with_untracked(|c| *c != node.content) {
+                            shown.content.set(node.content.clone());
+                        }
+                        shown.status.set(node.status);
+                        shown.note.set(node.note.clone());
+                    }
+                    None => {
+                        messages.insert(node.id, LiveMessage::new(node.clone()));
+                    }
+                }
+            }
+        });
         self.tree.set(tree);
         self.active_leaf.set(leaf);
     }

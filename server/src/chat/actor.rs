@@ -199,6 +199,7 @@ impl ConversationActor {
     }
 
     async fn handle(&mut self, command: Command) {
+        // Each answer is sent even if the asker has gone away meanwhile.
         match command {
             Command::Snapshot { user, reply } => {
                 _ = reply.send(self.check_owner(user).map(|()| self.snapshot()));
@@ -216,40 +217,40 @@ impl ConversationActor {
                 text,
                 reply,
             } => {
-                let result = match self.check_owner(user) {
-                    Ok(()) => self.send(parent, client_id, text).await,
-                    Err(err) => Err(err),
+                let result = async {
+                    self.check_owner(user)?;
+                    self.send(parent, client_id, text).await
                 };
-                _ = reply.send(result);
+                _ = reply.send(result.await);
             }
             Command::Regenerate {
                 user,
                 message,
                 reply,
             } => {
-                let result = match self.check_owner(user) {
-                    Ok(()) => self.regenerate(message).await,
-                    Err(err) => Err(err),
+                let result = async {
+                    self.check_owner(user)?;
+                    self.regenerate(message).await
                 };
-                _ = reply.send(result);
+                _ = reply.send(result.await);
             }
             Command::Stop {
                 user,
                 message,
                 reply,
             } => {
-                let result = match self.check_owner(user) {
-                    Ok(()) => self.stop(message).await,
-                    Err(err) => Err(err),
+                let result = async {
+                    self.check_owner(user)?;
+                    self.stop(message).await
                 };
-                _ = reply.send(result);
+                _ = reply.send(result.await);
             }
             Command::SetActiveLeaf { user, leaf, reply } => {
-                let result = match self.check_owner(user) {
-                    Ok(()) => self.set_active_leaf(leaf).await,
-                    Err(err) => Err(err),
+                let result = async {
+                    self.check_owner(user)?;
+                    self.set_active_leaf(leaf).await
                 };
-                _ = reply.send(result);
+                _ = reply.send(result.await);
             }
             Command::Shutdown => {}
         }

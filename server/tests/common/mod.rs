@@ -257,6 +257,20 @@ impl EventStream {
             .expect("the stream stays open")
     }
 
+    /// Reads events until `count` deltas have arrived, returning them all.
+    pub async fn until_deltas(&mut self, count: usize) -> Vec<Event> {
+        let mut events = Vec::new();
+        while events
+            .iter()
+            .filter(|e: &&Event| e.event == "delta")
+            .count()
+            < count
+        {
+            events.push(self.next().await);
+        }
+        events
+    }
+
     /// Reads events until the `done` event of `message`, returning them all (done included).
     pub async fn until_done(&mut self, message: Uuid) -> Vec<Event> {
         let mut events = Vec::new();
