@@ -42,8 +42,12 @@ impl FromServerFnError for AppError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
-            ServerFnErrorErr::Args(msg) | ServerFnErrorErr::MissingArg(msg) => {
-                AppError::BadRequest(msg)
+            // On the server these mean the request's arguments could not be
+            // read: the caller's mistake, answered 400.
+            ServerFnErrorErr::Args(msg)
+            | ServerFnErrorErr::MissingArg(msg)
+            | ServerFnErrorErr::Deserialization(msg) => {
+                AppError::BadRequest(format!("malformed request: {msg}"))
             }
             other => AppError::Transport(other.to_string()),
         }

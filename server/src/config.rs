@@ -4,6 +4,10 @@ use app::model::DEFAULT_MAX_MESSAGE_CHARS;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+/// Shortest idle time before an actor stops: below this it would stop (and
+/// reset its subscribers) between two requests of one page.
+const MIN_ACTOR_IDLE: Duration = Duration::from_secs(1);
+
 /// Everything configurable about a running Arbor.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -19,7 +23,7 @@ pub struct Config {
     pub offline_fail_after: Option<usize>,
     /// `ARBOR_MAX_MESSAGE_CHARS`: longest accepted message.
     pub max_message_chars: usize,
-    /// `ARBOR_ACTOR_IDLE_SECS`: how long an unused conversation stays in memory.
+    /// `ARBOR_ACTOR_IDLE_SECS`: how long an unused conversation stays in memory (at least 1 s).
     pub actor_idle: Duration,
     /// `ARBOR_CHECKPOINT_MS`: how often a streaming reply's text is saved.
     pub checkpoint_every: Duration,
@@ -91,7 +95,8 @@ impl Config {
             )?),
             offline_fail_after: usize::try_from(fail_after).ok(),
             max_message_chars,
-            actor_idle: Duration::from_secs(parse(&lookup, "ARBOR_ACTOR_IDLE_SECS", 300)?),
+            actor_idle: Duration::from_secs(parse(&lookup, "ARBOR_ACTOR_IDLE_SECS", 300)?)
+                .max(MIN_ACTOR_IDLE),
             checkpoint_every: Duration::from_millis(parse(&lookup, "ARBOR_CHECKPOINT_MS", 1000)?),
         })
     }
@@ -134,5 +139,7 @@ mod tests {
             super::tests::config(&[("ARBOR_MAX_MESSAGE_CHARS", "lots")]).expect_err("invalid");
         assert_eq!(err.name, "ARBOR_MAX_MESSAGE_CHARS");
         assert!(super::tests::config(&[("ARBOR_MAX_MESSAGE_CHARS", "0")]).is_err());
+        let idle = super::tests::config(&[("ARBOR_ACTOR_IDLE_SECS", "0")]).expect("valid");
+        assert_eq!(idle.actor_idle, MIN_ACTOR_IDLE);
     }
 }

@@ -135,11 +135,10 @@ impl Backend for ChatService {
     }
 
     async fn delete_conversation(&self, user: Uuid, id: Uuid) -> Result<(), AppError> {
-        if !self.store.delete_conversation(user, id).await? {
-            return Err(AppError::NotFound("conversation".into()));
-        }
-        self.registry.shut_down(id);
-        Ok(())
+        // The actor deletes, so no request can race it with stale state.
+        self.registry
+            .request(id, |reply| Command::Delete { user, reply })
+            .await
     }
 
     async fn conversation(&self, user: Uuid, id: Uuid) -> Result<ConversationView, AppError> {

@@ -4,7 +4,7 @@
 mod common;
 
 use app::model::ConversationView;
-use common::{client_id, TestServer};
+use common::{client_id, stored_rows, TestServer};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -18,10 +18,22 @@ async fn seeded(server: &TestServer) -> (Uuid, ConversationView) {
     (conversation, server.conversation(conversation).await)
 }
 
+/// Checks that the server shows, and the database file holds, exactly `before`.
 async fn assert_unchanged(server: &TestServer, conversation: Uuid, before: &ConversationView) {
     let after = server.conversation(conversation).await;
-    assert_eq!(after.nodes, before.nodes, "stored messages are untouched");
+    assert_eq!(after.nodes, before.nodes, "messages are untouched");
     assert_eq!(after.active_leaf_id, before.active_leaf_id);
+    let stored: Vec<(Uuid, String, String)> = stored_rows(&server.database, conversation)
+        .await
+        .into_iter()
+        .map(|r| (r.id, r.content, r.status))
+        .collect();
+    let shown: Vec<(Uuid, String, String)> = before
+        .nodes
+        .iter()
+        .map(|n| (n.id, n.content.clone(), n.status.as_str().to_string()))
+        .collect();
+    assert_eq!(stored, shown, "the database holds exactly what was there");
 }
 
 fn message_of(failure: &common::Failure) -> String {
@@ -192,4 +204,57 @@ async fn the_event_stream_of_an_unknown_conversation_is_404() {
     assert_eq!(status, 404);
     let (status, _) = server.page("/api/conversations/nope/events").await;
     assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn malformed_or_missing_arguments_are_400() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = TestServer::start(dir.path(), &[]).await;
+    let (conversation, before) = seeded(&server).await;
+    let missing = server
+        .call::<serde_json::Value>("send_message", json!({ "conversation_id": conversation }))
+        .await
+        .expect_err("missing fields");
+    assert_eq!(missing.status, 400, "{}", message_of(&missing));
+    let wrong_type = server
+        .call::<serde_json::Value>(
+            "send_message",
+            json!({ "conversation_id": conversation, "parent_id": null, "client_id": "c", "text": 42 }),
+        )
+        .await
+        .expect_err("wrong type");
+    assert_eq!(wrong_type.status, 400, "{}", message_of(&wrong_type));
+    assert_unchanged(&server, conversation, &before).await;
+}
+
+#[tokio::test]
+async fn a_deleted_conversation_is_gone_everywhere() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = TestServer::start(dir.path(), &[("ARBOR_OFFLINE_TOKEN_MS", "50")]).await;
+    let conversation = server.create_conversation().await.id;
+    let streaming = server.send(conversation, None, "delete me mid-reply").await;
+    let () = server
+        .call("delete_conversation", json!({ "id": conversation }))
+        .await
+        .expect("delete");
+    assert!(stored_rows(&server.database, conversation).await.is_empty());
+    let again = server
+        .call::<serde_json::Value>("delete_conversation", json!({ "id": conversation }))
+        .await
+        .expect_err("already deleted");
+    assert_eq!(again.status, 404);
+    let send = server
+        .try_send(
+            conversation,
+            Some(streaming.assistant.id),
+            &client_id(),
+            "hello?",
+        )
+        .await
+        .expect_err("gone");
+    assert_eq!(send.status, 404);
+    let (status, _) = server
+        .page(&format!("/api/conversations/{conversation}/events"))
+        .await;
+    assert_eq!(status, 404);
 }

@@ -24,6 +24,10 @@ async fn restart_marks_streaming_replies_interrupted_and_keeps_their_text() {
     server.kill().await;
 
     let server = TestServer::start(dir.path(), &env).await;
+    // Start-up alone, before any request opens the conversation, repaired the row.
+    let row = server.stored(conversation, id).await;
+    assert_eq!(row.status, "interrupted");
+    assert!(row.content.starts_with(&delta_text(&seen, id)));
     let view = server.conversation(conversation).await;
     let reply = find(&view, id);
     assert_eq!(reply.status, MessageStatus::Interrupted);

@@ -155,7 +155,13 @@ async fn a_model_failing_mid_stream_ends_in_error_with_its_text_kept() {
 #[tokio::test]
 async fn the_reply_continues_when_the_page_goes_away() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let server = TestServer::start(dir.path(), &[("ARBOR_OFFLINE_TOKEN_MS", "15")]).await;
+    // The reply takes about 3 s and an actor may go idle after 1 s: only its
+    // running generation keeps it (and the reply) alive.
+    let env = [
+        ("ARBOR_OFFLINE_TOKEN_MS", "40"),
+        ("ARBOR_ACTOR_IDLE_SECS", "1"),
+    ];
+    let server = TestServer::start(dir.path(), &env).await;
     let conversation = server.create_conversation().await.id;
     let start = server.conversation(conversation).await.cursor.to_string();
     let mut events = server.events(conversation, Some(&start), false).await;
@@ -170,4 +176,42 @@ async fn the_reply_continues_when_the_page_goes_away() {
     let partial = delta_text(&seen, receipt.assistant.id);
     assert!(stored.content.starts_with(&partial));
     assert!(stored.content.len() > partial.len());
+}
+
+#[tokio::test]
+async fn an_actor_with_a_running_reply_is_not_evicted_when_idle() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Tokens come 1.3 s apart and actors may idle out after 1 s: with nobody
+    // watching and no requests, only the running generation keeps the actor.
+    let env = [
+        ("ARBOR_OFFLINE_TOKEN_MS", "1300"),
+        ("ARBOR_ACTOR_IDLE_SECS", "1"),
+    ];
+    let server = TestServer::start(dir.path(), &env).await;
+    let conversation = server.create_conversation().await.id;
+    let start = server.conversation(conversation).await.cursor.to_string();
+    let mut events = server.events(conversation, Some(&start), false).await;
+    let receipt = server.send(conversation, None, "take your time").await;
+    let seen = events.until_deltas(1).await;
+    let last_seen = seen.last().expect("events").id.clone();
+    drop(events);
+
+    // The stimulus is time itself: more than two idle periods pass with no
+    // request and no subscriber.
+    tokio::time::sleep(std::time::Duration::from_millis(2600)).await;
+
+    // The same actor incarnation still numbers the events, so resuming from
+    // the old position continues instead of asking for a reset.
+    let mut resumed = server.events(conversation, Some(&last_seen), true).await;
+    let next = resumed.next().await;
+    assert_eq!(next.event, "delta", "resumed without a reset");
+    assert_eq!(cursor(&next.id).seq, cursor(&last_seen).seq + 1);
+    server
+        .stop(conversation, receipt.assistant.id)
+        .await
+        .expect("stop");
+    let stopped = server
+        .wait_until_finished(conversation, receipt.assistant.id)
+        .await;
+    assert_eq!(stopped.note.as_deref(), Some("Stopped by user."));
 }

@@ -2,7 +2,7 @@
 //! message.
 
 use crate::components::composer::Composer;
-use crate::functions::conversations::create_conversation;
+use crate::functions::conversations::{create_conversation, delete_conversation};
 use crate::functions::messages::send_message;
 use crate::model::DEFAULT_MAX_MESSAGE_CHARS;
 use crate::state::conversation_list::use_conversation_list;
@@ -25,13 +25,13 @@ pub fn HomePage() -> impl IntoView {
         spawn_local(async move {
             let result = async {
                 let conversation = create_conversation().await?;
-                send_message(
-                    conversation.id.to_string(),
-                    None,
-                    format!("first-{}", conversation.id),
-                    text,
-                )
-                .await?;
+                let id = conversation.id.to_string();
+                let sent = send_message(id.clone(), None, format!("first-{id}"), text).await;
+                if let Err(err) = sent {
+                    // Leave no empty conversation behind a refused first message.
+                    _ = delete_conversation(id).await;
+                    return Err(err);
+                }
                 Ok::<_, crate::errors::AppError>(conversation.id)
             }
             .await;

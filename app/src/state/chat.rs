@@ -46,7 +46,25 @@ pub struct ConversationFacts {
     pub max_message_chars: usize,
 }
 
-/// The open conversation; provided as context by the chat page.
+/// A send that has not been confirmed yet: retrying the same text under the
+/// same parent reuses its idempotency key, so a lost response cannot store
+/// the message twice.
+#[derive(Clone, PartialEq)]
+struct PendingSend {
+    parent: Option<Uuid>,
+    text: String,
+    client_id: String,
+}
+
+/// Saving the displayed branch: one request at a time, always for the latest choice.
+#[derive(Default)]
+struct LeafSaver {
+    wanted: Option<Uuid>,
+    in_flight: bool,
+}
+
+/// The open conversation; provided as context by the chat page. Actions
+/// that finish after the page is gone leave it alone (reads use `try_`).
 #[derive(Clone, Copy)]
 pub struct ChatState {
     pub conversation_id: Uuid,
@@ -61,6 +79,8 @@ pub struct ChatState {
     /// The last failed action, shown until dismissed or replaced.
     pub error: RwSignal<Option<String>>,
     pub facts: StoredValue<ConversationFacts>,
+    pending_send: StoredValue<Option<PendingSend>>,
+    leaf_saver: StoredValue<LeafSaver>,
 }
 
 impl ChatState {
@@ -80,6 +100,8 @@ impl ChatState {
                 model_is_offline: view.model_is_offline,
                 max_message_chars: view.max_message_chars,
             }),
+            pending_send: StoredValue::new(None),
+            leaf_saver: StoredValue::new(LeafSaver::default()),
         };
         state.replace_with(view);
         state
@@ -114,7 +136,9 @@ impl ChatState {
 
     /// The message with this id, if the page knows it.
     pub fn message(&self, id: Uuid) -> Option<LiveMessage> {
-        self.messages.with_value(|m| m.get(&id).cloned())
+        self.messages
+            .try_with_value(|m| m.get(&id).cloned())
+            .flatten()
     }
 
     /// The displayed branch, root first.
@@ -152,7 +176,11 @@ impl ChatState {
 
     /// Adds a node the page has not seen yet.
     pub fn insert(&self, node: MessageNode) {
-        if self.messages.with_value(|m| m.contains_key(&node.id)) {
+        if self
+            .messages
+            .try_with_value(|m| m.contains_key(&node.id))
+            .unwrap_or(true)
+        {
             return;
         }
         let link = NodeLink::from(&node);
@@ -186,15 +214,35 @@ impl ChatState {
     /// Sends a message under `parent` (an edit sends under the edited
     /// message's parent). On success the new branch is shown.
     pub async fn send(&self, parent: Option<Uuid>, text: String) -> Result<(), AppError> {
+        let client_id = self.client_id_for(parent, &text);
         let receipt = send_message(
             self.conversation_id.to_string(),
             parent.map(|p| p.to_string()),
-            new_client_id(),
+            client_id,
             text,
         )
         .await?;
+        self.pending_send.set_value(None);
         self.accept(receipt);
         Ok(())
+    }
+
+    /// The idempotency key for sending `text` under `parent`: the pending
+    /// one when this is a retry of the same message, else a new one.
+    fn client_id_for(&self, parent: Option<Uuid>, text: &str) -> String {
+        let pending = self.pending_send.get_value();
+        match pending {
+            Some(p) if p.parent == parent && p.text == text => p.client_id,
+            _ => {
+                let client_id = new_client_id();
+                self.pending_send.set_value(Some(PendingSend {
+                    parent,
+                    text: text.to_string(),
+                    client_id: client_id.clone(),
+                }));
+                client_id
+            }
+        }
     }
 
     /// Starts another reply beside assistant message `id`.
@@ -235,9 +283,38 @@ impl ChatState {
         self.active_leaf.set(Some(leaf));
     }
 
+    /// Stores the displayed branch. Requests go one at a time and the last
+    /// choice is always the one sent last, so quick clicks cannot be stored
+    /// out of order.
     fn persist_active_leaf(&self, leaf: Uuid) {
-        let conversation = self.conversation_id.to_string();
-        self.spawn(async move { set_active_leaf(conversation, leaf.to_string()).await });
+        let start = self
+            .leaf_saver
+            .try_update_value(|saver| {
+                saver.wanted = Some(leaf);
+                !std::mem::replace(&mut saver.in_flight, true)
+            })
+            .unwrap_or(false);
+        if !start {
+            return; // the request in flight will send this choice when it ends
+        }
+        let state = *self;
+        spawn_local(async move {
+            loop {
+                let next = state
+                    .leaf_saver
+                    .try_update_value(|saver| saver.wanted.take())
+                    .flatten();
+                let Some(leaf) = next else { break };
+                let saved =
+                    set_active_leaf(state.conversation_id.to_string(), leaf.to_string()).await;
+                if let Err(err) = saved {
+                    state.error.set(Some(err.to_string()));
+                }
+            }
+            state
+                .leaf_saver
+                .update_value(|saver| saver.in_flight = false);
+        });
     }
 }
 

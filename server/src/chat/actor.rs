@@ -63,8 +63,11 @@ pub enum Command {
         leaf: Uuid,
         reply: Reply<()>,
     },
-    /// Stop now, abandoning running generations (the conversation was deleted).
-    Shutdown,
+    /// Deletes the conversation and every message, then stops the actor.
+    Delete {
+        user: Uuid,
+        reply: Reply<()>,
+    },
 }
 
 /// The conversation's messages and position in its event stream, taken at one instant.
@@ -91,6 +94,13 @@ pub struct ActorContext {
     pub checkpoint_every: Duration,
     /// How many recent events are kept for resuming subscribers.
     pub replay_capacity: usize,
+}
+
+/// Whether the actor keeps serving after a command.
+#[derive(Debug, PartialEq, Eq)]
+enum Flow {
+    Continue,
+    Stop,
 }
 
 struct Running {
@@ -161,8 +171,10 @@ impl ConversationActor {
         loop {
             tokio::select! {
                 command = commands.recv() => match command {
-                    Some(Command::Shutdown) | None => break,
-                    Some(command) => self.handle(command).await,
+                    Some(command) => if self.handle(command).await == Flow::Stop {
+                        break;
+                    },
+                    None => break,
                 },
                 Some(update) = updates.recv() => self.on_update(update).await,
                 _ = tokio::time::sleep_until(deadline) => {
@@ -198,7 +210,7 @@ impl ConversationActor {
         }
     }
 
-    async fn handle(&mut self, command: Command) {
+    async fn handle(&mut self, command: Command) -> Flow {
         // Each answer is sent even if the asker has gone away meanwhile.
         match command {
             Command::Snapshot { user, reply } => {
@@ -252,8 +264,33 @@ impl ConversationActor {
                 };
                 _ = reply.send(result.await);
             }
-            Command::Shutdown => {}
+            Command::Delete { user, reply } => {
+                let deleted = self.delete(user).await;
+                let flow = if deleted.is_ok() {
+                    Flow::Stop
+                } else {
+                    Flow::Continue
+                };
+                _ = reply.send(deleted);
+                return flow;
+            }
         }
+        Flow::Continue
+    }
+
+    /// Deletes the conversation. Running generations are abandoned: the
+    /// actor stops right after, and their rows are gone.
+    async fn delete(&mut self, user: Uuid) -> Result<(), AppError> {
+        self.check_owner(user)?;
+        if !self
+            .context
+            .store
+            .delete_conversation(user, self.id)
+            .await?
+        {
+            return Err(AppError::NotFound("conversation".into()));
+        }
+        Ok(())
     }
 
     fn check_owner(&self, user: Uuid) -> Result<(), AppError> {

@@ -25,7 +25,8 @@ pub enum UpdateKind {
     Finished(Result<(), ProviderError>),
 }
 
-/// Starts generating reply `id`; updates go to `updates` until the stream ends.
+/// Starts generating reply `id`; updates go to `updates` until the stream
+/// ends. The actor always hears how it ended, even if the provider panics.
 pub fn spawn(
     provider: Arc<dyn Provider>,
     request: GenerationRequest,
@@ -33,6 +34,10 @@ pub fn spawn(
     updates: mpsc::Sender<GenerationUpdate>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
+        let guard = EndGuard {
+            id,
+            updates: Some(updates.clone()),
+        };
         let mut stream = provider.generate(request);
         while let Some(item) = stream.next().await {
             let kind = match item {
@@ -40,12 +45,7 @@ pub fn spawn(
                 Ok(text) => UpdateKind::Text(text),
                 Err(error) => {
                     tracing::warn!(message = %id, %error, "generation failed");
-                    _ = updates
-                        .send(GenerationUpdate {
-                            id,
-                            kind: UpdateKind::Finished(Err(error)),
-                        })
-                        .await;
+                    guard.end(Err(error)).await;
                     return;
                 }
             };
@@ -53,13 +53,47 @@ pub fn spawn(
                 return; // the actor is gone; nobody wants the rest
             }
         }
-        _ = updates
-            .send(GenerationUpdate {
-                id,
-                kind: UpdateKind::Finished(Ok(())),
-            })
-            .await;
+        guard.end(Ok(())).await;
     })
+}
+
+/// Reports the end of a generation. If the task stops without reporting
+/// (a panicking provider, an abort), dropping the guard reports a failure,
+/// so no reply stays `streaming` with nothing behind it.
+struct EndGuard {
+    id: Uuid,
+    updates: Option<mpsc::Sender<GenerationUpdate>>,
+}
+
+impl EndGuard {
+    async fn end(mut self, result: Result<(), ProviderError>) {
+        if let Some(updates) = self.updates.take() {
+            _ = updates
+                .send(GenerationUpdate {
+                    id: self.id,
+                    kind: UpdateKind::Finished(result),
+                })
+                .await;
+        }
+    }
+}
+
+impl Drop for EndGuard {
+    fn drop(&mut self) {
+        let Some(updates) = self.updates.take() else {
+            return;
+        };
+        let update = GenerationUpdate {
+            id: self.id,
+            kind: UpdateKind::Finished(Err(ProviderError("the model stopped unexpectedly".into()))),
+        };
+        // Usually there is room; if not, deliver it from a task of its own.
+        if let Err(mpsc::error::TrySendError::Full(update)) = updates.try_send(update) {
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move { _ = updates.send(update).await });
+            }
+        }
+    }
 }
 
 /// A seed that is the same for the same thread and sibling position, and
@@ -87,7 +121,42 @@ pub fn derive_seed(thread: &[ThreadMessage], sibling_index: usize) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::TextStream;
     use app::model::Role;
+
+    /// A provider whose stream panics after one delta, like a buggy adapter.
+    struct PanickingProvider;
+
+    impl Provider for PanickingProvider {
+        fn model_name(&self) -> &str {
+            "panics"
+        }
+        fn is_offline(&self) -> bool {
+            true
+        }
+        fn generate(&self, _request: GenerationRequest) -> TextStream {
+            Box::pin(futures::stream::iter(0..2).map(|i| {
+                assert!(i == 0, "the provider broke");
+                Ok("one ".to_string())
+            }))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_provider_still_ends_the_reply() {
+        let (updates, mut received) = mpsc::channel(8);
+        let id = Uuid::nil();
+        let request = GenerationRequest {
+            thread: thread("hi"),
+            seed: 1,
+        };
+        let task = spawn(Arc::new(PanickingProvider), request, id, updates);
+        assert!(task.await.is_err(), "the task panicked");
+        let first = received.recv().await.expect("the delta");
+        assert!(matches!(first.kind, UpdateKind::Text(ref t) if t == "one "));
+        let last = received.recv().await.expect("an end is always reported");
+        assert!(matches!(last.kind, UpdateKind::Finished(Err(_))));
+    }
 
     fn thread(text: &str) -> Vec<ThreadMessage> {
         vec![ThreadMessage {

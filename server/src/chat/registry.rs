@@ -59,14 +59,6 @@ impl Registry {
         ))
     }
 
-    /// Stops the conversation's actor, if it runs (its conversation is gone).
-    pub fn shut_down(&self, conversation: Uuid) {
-        let actor = lock(&self.actors).remove(&conversation);
-        if let Some(actor) = actor {
-            tokio::spawn(async move { _ = actor.send(Command::Shutdown).await });
-        }
-    }
-
     /// How many actors are running.
     pub fn active_count(&self) -> usize {
         lock(&self.actors)

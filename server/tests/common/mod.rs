@@ -9,6 +9,8 @@ use eventsource_stream::{Event, Eventsource};
 use futures::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions, Row as _};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::process::Stdio;
@@ -226,9 +228,10 @@ impl TestServer {
         }
     }
 
-    /// Polls the conversation until `message` is no longer streaming.
+    /// Polls the conversation until `message` is no longer streaming, then
+    /// checks that the database file holds exactly what the server shows.
     pub async fn wait_until_finished(&self, conversation: Uuid, message: Uuid) -> MessageNode {
-        tokio::time::timeout(PATIENCE, async {
+        let node = tokio::time::timeout(PATIENCE, async {
             loop {
                 let view = self.conversation(conversation).await;
                 let node = find(&view, message).clone();
@@ -239,7 +242,22 @@ impl TestServer {
             }
         })
         .await
-        .expect("the reply finishes in time")
+        .expect("the reply finishes in time");
+        let row = self.stored(conversation, message).await;
+        assert_eq!(
+            (
+                row.content.as_str(),
+                row.status.as_str(),
+                row.note.as_deref()
+            ),
+            (
+                node.content.as_str(),
+                node.status.as_str(),
+                node.note.as_deref()
+            ),
+            "the database holds what the server shows"
+        );
+        node
     }
 }
 
@@ -307,4 +325,55 @@ pub fn find(view: &ConversationView, id: Uuid) -> &MessageNode {
 /// A fresh idempotency key.
 pub fn client_id() -> String {
     format!("test-{}", Uuid::now_v7())
+}
+
+/// A message row read straight from the SQLite file, not through the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub id: Uuid,
+    pub parent_id: Option<Uuid>,
+    pub role: String,
+    pub content: String,
+    pub status: String,
+    pub note: Option<String>,
+}
+
+/// Every message row of a conversation in the database file, oldest first.
+pub async fn stored_rows(database: &Path, conversation: Uuid) -> Vec<Row> {
+    let mut db = SqliteConnectOptions::new()
+        .filename(database)
+        .read_only(true)
+        .connect()
+        .await
+        .expect("the database file opens");
+    let rows = sqlx::query(
+        "SELECT id, parent_id, role, content, status, error FROM messages \
+         WHERE conversation_id = ? ORDER BY created_at, id",
+    )
+    .bind(conversation.to_string())
+    .fetch_all(&mut db)
+    .await
+    .expect("messages can be read");
+    let uuid = |text: String| Uuid::parse_str(&text).expect("stored ids are UUIDs");
+    rows.into_iter()
+        .map(|r| Row {
+            id: uuid(r.get("id")),
+            parent_id: r.get::<Option<String>, _>("parent_id").map(uuid),
+            role: r.get("role"),
+            content: r.get("content"),
+            status: r.get("status"),
+            note: r.get("error"),
+        })
+        .collect()
+}
+
+impl TestServer {
+    /// One message row as stored in the database file.
+    pub async fn stored(&self, conversation: Uuid, id: Uuid) -> Row {
+        stored_rows(&self.database, conversation)
+            .await
+            .into_iter()
+            .find(|r| r.id == id)
+            .unwrap_or_else(|| panic!("message {id} is stored"))
+    }
 }
