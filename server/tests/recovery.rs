@@ -14,9 +14,7 @@ async fn restart_marks_streaming_replies_interrupted_and_keeps_their_text() {
         ("ARBOR_CHECKPOINT_MS", "0"),
     ];
     let server = TestServer::start(dir.path(), &env).await;
-    let conversation = server.create_conversation().await.id;
-    let start = server.conversation(conversation).await.cursor.to_string();
-    let mut events = server.events(conversation, Some(&start), false).await;
+    let (conversation, mut events) = server.watched_conversation().await;
     let receipt = server.send(conversation, None, "crash in the middle").await;
     let id = receipt.assistant.id;
     let seen = events.until_deltas(4).await;

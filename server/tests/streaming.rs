@@ -17,9 +17,7 @@ fn cursor(id: &str) -> EventCursor {
 async fn deltas_add_up_to_the_stored_reply() {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = TestServer::start(dir.path(), &[("ARBOR_OFFLINE_TOKEN_MS", "5")]).await;
-    let conversation = server.create_conversation().await.id;
-    let start = server.conversation(conversation).await.cursor.to_string();
-    let mut events = server.events(conversation, Some(&start), false).await;
+    let (conversation, mut events) = server.watched_conversation().await;
 
     let receipt = server.send(conversation, None, "stream please").await;
     let received = events.until_done(receipt.assistant.id).await;
@@ -47,9 +45,7 @@ async fn deltas_add_up_to_the_stored_reply() {
 async fn a_reconnect_with_last_event_id_resumes_without_gaps_or_duplicates() {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = TestServer::start(dir.path(), &[("ARBOR_OFFLINE_TOKEN_MS", "10")]).await;
-    let conversation = server.create_conversation().await.id;
-    let start = server.conversation(conversation).await.cursor.to_string();
-    let mut first = server.events(conversation, Some(&start), false).await;
+    let (conversation, mut first) = server.watched_conversation().await;
     let receipt = server.send(conversation, None, "resume me").await;
     let id = receipt.assistant.id;
 
@@ -89,9 +85,7 @@ async fn an_unknown_resume_point_gets_a_reset_event() {
 async fn stop_keeps_the_partial_text_marked_as_stopped() {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = TestServer::start(dir.path(), &[("ARBOR_OFFLINE_TOKEN_MS", "40")]).await;
-    let conversation = server.create_conversation().await.id;
-    let start = server.conversation(conversation).await.cursor.to_string();
-    let mut events = server.events(conversation, Some(&start), false).await;
+    let (conversation, mut events) = server.watched_conversation().await;
     let receipt = server
         .send(conversation, None, "a long answer please")
         .await;
@@ -162,9 +156,7 @@ async fn the_reply_continues_when_the_page_goes_away() {
         ("ARBOR_ACTOR_IDLE_SECS", "1"),
     ];
     let server = TestServer::start(dir.path(), &env).await;
-    let conversation = server.create_conversation().await.id;
-    let start = server.conversation(conversation).await.cursor.to_string();
-    let mut events = server.events(conversation, Some(&start), false).await;
+    let (conversation, mut events) = server.watched_conversation().await;
     let receipt = server.send(conversation, None, "keep going").await;
     let seen = events.until_deltas(2).await;
     drop(events); // the tab closes
@@ -188,9 +180,7 @@ async fn an_actor_with_a_running_reply_is_not_evicted_when_idle() {
         ("ARBOR_ACTOR_IDLE_SECS", "1"),
     ];
     let server = TestServer::start(dir.path(), &env).await;
-    let conversation = server.create_conversation().await.id;
-    let start = server.conversation(conversation).await.cursor.to_string();
-    let mut events = server.events(conversation, Some(&start), false).await;
+    let (conversation, mut events) = server.watched_conversation().await;
     let receipt = server.send(conversation, None, "take your time").await;
     let seen = events.until_deltas(1).await;
     let last_seen = seen.last().expect("events").id.clone();

@@ -228,6 +228,15 @@ impl TestServer {
         }
     }
 
+    /// Creates a conversation and subscribes to its events from its first
+    /// snapshot, as the chat page does.
+    pub async fn watched_conversation(&self) -> (Uuid, EventStream) {
+        let conversation = self.create_conversation().await.id;
+        let start = self.conversation(conversation).await.cursor.to_string();
+        let events = self.events(conversation, Some(&start), false).await;
+        (conversation, events)
+    }
+
     /// Polls the conversation until `message` is no longer streaming, then
     /// checks that the database file holds exactly what the server shows.
     pub async fn wait_until_finished(&self, conversation: Uuid, message: Uuid) -> MessageNode {
