@@ -8,9 +8,51 @@ use std::time::Duration;
 /// reset its subscribers) between two requests of one page.
 const MIN_ACTOR_IDLE: Duration = Duration::from_secs(1);
 
+/// A secret (an API key): never printed, not even in debug output.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() {
+            "(none)"
+        } else {
+            "(hidden)"
+        })
+    }
+}
+
+/// Which model answers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelSource {
+    /// The built-in offline model (when no provider is configured).
+    Offline,
+    /// An OpenAI-compatible endpoint: OpenAI, Ollama, vLLM, llama.cpp,
+    /// LM Studio, OpenRouter, Gemini's compatible endpoint...
+    OpenAiCompatible {
+        /// `OPENAI_BASE_URL`, e.g. `http://localhost:11434/v1`.
+        base_url: String,
+        /// `OPENAI_API_KEY` (may be empty for local servers).
+        api_key: Secret,
+        /// `ARBOR_MODEL`.
+        model: String,
+    },
+}
+
+/// The API base used when only `OPENAI_API_KEY` is set.
+pub const OPENAI_DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
+/// The model used with OpenAI itself when `ARBOR_MODEL` is not set.
+pub const OPENAI_DEFAULT_MODEL: &str = "gpt-4o-mini";
+
 /// Everything configurable about a running Arbor.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
+    /// Which model answers (see [`ModelSource`]).
+    pub model_source: ModelSource,
+    /// `ARBOR_CONNECT_TIMEOUT_SECS`: how long to wait for a provider to accept a connection.
+    pub connect_timeout: Duration,
+    /// `ARBOR_STREAM_IDLE_SECS`: a reply that receives nothing for this long fails.
+    pub stream_idle_timeout: Duration,
     /// `ARBOR_DATABASE_URL`: `sqlite://path/to/file.db` or a plain path.
     pub database_url: String,
     /// `ARBOR_ADDR`: where to listen (port 0 picks a free one).
@@ -77,6 +119,15 @@ impl Config {
             });
         }
         Ok(Config {
+            model_source: model_source(&lookup)?,
+            connect_timeout: Duration::from_secs(parse(&lookup, "ARBOR_CONNECT_TIMEOUT_SECS", 10)?)
+                .max(MIN_TIMEOUT),
+            stream_idle_timeout: Duration::from_secs(parse(
+                &lookup,
+                "ARBOR_STREAM_IDLE_SECS",
+                120,
+            )?)
+            .max(MIN_TIMEOUT),
             database_url: lookup("ARBOR_DATABASE_URL")
                 .filter(|v| !v.trim().is_empty())
                 .unwrap_or_else(|| "data/arbor.db".into()),
@@ -100,6 +151,48 @@ impl Config {
             checkpoint_every: Duration::from_millis(parse(&lookup, "ARBOR_CHECKPOINT_MS", 1000)?),
         })
     }
+}
+
+/// Shortest accepted provider timeout.
+const MIN_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// An OpenAI-compatible provider is used as soon as a base URL or a key is
+/// given; otherwise the offline model answers.
+fn model_source(lookup: &impl Fn(&str) -> Option<String>) -> Result<ModelSource, ConfigError> {
+    let value = |name: &str| {
+        lookup(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let base_url = value("OPENAI_BASE_URL");
+    let api_key = value("OPENAI_API_KEY");
+    if base_url.is_none() && api_key.is_none() {
+        return Ok(ModelSource::Offline);
+    }
+    let model = match (value("ARBOR_MODEL"), &base_url) {
+        (Some(model), _) => model,
+        (None, None) => OPENAI_DEFAULT_MODEL.to_string(),
+        (None, Some(url)) => {
+            return Err(ConfigError {
+                name: "ARBOR_MODEL",
+                value: String::new(),
+                reason: format!("name the model to use with OPENAI_BASE_URL={url}"),
+            })
+        }
+    };
+    let base_url = base_url.unwrap_or_else(|| OPENAI_DEFAULT_BASE_URL.to_string());
+    if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+        return Err(ConfigError {
+            name: "OPENAI_BASE_URL",
+            value: base_url,
+            reason: "must start with http:// or https://".into(),
+        });
+    }
+    Ok(ModelSource::OpenAiCompatible {
+        base_url: base_url.trim_end_matches('/').to_string(),
+        api_key: Secret(api_key.unwrap_or_default()),
+        model,
+    })
 }
 
 #[cfg(test)]
@@ -141,5 +234,54 @@ mod tests {
         assert!(super::tests::config(&[("ARBOR_MAX_MESSAGE_CHARS", "0")]).is_err());
         let idle = super::tests::config(&[("ARBOR_ACTOR_IDLE_SECS", "0")]).expect("valid");
         assert_eq!(idle.actor_idle, MIN_ACTOR_IDLE);
+    }
+
+    #[test]
+    fn no_provider_settings_means_the_offline_model() {
+        assert_eq!(
+            config(&[]).expect("valid").model_source,
+            ModelSource::Offline
+        );
+    }
+
+    #[test]
+    fn a_base_url_or_a_key_selects_an_openai_compatible_provider() {
+        let local = config(&[
+            ("OPENAI_BASE_URL", "http://localhost:11434/v1/"),
+            ("ARBOR_MODEL", "llama3.2"),
+        ])
+        .expect("valid");
+        assert_eq!(
+            local.model_source,
+            ModelSource::OpenAiCompatible {
+                base_url: "http://localhost:11434/v1".into(),
+                api_key: Secret(String::new()),
+                model: "llama3.2".into(),
+            }
+        );
+        let openai = config(&[("OPENAI_API_KEY", "sk-x")]).expect("valid");
+        assert_eq!(
+            openai.model_source,
+            ModelSource::OpenAiCompatible {
+                base_url: OPENAI_DEFAULT_BASE_URL.into(),
+                api_key: Secret("sk-x".into()),
+                model: OPENAI_DEFAULT_MODEL.into(),
+            }
+        );
+    }
+
+    #[test]
+    fn a_base_url_without_a_model_or_a_scheme_is_refused() {
+        let err = config(&[("OPENAI_BASE_URL", "http://localhost:8080/v1")]).expect_err("no model");
+        assert_eq!(err.name, "ARBOR_MODEL");
+        let err = config(&[("OPENAI_BASE_URL", "localhost:8080"), ("ARBOR_MODEL", "m")])
+            .expect_err("no scheme");
+        assert_eq!(err.name, "OPENAI_BASE_URL");
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let config = config(&[("OPENAI_API_KEY", "sk-very-secret")]).expect("valid");
+        assert!(!format!("{config:?}").contains("sk-very-secret"));
     }
 }

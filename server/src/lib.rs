@@ -14,7 +14,6 @@ pub mod storage;
 use chat::actor::{ActorContext, INTERRUPTED_NOTE};
 use config::Config;
 use leptos::config::{Env, LeptosOptions};
-use providers::OfflineModel;
 use service::{ChatService, Limits};
 use std::sync::Arc;
 
@@ -23,6 +22,8 @@ use std::sync::Arc;
 pub enum ServeError {
     #[error("{0}")]
     Storage(#[from] storage::StorageError),
+    #[error("cannot set up the model provider: {0}")]
+    Provider(#[from] providers::ProviderError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: std::net::SocketAddr,
@@ -45,16 +46,19 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
             "marked replies left streaming by a crash as interrupted"
         );
     }
-    let provider = Arc::new(OfflineModel {
-        token_delay: config.offline_token_delay,
-        fail_after: config.offline_fail_after,
-    });
+    let provider = providers::from_config(&config)?;
+    tracing::info!(
+        model = provider.model_name(),
+        offline = provider.is_offline(),
+        "model"
+    );
     let context = ActorContext {
         store,
         provider,
         idle_timeout: config.actor_idle,
         checkpoint_every: config.checkpoint_every,
         replay_capacity: 4096,
+        stream_idle_timeout: config.stream_idle_timeout,
     };
     let limits = Limits {
         max_message_chars: config.max_message_chars,

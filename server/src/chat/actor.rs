@@ -94,6 +94,8 @@ pub struct ActorContext {
     pub checkpoint_every: Duration,
     /// How many recent events are kept for resuming subscribers.
     pub replay_capacity: usize,
+    /// A generation that receives nothing for this long fails.
+    pub stream_idle_timeout: Duration,
 }
 
 /// Whether the actor keeps serving after a command.
@@ -432,6 +434,7 @@ impl ConversationActor {
             GenerationRequest { thread, seed },
             assistant.id,
             self.updates.clone(),
+            self.context.stream_idle_timeout,
         );
         self.running.insert(
             assistant.id,

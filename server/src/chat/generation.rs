@@ -5,6 +5,7 @@
 use crate::providers::{GenerationRequest, Provider, ProviderError, ThreadMessage};
 use futures::StreamExt;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
@@ -26,12 +27,14 @@ pub enum UpdateKind {
 }
 
 /// Starts generating reply `id`; updates go to `updates` until the stream
-/// ends. The actor always hears how it ended, even if the provider panics.
+/// ends. The actor always hears how it ended, even if the provider panics;
+/// a provider that sends nothing for `idle_timeout` fails the reply.
 pub fn spawn(
     provider: Arc<dyn Provider>,
     request: GenerationRequest,
     id: Uuid,
     updates: mpsc::Sender<GenerationUpdate>,
+    idle_timeout: Duration,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let guard = EndGuard {
@@ -39,7 +42,15 @@ pub fn spawn(
             updates: Some(updates.clone()),
         };
         let mut stream = provider.generate(request);
-        while let Some(item) = stream.next().await {
+        loop {
+            let item = match tokio::time::timeout(idle_timeout, stream.next()).await {
+                Ok(Some(item)) => item,
+                Ok(None) => break,
+                Err(_) => Err(ProviderError(format!(
+                    "the model sent nothing for {} s",
+                    idle_timeout.as_secs()
+                ))),
+            };
             let kind = match item {
                 Ok(text) if text.is_empty() => continue,
                 Ok(text) => UpdateKind::Text(text),
@@ -150,7 +161,8 @@ mod tests {
             thread: thread("hi"),
             seed: 1,
         };
-        let task = spawn(Arc::new(PanickingProvider), request, id, updates);
+        let idle = Duration::from_secs(5);
+        let task = spawn(Arc::new(PanickingProvider), request, id, updates, idle);
         assert!(task.await.is_err(), "the task panicked");
         let first = received.recv().await.expect("the delta");
         assert!(matches!(first.kind, UpdateKind::Text(ref t) if t == "one "));

@@ -4,8 +4,10 @@
 
 mod offline;
 mod offline_text;
+mod openai;
 
 pub use offline::OfflineModel;
+pub use openai::OpenAiCompatible;
 
 use app::model::Role;
 use futures::Stream;
@@ -34,6 +36,29 @@ pub struct ProviderError(pub String);
 
 /// A reply as it is produced: text deltas, ending early with an error if the model fails.
 pub type TextStream = Pin<Box<dyn Stream<Item = Result<String, ProviderError>> + Send>>;
+
+/// The provider the configuration asks for.
+pub fn from_config(
+    config: &crate::config::Config,
+) -> Result<std::sync::Arc<dyn Provider>, ProviderError> {
+    use crate::config::ModelSource;
+    Ok(match &config.model_source {
+        ModelSource::Offline => std::sync::Arc::new(OfflineModel {
+            token_delay: config.offline_token_delay,
+            fail_after: config.offline_fail_after,
+        }),
+        ModelSource::OpenAiCompatible {
+            base_url,
+            api_key,
+            model,
+        } => std::sync::Arc::new(OpenAiCompatible::new(
+            base_url,
+            &api_key.0,
+            model,
+            config.connect_timeout,
+        )?),
+    })
+}
 
 /// A source of replies.
 pub trait Provider: Send + Sync + 'static {

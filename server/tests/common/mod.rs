@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // each test file uses a different part of the harness
 
+pub mod fake_openai;
+
 use app::model::{ConversationSummary, ConversationView, MessageNode, SendReceipt};
 use eventsource_stream::{Event, Eventsource};
 use futures::{Stream, StreamExt};
@@ -40,6 +42,8 @@ pub struct Failure {
 impl TestServer {
     /// Starts a server on a fresh database in `dir` with extra environment variables.
     pub async fn start(dir: &Path, env: &[(&str, &str)]) -> TestServer {
+        // reqwest is built with rustls and no default crypto backend.
+        _ = rustls::crypto::ring::default_provider().install_default();
         let database = dir.join("arbor.db");
         let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
         command

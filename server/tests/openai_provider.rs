@@ -1,0 +1,224 @@
+//! Replies from an OpenAI-compatible server, run end to end against a fake
+//! that speaks the real HTTP + SSE wire format: streaming, the thread sent
+//! upstream, upstream failures, Stop closing the upstream request, and the
+//! idle-stream timeout.
+
+mod common;
+
+use app::model::MessageStatus;
+use common::fake_openai::FakeOpenAi;
+use common::{delta_text, TestServer};
+use serde_json::json;
+use std::time::Duration;
+
+const KEY: &str = "sk-test-secret-key";
+
+async fn arbor(
+    dir: &std::path::Path,
+    fake: &FakeOpenAi,
+    model: &str,
+    extra: &[(&str, &str)],
+) -> TestServer {
+    let mut env = vec![
+        ("OPENAI_BASE_URL", fake.base_url.as_str()),
+        ("OPENAI_API_KEY", KEY),
+        ("ARBOR_MODEL", model),
+    ];
+    env.extend_from_slice(extra);
+    TestServer::start(dir, &env).await
+}
+
+#[tokio::test]
+async fn replies_stream_from_an_openai_compatible_server_with_the_whole_thread() {
+    let fake = FakeOpenAi::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = arbor(dir.path(), &fake, "fake-echo", &[]).await;
+    let (conversation, mut events) = server.watched_conversation().await;
+    let view = server.conversation(conversation).await;
+    assert_eq!(view.model_label, "fake-echo");
+    assert!(!view.model_is_offline);
+
+    let first = server.send(conversation, None, "hello there").await;
+    let received = events.until_done(first.assistant.id).await;
+    let reply = server
+        .wait_until_finished(conversation, first.assistant.id)
+        .await;
+    assert_eq!(reply.status, MessageStatus::Complete);
+    assert_eq!(reply.content, "You said: hello there");
+    assert_eq!(reply.model.as_deref(), Some("fake-echo"));
+    assert_eq!(delta_text(&received, first.assistant.id), reply.content);
+    let deltas = received.iter().filter(|e| e.event == "delta").count();
+    assert_eq!(
+        deltas, 4,
+        "one delta per streamed word, events split across writes reassembled"
+    );
+
+    let second = server
+        .send(conversation, Some(first.assistant.id), "and again")
+        .await;
+    server
+        .wait_until_finished(conversation, second.assistant.id)
+        .await;
+
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(
+        requests[0].authorization.as_deref(),
+        Some(format!("Bearer {KEY}").as_str())
+    );
+    assert_eq!(requests[1].body["model"], "fake-echo");
+    assert_eq!(requests[1].body["stream"], true);
+    assert_eq!(
+        requests[1].body["messages"],
+        json!([
+            { "role": "user", "content": "hello there" },
+            { "role": "assistant", "content": "You said: hello there" },
+            { "role": "user", "content": "and again" },
+        ])
+    );
+    assert!(
+        requests[1].body.get("seed").is_none(),
+        "no sampler field is sent unless chosen"
+    );
+}
+
+#[tokio::test]
+async fn upstream_errors_end_the_reply_with_a_readable_note_and_no_secret() {
+    let fake = FakeOpenAi::start().await;
+    for (model, expected) in [
+        ("fake-401", "the provider rejected the API key (401)"),
+        ("fake-429", "the provider is rate limiting requests (429)"),
+        ("fake-500", "the provider failed (500)"),
+    ] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let server = arbor(dir.path(), &fake, model, &[]).await;
+        let conversation = server.create_conversation().await.id;
+        let receipt = server.send(conversation, None, "hi").await;
+        let reply = server
+            .wait_until_finished(conversation, receipt.assistant.id)
+            .await;
+        assert_eq!(reply.status, MessageStatus::Error, "{model}");
+        let note = reply.note.unwrap_or_default();
+        assert!(note.contains(expected), "{model}: {note}");
+        assert!(!note.contains(KEY), "{model}: the key leaked into {note}");
+        // The failed reply can be retried.
+        server
+            .regenerate(conversation, receipt.assistant.id)
+            .await
+            .expect("retry");
+    }
+}
+
+#[tokio::test]
+async fn a_connection_cut_mid_stream_keeps_the_text_received() {
+    let fake = FakeOpenAi::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = arbor(dir.path(), &fake, "fake-cut", &[]).await;
+    let conversation = server.create_conversation().await.id;
+    let receipt = server.send(conversation, None, "hi").await;
+    let reply = server
+        .wait_until_finished(conversation, receipt.assistant.id)
+        .await;
+    assert_eq!(reply.status, MessageStatus::Error);
+    assert_eq!(reply.content, "one two three ");
+    assert!(reply.note.unwrap_or_default().contains("broke mid-reply"));
+}
+
+#[tokio::test]
+async fn a_malformed_chunk_ends_the_reply_in_error_with_its_text_kept() {
+    let fake = FakeOpenAi::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = arbor(dir.path(), &fake, "fake-malformed", &[]).await;
+    let conversation = server.create_conversation().await.id;
+    let receipt = server.send(conversation, None, "hi").await;
+    let reply = server
+        .wait_until_finished(conversation, receipt.assistant.id)
+        .await;
+    assert_eq!(reply.status, MessageStatus::Error);
+    assert_eq!(reply.content, "first ");
+    assert!(reply.note.unwrap_or_default().contains("malformed"));
+}
+
+#[tokio::test]
+async fn stop_closes_the_upstream_request() {
+    let fake = FakeOpenAi::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = arbor(dir.path(), &fake, "fake-slow", &[]).await;
+    let (conversation, mut events) = server.watched_conversation().await;
+    let receipt = server.send(conversation, None, "count slowly").await;
+    let mut seen = events.until_deltas(2).await;
+    server
+        .stop(conversation, receipt.assistant.id)
+        .await
+        .expect("stop");
+    seen.extend(events.until_done(receipt.assistant.id).await);
+
+    tokio::time::timeout(common::PATIENCE, async {
+        while fake.streams_closed_early() == 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the upstream response is abandoned, so no more tokens are paid for");
+    let reply = server
+        .wait_until_finished(conversation, receipt.assistant.id)
+        .await;
+    assert_eq!(reply.status, MessageStatus::Interrupted);
+    assert_eq!(reply.content, delta_text(&seen, receipt.assistant.id));
+}
+
+#[tokio::test]
+async fn a_stalled_stream_fails_after_the_idle_timeout() {
+    let fake = FakeOpenAi::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = arbor(
+        dir.path(),
+        &fake,
+        "fake-stall",
+        &[("ARBOR_STREAM_IDLE_SECS", "1")],
+    )
+    .await;
+    let conversation = server.create_conversation().await.id;
+    let receipt = server.send(conversation, None, "hi").await;
+    let reply = server
+        .wait_until_finished(conversation, receipt.assistant.id)
+        .await;
+    assert_eq!(reply.status, MessageStatus::Error);
+    assert_eq!(reply.content, "first ");
+    assert!(reply
+        .note
+        .unwrap_or_default()
+        .contains("sent nothing for 1 s"));
+    tokio::time::timeout(common::PATIENCE, async {
+        while fake.streams_closed_early() == 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the stalled upstream request is closed");
+}
+
+#[tokio::test]
+async fn an_unreachable_provider_is_a_readable_error() {
+    let closed_port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+        listener.local_addr().expect("address").port()
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let base_url = format!("http://127.0.0.1:{closed_port}/v1");
+    let server = TestServer::start(
+        dir.path(),
+        &[("OPENAI_BASE_URL", &base_url), ("ARBOR_MODEL", "anything")],
+    )
+    .await;
+    let conversation = server.create_conversation().await.id;
+    let receipt = server.send(conversation, None, "hi").await;
+    let reply = server
+        .wait_until_finished(conversation, receipt.assistant.id)
+        .await;
+    assert_eq!(reply.status, MessageStatus::Error);
+    assert!(reply
+        .note
+        .unwrap_or_default()
+        .contains("cannot connect to the provider"));
+}
