@@ -37,7 +37,13 @@ pub enum ModelSource {
         /// `ARBOR_MODEL`.
         model: String,
     },
+    /// Anthropic's Messages API (`ANTHROPIC_API_KEY`, `ANTHROPIC_BASE_URL`,
+    /// `ANTHROPIC_BETA`, `ARBOR_MODEL`, `ARBOR_MAX_TOKENS`).
+    Anthropic(crate::providers::AnthropicSettings),
 }
+
+/// Anthropic's API base unless `ANTHROPIC_BASE_URL` says otherwise.
+pub const ANTHROPIC_DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
 
 /// The API base used when only `OPENAI_API_KEY` is set.
 pub const OPENAI_DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
@@ -153,19 +159,83 @@ impl Config {
     }
 }
 
+fn anthropic(
+    lookup: &impl Fn(&str) -> Option<String>,
+    api_key: String,
+) -> Result<ModelSource, ConfigError> {
+    let value = |name: &str| env_value(lookup, name);
+    let model = value("ARBOR_MODEL").ok_or_else(|| ConfigError {
+        name: "ARBOR_MODEL",
+        value: String::new(),
+        reason: "name the Anthropic model to use (a current Claude model id)".into(),
+    })?;
+    let base_url = value("ANTHROPIC_BASE_URL").unwrap_or_else(|| ANTHROPIC_DEFAULT_BASE_URL.into());
+    if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+        return Err(ConfigError {
+            name: "ANTHROPIC_BASE_URL",
+            value: base_url,
+            reason: "must start with http:// or https://".into(),
+        });
+    }
+    let max_tokens = match value("ARBOR_MAX_TOKENS") {
+        None => 4096,
+        Some(text) => match text.parse::<u32>() {
+            Ok(n) if n > 0 => n,
+            _ => {
+                return Err(ConfigError {
+                    name: "ARBOR_MAX_TOKENS",
+                    value: text,
+                    reason: "must be a positive whole number".into(),
+                })
+            }
+        },
+    };
+    let betas = value("ANTHROPIC_BETA")
+        .map(|list| {
+            list.split(',')
+                .map(|b| b.trim().to_string())
+                .filter(|b| !b.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(ModelSource::Anthropic(
+        crate::providers::AnthropicSettings {
+            base_url: base_url.trim_end_matches('/').to_string(),
+            api_key: Secret(api_key),
+            model,
+            max_tokens,
+            betas,
+        },
+    ))
+}
+
 /// Shortest accepted provider timeout.
 const MIN_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// A variable's trimmed value, `None` when unset or blank.
+fn env_value(lookup: &impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    lookup(name)
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
 /// An OpenAI-compatible provider is used as soon as a base URL or a key is
-/// given; otherwise the offline model answers.
+/// given, Anthropic when its key is given; otherwise the offline model answers.
 fn model_source(lookup: &impl Fn(&str) -> Option<String>) -> Result<ModelSource, ConfigError> {
-    let value = |name: &str| {
-        lookup(name)
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-    };
+    let value = |name: &str| env_value(lookup, name);
     let base_url = value("OPENAI_BASE_URL");
     let api_key = value("OPENAI_API_KEY");
+    let anthropic_key = value("ANTHROPIC_API_KEY");
+    if anthropic_key.is_some() && (base_url.is_some() || api_key.is_some()) {
+        return Err(ConfigError {
+            name: "ANTHROPIC_API_KEY",
+            value: "(hidden)".into(),
+            reason: "set either the OPENAI_* or the ANTHROPIC_* variables, not both".into(),
+        });
+    }
+    if let Some(api_key) = anthropic_key {
+        return anthropic(lookup, api_key);
+    }
     if base_url.is_none() && api_key.is_none() {
         return Ok(ModelSource::Offline);
     }
@@ -283,5 +353,34 @@ mod tests {
     fn secrets_never_show_in_debug_output() {
         let config = config(&[("OPENAI_API_KEY", "sk-very-secret")]).expect("valid");
         assert!(!format!("{config:?}").contains("sk-very-secret"));
+    }
+
+    #[test]
+    fn an_anthropic_key_selects_anthropic_with_its_settings() {
+        let config = config(&[
+            ("ANTHROPIC_API_KEY", "sk-ant-secret"),
+            ("ARBOR_MODEL", "claude-x"),
+            ("ANTHROPIC_BETA", "a-1, b-2"),
+        ])
+        .expect("valid");
+        assert!(!format!("{config:?}").contains("sk-ant-secret"));
+        let ModelSource::Anthropic(settings) = config.model_source else {
+            panic!("Anthropic expected");
+        };
+        assert_eq!(settings.base_url, ANTHROPIC_DEFAULT_BASE_URL);
+        assert_eq!(settings.max_tokens, 4096);
+        assert_eq!(settings.betas, vec!["a-1", "b-2"]);
+    }
+
+    #[test]
+    fn two_providers_at_once_or_an_anthropic_key_without_model_are_refused() {
+        let both = config(&[
+            ("ANTHROPIC_API_KEY", "k"),
+            ("OPENAI_API_KEY", "k"),
+            ("ARBOR_MODEL", "m"),
+        ]);
+        assert_eq!(both.expect_err("conflict").name, "ANTHROPIC_API_KEY");
+        let no_model = config(&[("ANTHROPIC_API_KEY", "k")]);
+        assert_eq!(no_model.expect_err("model").name, "ARBOR_MODEL");
     }
 }

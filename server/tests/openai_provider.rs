@@ -6,7 +6,8 @@
 mod common;
 
 use app::model::MessageStatus;
-use common::fake_openai::FakeOpenAi;
+use common::fake_openai;
+use common::fake_server::FakeServer;
 use common::{delta_text, TestServer};
 use serde_json::json;
 use std::time::Duration;
@@ -15,12 +16,13 @@ const KEY: &str = "sk-test-secret-key";
 
 async fn arbor(
     dir: &std::path::Path,
-    fake: &FakeOpenAi,
+    fake: &FakeServer,
     model: &str,
     extra: &[(&str, &str)],
 ) -> TestServer {
+    let base_url = format!("{}/v1", fake.origin);
     let mut env = vec![
-        ("OPENAI_BASE_URL", fake.base_url.as_str()),
+        ("OPENAI_BASE_URL", base_url.as_str()),
         ("OPENAI_API_KEY", KEY),
         ("ARBOR_MODEL", model),
     ];
@@ -30,7 +32,7 @@ async fn arbor(
 
 #[tokio::test]
 async fn replies_stream_from_an_openai_compatible_server_with_the_whole_thread() {
-    let fake = FakeOpenAi::start().await;
+    let fake = fake_openai::start().await;
     let dir = tempfile::tempdir().expect("temp dir");
     let server = arbor(dir.path(), &fake, "fake-echo", &[]).await;
     let (conversation, mut events) = server.watched_conversation().await;
@@ -63,7 +65,10 @@ async fn replies_stream_from_an_openai_compatible_server_with_the_whole_thread()
     let requests = fake.requests();
     assert_eq!(requests.len(), 2);
     assert_eq!(
-        requests[0].authorization.as_deref(),
+        requests[0]
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok()),
         Some(format!("Bearer {KEY}").as_str())
     );
     assert_eq!(requests[1].body["model"], "fake-echo");
@@ -84,7 +89,7 @@ async fn replies_stream_from_an_openai_compatible_server_with_the_whole_thread()
 
 #[tokio::test]
 async fn upstream_errors_end_the_reply_with_a_readable_note_and_no_secret() {
-    let fake = FakeOpenAi::start().await;
+    let fake = fake_openai::start().await;
     for (model, expected) in [
         ("fake-401", "the provider rejected the API key (401)"),
         ("fake-429", "the provider is rate limiting requests (429)"),
@@ -111,7 +116,7 @@ async fn upstream_errors_end_the_reply_with_a_readable_note_and_no_secret() {
 
 #[tokio::test]
 async fn a_connection_cut_mid_stream_keeps_the_text_received() {
-    let fake = FakeOpenAi::start().await;
+    let fake = fake_openai::start().await;
     let dir = tempfile::tempdir().expect("temp dir");
     let server = arbor(dir.path(), &fake, "fake-cut", &[]).await;
     let conversation = server.create_conversation().await.id;
@@ -126,7 +131,7 @@ async fn a_connection_cut_mid_stream_keeps_the_text_received() {
 
 #[tokio::test]
 async fn a_malformed_chunk_ends_the_reply_in_error_with_its_text_kept() {
-    let fake = FakeOpenAi::start().await;
+    let fake = fake_openai::start().await;
     let dir = tempfile::tempdir().expect("temp dir");
     let server = arbor(dir.path(), &fake, "fake-malformed", &[]).await;
     let conversation = server.create_conversation().await.id;
@@ -141,7 +146,7 @@ async fn a_malformed_chunk_ends_the_reply_in_error_with_its_text_kept() {
 
 #[tokio::test]
 async fn stop_closes_the_upstream_request() {
-    let fake = FakeOpenAi::start().await;
+    let fake = fake_openai::start().await;
     let dir = tempfile::tempdir().expect("temp dir");
     let server = arbor(dir.path(), &fake, "fake-slow", &[]).await;
     let (conversation, mut events) = server.watched_conversation().await;
@@ -169,7 +174,7 @@ async fn stop_closes_the_upstream_request() {
 
 #[tokio::test]
 async fn a_stalled_stream_fails_after_the_idle_timeout() {
-    let fake = FakeOpenAi::start().await;
+    let fake = fake_openai::start().await;
     let dir = tempfile::tempdir().expect("temp dir");
     let server = arbor(
         dir.path(),

@@ -2,10 +2,12 @@
 //! of text deltas. Today the built-in offline model; OpenAI-compatible and
 //! Anthropic providers implement the same trait.
 
+mod anthropic;
 mod offline;
 mod offline_text;
 mod openai;
 
+pub use anthropic::{Anthropic, AnthropicSettings};
 pub use offline::OfflineModel;
 pub use openai::OpenAiCompatible;
 
@@ -57,6 +59,35 @@ pub fn from_config(
             model,
             config.connect_timeout,
         )?),
+        ModelSource::Anthropic(settings) => {
+            std::sync::Arc::new(Anthropic::new(settings.clone(), config.connect_timeout)?)
+        }
+    })
+}
+
+/// Longest upstream error detail shown to the user.
+const MAX_UPSTREAM_DETAIL: usize = 300;
+
+/// An upstream error detail flattened to one line and cut to a readable length.
+fn shorten(text: &str) -> String {
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= MAX_UPSTREAM_DETAIL {
+        flat
+    } else {
+        let cut: String = flat.chars().take(MAX_UPSTREAM_DETAIL).collect();
+        format!("{cut}…")
+    }
+}
+
+/// What an HTTP error status from a provider means, for the user.
+fn refusal(status: u16, detail: &str) -> ProviderError {
+    let detail = shorten(detail);
+    ProviderError(match status {
+        401 | 403 => format!("the provider rejected the API key ({status}): {detail}"),
+        429 => format!("the provider is rate limiting requests (429): {detail}"),
+        529 => format!("the provider is overloaded (529): {detail}"),
+        500..=599 => format!("the provider failed ({status}): {detail}"),
+        _ => format!("the provider refused the request ({status}): {detail}"),
     })
 }
 
@@ -68,4 +99,20 @@ pub trait Provider: Send + Sync + 'static {
     fn is_offline(&self) -> bool;
     /// Starts generating a reply. Dropping the stream cancels the request.
     fn generate(&self, request: GenerationRequest) -> TextStream;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_name_the_cause_and_shorten_the_detail() {
+        assert!(refusal(401, "bad key")
+            .0
+            .starts_with("the provider rejected the API key (401)"));
+        assert!(refusal(503, "down").0.contains("failed (503): down"));
+        let long = "word ".repeat(200);
+        assert!(shorten(&long).chars().count() <= MAX_UPSTREAM_DETAIL + 1);
+        assert_eq!(shorten("a\n b"), "a b");
+    }
 }

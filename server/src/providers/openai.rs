@@ -3,7 +3,9 @@
 //! endpoint all speak this protocol. Upstream failures become a short
 //! message for the user; the detail goes to the log.
 
-use super::{GenerationRequest, Provider, ProviderError, TextStream, ThreadMessage};
+use super::{
+    refusal, shorten, GenerationRequest, Provider, ProviderError, TextStream, ThreadMessage,
+};
 use app::model::Role;
 use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
@@ -15,9 +17,6 @@ use async_openai::types::chat::{
 use async_openai::Client;
 use futures::stream::{self, StreamExt};
 use std::time::Duration;
-
-/// Longest upstream error message shown to the user.
-const MAX_UPSTREAM_MESSAGE: usize = 300;
 
 /// One OpenAI-compatible endpoint and the model to ask there.
 pub struct OpenAiCompatible {
@@ -124,14 +123,7 @@ fn describe(error: &OpenAIError, base_url: &str) -> ProviderError {
     tracing::warn!(%error, "OpenAI-compatible provider error");
     let message = match error {
         OpenAIError::ApiError(response) => {
-            let status = response.status_code.as_u16();
-            let detail = shorten(&response.api_error.message);
-            match status {
-                401 | 403 => format!("the provider rejected the API key ({status}): {detail}"),
-                429 => format!("the provider is rate limiting requests (429): {detail}"),
-                500..=599 => format!("the provider failed ({status}): {detail}"),
-                _ => format!("the provider refused the request ({status}): {detail}"),
-            }
+            return refusal(response.status_code.as_u16(), &response.api_error.message)
         }
         OpenAIError::Reqwest(e) if e.is_connect() => {
             format!("cannot connect to the provider at {base_url}")
@@ -146,16 +138,6 @@ fn describe(error: &OpenAIError, base_url: &str) -> ProviderError {
         ),
     };
     ProviderError(message)
-}
-
-fn shorten(text: &str) -> String {
-    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() <= MAX_UPSTREAM_MESSAGE {
-        flat
-    } else {
-        let cut: String = flat.chars().take(MAX_UPSTREAM_MESSAGE).collect();
-        format!("{cut}…")
-    }
 }
 
 #[cfg(test)]
@@ -184,12 +166,5 @@ mod tests {
                 { "role": "assistant", "content": "hello" },
             ])
         );
-    }
-
-    #[test]
-    fn long_upstream_messages_are_shortened_for_the_user() {
-        let long = "word ".repeat(200);
-        assert!(shorten(&long).chars().count() <= MAX_UPSTREAM_MESSAGE + 1);
-        assert_eq!(shorten("a\n b"), "a b");
     }
 }

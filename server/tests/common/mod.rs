@@ -4,7 +4,9 @@
 
 #![allow(dead_code)] // each test file uses a different part of the harness
 
+pub mod fake_anthropic;
 pub mod fake_openai;
+pub mod fake_server;
 
 use app::model::{ConversationSummary, ConversationView, MessageNode, SendReceipt};
 use eventsource_stream::{Event, Eventsource};

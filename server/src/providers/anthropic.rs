@@ -1,0 +1,320 @@
+//! Anthropic's Messages API, spoken natively: `system` as a top-level
+//! field, strictly alternating user/assistant turns, the streaming event
+//! types (`content_block_delta`, `message_stop`, `error`...), the API
+//! version header and optional beta headers. Upstream failures become a
+//! short message for the user; the detail goes to the log.
+
+use super::{
+    refusal, shorten, GenerationRequest, Provider, ProviderError, TextStream, ThreadMessage,
+};
+use app::model::Role;
+use eventsource_stream::Eventsource;
+use futures::stream::{self, BoxStream, StreamExt};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// The API version Arbor speaks.
+const ANTHROPIC_VERSION: &str = "2023-06-01";
+
+/// Where and how to reach Anthropic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnthropicSettings {
+    /// `https://api.anthropic.com` unless proxied.
+    pub base_url: String,
+    pub api_key: crate::config::Secret,
+    pub model: String,
+    /// Required by the API: the longest reply, in tokens.
+    pub max_tokens: u32,
+    /// Sent as the `anthropic-beta` header when not empty.
+    pub betas: Vec<String>,
+}
+
+/// The Anthropic provider.
+pub struct Anthropic {
+    http: reqwest::Client,
+    settings: AnthropicSettings,
+}
+
+impl Anthropic {
+    pub fn new(
+        settings: AnthropicSettings,
+        connect_timeout: Duration,
+    ) -> Result<Self, ProviderError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(connect_timeout)
+            .build()
+            .map_err(|e| ProviderError(format!("cannot set up the HTTP client: {e}")))?;
+        Ok(Anthropic { http, settings })
+    }
+}
+
+/// The request body of `POST /v1/messages`.
+#[derive(Debug, Serialize, PartialEq)]
+struct MessagesRequest {
+    model: String,
+    max_tokens: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    system: Option<String>,
+    messages: Vec<Turn>,
+    stream: bool,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+struct Turn {
+    role: &'static str,
+    content: String,
+}
+
+/// Builds the body: system messages become the top-level `system`, and
+/// consecutive messages of one role are merged into one turn, since the API
+/// wants user and assistant to alternate. Tool messages are not sent yet.
+fn request_body(settings: &AnthropicSettings, thread: &[ThreadMessage]) -> MessagesRequest {
+    let mut system: Vec<&str> = Vec::new();
+    let mut messages: Vec<Turn> = Vec::new();
+    for message in thread {
+        let role = match message.role {
+            Role::System => {
+                system.push(&message.content);
+                continue;
+            }
+            Role::User => "user",
+            Role::Assistant => "assistant",
+            Role::Tool => continue,
+        };
+        match messages.last_mut() {
+            Some(last) if last.role == role => {
+                last.content.push_str("\n\n");
+                last.content.push_str(&message.content);
+            }
+            _ => messages.push(Turn {
+                role,
+                content: message.content.clone(),
+            }),
+        }
+    }
+    MessagesRequest {
+        model: settings.model.clone(),
+        max_tokens: settings.max_tokens,
+        system: (!system.is_empty()).then(|| system.join("\n\n")),
+        messages,
+        stream: true,
+    }
+}
+
+/// The streaming events Arbor reads; the others are skipped.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum StreamEvent {
+    ContentBlockDelta {
+        delta: BlockDelta,
+    },
+    MessageStop,
+    Error {
+        error: ApiError,
+    },
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum BlockDelta {
+    TextDelta {
+        text: String,
+    },
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Debug, Deserialize)]
+struct ApiError {
+    #[serde(rename = "type")]
+    kind: String,
+    message: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct ErrorBody {
+    error: ApiError,
+}
+
+impl Provider for Anthropic {
+    fn model_name(&self) -> &str {
+        &self.settings.model
+    }
+
+    fn is_offline(&self) -> bool {
+        false
+    }
+
+    fn generate(&self, request: GenerationRequest) -> TextStream {
+        let settings = &self.settings;
+        let mut call = self
+            .http
+            .post(format!("{}/v1/messages", settings.base_url))
+            .header("x-api-key", &settings.api_key.0)
+            .header("anthropic-version", ANTHROPIC_VERSION)
+            .json(&request_body(settings, &request.thread));
+        if !settings.betas.is_empty() {
+            call = call.header("anthropic-beta", settings.betas.join(","));
+        }
+        let base_url = settings.base_url.clone();
+        Box::pin(
+            stream::once(async move { open(call.send().await, &base_url).await }).flat_map(
+                |opened| match opened {
+                    Ok(events) => events,
+                    Err(error) => stream::iter([Err(error)]).boxed(),
+                },
+            ),
+        )
+    }
+}
+
+/// Checks the response status and turns the body into text deltas.
+async fn open(
+    response: Result<reqwest::Response, reqwest::Error>,
+    base_url: &str,
+) -> Result<BoxStream<'static, Result<String, ProviderError>>, ProviderError> {
+    let response = response.map_err(|error| {
+        tracing::warn!(%error, "Anthropic request failed");
+        if error.is_connect() {
+            ProviderError(format!("cannot connect to the provider at {base_url}"))
+        } else if error.is_timeout() {
+            ProviderError("the provider did not answer in time".into())
+        } else {
+            ProviderError("the connection to the provider failed".into())
+        }
+    })?;
+    let status = response.status().as_u16();
+    if !response.status().is_success() {
+        let body = response.text().await.unwrap_or_default();
+        tracing::warn!(status, %body, "Anthropic refused the request");
+        let detail = serde_json::from_str::<ErrorBody>(&body)
+            .map(|b| format!("{}: {}", b.error.kind, b.error.message))
+            .unwrap_or(body);
+        return Err(refusal(status, &detail));
+    }
+    let events = response.bytes_stream().eventsource();
+    Ok(stream::unfold(Some(events), |events| async move {
+        let mut events = events?;
+        loop {
+            let item = match events.next().await {
+                None => {
+                    let error = "the provider's stream ended before the reply finished";
+                    return Some((Err(ProviderError(error.into())), None));
+                }
+                Some(Err(error)) => {
+                    tracing::warn!(%error, "Anthropic stream broke");
+                    let error =
+                        ProviderError("the connection to the provider broke mid-reply".into());
+                    return Some((Err(error), None));
+                }
+                Some(Ok(event)) => event,
+            };
+            match serde_json::from_str::<StreamEvent>(&item.data) {
+                Ok(StreamEvent::ContentBlockDelta {
+                    delta: BlockDelta::TextDelta { text },
+                }) => return Some((Ok(text), Some(events))),
+                Ok(StreamEvent::MessageStop) => return None,
+                Ok(StreamEvent::Error { error }) => {
+                    let detail = shorten(&format!("{}: {}", error.kind, error.message));
+                    let error = ProviderError(format!("the provider failed mid-reply: {detail}"));
+                    return Some((Err(error), None));
+                }
+                Ok(_) => continue,
+                Err(error) => {
+                    tracing::warn!(%error, data = %item.data, "malformed Anthropic event");
+                    let error = ProviderError("the provider sent a malformed reply".into());
+                    return Some((Err(error), None));
+                }
+            }
+        }
+    })
+    .boxed())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> AnthropicSettings {
+        AnthropicSettings {
+            base_url: "http://127.0.0.1:1".into(),
+            api_key: crate::config::Secret("k".into()),
+            model: "claude-test".into(),
+            max_tokens: 1024,
+            betas: Vec::new(),
+        }
+    }
+
+    fn message(role: Role, content: &str) -> ThreadMessage {
+        ThreadMessage {
+            role,
+            content: content.into(),
+        }
+    }
+
+    #[test]
+    fn system_messages_become_the_top_level_system_field() {
+        let body = request_body(
+            &settings(),
+            &[
+                message(Role::System, "be brief"),
+                message(Role::User, "hi"),
+                message(Role::Assistant, "hello"),
+            ],
+        );
+        let json = serde_json::to_value(&body).expect("serializes");
+        assert_eq!(json["system"], "be brief");
+        assert_eq!(json["max_tokens"], 1024);
+        assert_eq!(json["stream"], true);
+        assert_eq!(
+            json["messages"],
+            serde_json::json!([
+                { "role": "user", "content": "hi" },
+                { "role": "assistant", "content": "hello" },
+            ])
+        );
+    }
+
+    #[test]
+    fn consecutive_turns_of_one_role_are_merged_and_tool_messages_skipped() {
+        let body = request_body(
+            &settings(),
+            &[
+                message(Role::User, "one"),
+                message(Role::Tool, "42"),
+                message(Role::User, "two"),
+            ],
+        );
+        assert_eq!(
+            body.messages,
+            vec![Turn {
+                role: "user",
+                content: "one\n\ntwo".into()
+            }]
+        );
+        assert_eq!(body.system, None);
+    }
+
+    #[test]
+    fn stream_events_are_read_and_unknown_ones_skipped() {
+        let delta =
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}"#;
+        assert!(matches!(
+            serde_json::from_str::<StreamEvent>(delta),
+            Ok(StreamEvent::ContentBlockDelta { delta: BlockDelta::TextDelta { ref text } }) if text == "Hi"
+        ));
+        let ping = r#"{"type":"ping"}"#;
+        assert!(matches!(
+            serde_json::from_str::<StreamEvent>(ping),
+            Ok(StreamEvent::Other)
+        ));
+        let error =
+            r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
+        assert!(matches!(
+            serde_json::from_str::<StreamEvent>(error),
+            Ok(StreamEvent::Error { .. })
+        ));
+    }
+}

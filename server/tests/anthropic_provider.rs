@@ -1,0 +1,157 @@
+//! Replies from Anthropic's Messages API, run end to end against a fake
+//! that speaks its real HTTP + SSE wire format: streaming, headers and the
+//! body sent upstream, HTTP errors, an `error` event mid-stream, and Stop
+//! closing the upstream request.
+
+mod common;
+
+use app::model::MessageStatus;
+use common::fake_anthropic;
+use common::fake_server::FakeServer;
+use common::{delta_text, TestServer};
+use serde_json::json;
+use std::time::Duration;
+
+const KEY: &str = "sk-ant-test-secret";
+
+async fn arbor(dir: &std::path::Path, fake: &FakeServer, model: &str) -> TestServer {
+    TestServer::start(
+        dir,
+        &[
+            ("ANTHROPIC_BASE_URL", fake.origin.as_str()),
+            ("ANTHROPIC_API_KEY", KEY),
+            ("ANTHROPIC_BETA", "beta-one,beta-two"),
+            ("ARBOR_MODEL", model),
+            ("ARBOR_MAX_TOKENS", "512"),
+        ],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn replies_stream_from_anthropic_with_its_headers_and_body() {
+    let fake = fake_anthropic::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = arbor(dir.path(), &fake, "fake-echo").await;
+    let (conversation, mut events) = server.watched_conversation().await;
+    let first = server.send(conversation, None, "hello claude").await;
+    let received = events.until_done(first.assistant.id).await;
+    let reply = server
+        .wait_until_finished(conversation, first.assistant.id)
+        .await;
+    assert_eq!(reply.status, MessageStatus::Complete);
+    assert_eq!(reply.content, "You said: hello claude");
+    assert_eq!(reply.model.as_deref(), Some("fake-echo"));
+    assert_eq!(delta_text(&received, first.assistant.id), reply.content);
+
+    let second = server
+        .send(conversation, Some(first.assistant.id), "more")
+        .await;
+    server
+        .wait_until_finished(conversation, second.assistant.id)
+        .await;
+
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 2);
+    let header = |name: &str| {
+        requests[1]
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    assert_eq!(header("x-api-key").as_deref(), Some(KEY));
+    assert_eq!(header("anthropic-version").as_deref(), Some("2023-06-01"));
+    assert_eq!(
+        header("anthropic-beta").as_deref(),
+        Some("beta-one,beta-two")
+    );
+    let body = &requests[1].body;
+    assert_eq!(body["model"], "fake-echo");
+    assert_eq!(body["max_tokens"], 512);
+    assert_eq!(body["stream"], true);
+    assert!(
+        body.get("system").is_none(),
+        "no system prompt in this thread"
+    );
+    assert_eq!(
+        body["messages"],
+        json!([
+            { "role": "user", "content": "hello claude" },
+            { "role": "assistant", "content": "You said: hello claude" },
+            { "role": "user", "content": "more" },
+        ])
+    );
+}
+
+#[tokio::test]
+async fn anthropic_refusals_end_the_reply_with_a_readable_note() {
+    let fake = fake_anthropic::start().await;
+    for (model, expected) in [
+        (
+            "fake-401",
+            "the provider rejected the API key (401): authentication_error",
+        ),
+        (
+            "fake-overloaded",
+            "the provider is overloaded (529): overloaded_error",
+        ),
+    ] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let server = arbor(dir.path(), &fake, model).await;
+        let conversation = server.create_conversation().await.id;
+        let receipt = server.send(conversation, None, "hi").await;
+        let reply = server
+            .wait_until_finished(conversation, receipt.assistant.id)
+            .await;
+        assert_eq!(reply.status, MessageStatus::Error, "{model}");
+        let note = reply.note.unwrap_or_default();
+        assert!(note.contains(expected), "{model}: {note}");
+        assert!(!note.contains(KEY));
+    }
+}
+
+#[tokio::test]
+async fn an_error_event_mid_stream_keeps_the_text_received() {
+    let fake = fake_anthropic::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = arbor(dir.path(), &fake, "fake-error-event").await;
+    let conversation = server.create_conversation().await.id;
+    let receipt = server.send(conversation, None, "hi").await;
+    let reply = server
+        .wait_until_finished(conversation, receipt.assistant.id)
+        .await;
+    assert_eq!(reply.status, MessageStatus::Error);
+    assert_eq!(reply.content, "half an ");
+    assert!(reply
+        .note
+        .unwrap_or_default()
+        .contains("failed mid-reply: overloaded_error: Overloaded"));
+}
+
+#[tokio::test]
+async fn stop_closes_the_anthropic_request() {
+    let fake = fake_anthropic::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = arbor(dir.path(), &fake, "fake-slow").await;
+    let (conversation, mut events) = server.watched_conversation().await;
+    let receipt = server.send(conversation, None, "count").await;
+    let mut seen = events.until_deltas(2).await;
+    server
+        .stop(conversation, receipt.assistant.id)
+        .await
+        .expect("stop");
+    seen.extend(events.until_done(receipt.assistant.id).await);
+    tokio::time::timeout(common::PATIENCE, async {
+        while fake.streams_closed_early() == 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the upstream response is abandoned");
+    let reply = server
+        .wait_until_finished(conversation, receipt.assistant.id)
+        .await;
+    assert_eq!(reply.status, MessageStatus::Interrupted);
+    assert_eq!(reply.content, delta_text(&seen, receipt.assistant.id));
+}

@@ -1,0 +1,123 @@
+//! A fake Anthropic Messages API for tests: real HTTP on 127.0.0.1 and the
+//! exact streaming format of `POST /v1/messages` (`event:` + `data:` pairs:
+//! `message_start`, `content_block_start`, `ping`, `content_block_delta`,
+//! `content_block_stop`, `message_delta`, `message_stop`). The requested
+//! model picks the behaviour:
+//!
+//! - `fake-echo`: answers "You said: <last user message>" word by word;
+//! - `fake-401`: an `authentication_error` with status 401;
+//! - `fake-overloaded`: an `overloaded_error` with status 529;
+//! - `fake-error-event`: two words, then an `error` event mid-stream;
+//! - `fake-slow`: forty words 50 ms apart.
+
+use super::fake_server::{streamed, words, FakeServer, Script, Shared, Step};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Starts the fake; its API base is its origin.
+pub async fn start() -> FakeServer {
+    FakeServer::start(Router::new().route("/v1/messages", post(messages))).await
+}
+
+fn event(name: &str, data: Value) -> String {
+    format!("event: {name}\ndata: {data}\n\n")
+}
+
+fn error_body(kind: &str, message: &str) -> Value {
+    json!({ "type": "error", "error": { "type": kind, "message": message } })
+}
+
+async fn messages(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    shared.record(headers, body.clone());
+    let model = body["model"].as_str().unwrap_or_default().to_string();
+    let last_user = body["messages"]
+        .as_array()
+        .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"))
+        .and_then(|m| m["content"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    let fast = Duration::from_millis(1);
+    let script = match model.as_str() {
+        "fake-401" => {
+            let body = error_body("authentication_error", "invalid x-api-key");
+            return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
+        }
+        "fake-overloaded" => {
+            let status = StatusCode::from_u16(529).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            return (status, Json(error_body("overloaded_error", "Overloaded"))).into_response();
+        }
+        "fake-error-event" => with_words(&model, words("half an "), fast).event(&event(
+            "error",
+            error_body("overloaded_error", "Overloaded"),
+        )),
+        "fake-slow" => finished(with_words(
+            &model,
+            words(&"tick ".repeat(40)),
+            Duration::from_millis(50),
+        )),
+        _ => finished(with_words(
+            &model,
+            words(&format!("You said: {last_user}")),
+            fast,
+        )),
+    };
+    streamed(script, &shared)
+}
+
+/// The opening events, then one text delta per word (with a ping among them).
+fn with_words(model: &str, words: Vec<String>, pause: Duration) -> Script {
+    let start = json!({
+        "type": "message_start",
+        "message": {
+            "id": "msg_fake", "type": "message", "role": "assistant", "content": [],
+            "model": model, "stop_reason": null, "stop_sequence": null,
+            "usage": { "input_tokens": 12, "output_tokens": 1 },
+        },
+    });
+    let block = json!({
+        "type": "content_block_start", "index": 0,
+        "content_block": { "type": "text", "text": "" },
+    });
+    let mut script = Script::default()
+        .event(&event("message_start", start))
+        .event(&event("content_block_start", block))
+        .event(&event("ping", json!({ "type": "ping" })));
+    for word in words {
+        let delta = json!({
+            "type": "content_block_delta", "index": 0,
+            "delta": { "type": "text_delta", "text": word },
+        });
+        script = script
+            .then(Step::Pause(pause))
+            .event(&event("content_block_delta", delta));
+    }
+    script
+}
+
+/// The proper end of a message.
+fn finished(script: Script) -> Script {
+    script
+        .event(&event(
+            "content_block_stop",
+            json!({ "type": "content_block_stop", "index": 0 }),
+        ))
+        .event(&event(
+            "message_delta",
+            json!({
+                "type": "message_delta",
+                "delta": { "stop_reason": "end_turn", "stop_sequence": null },
+                "usage": { "output_tokens": 9 },
+            }),
+        ))
+        .event(&event("message_stop", json!({ "type": "message_stop" })))
+}
