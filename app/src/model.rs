@@ -103,6 +103,45 @@ impl ConversationSummary {
     }
 }
 
+/// Token counts and timing of one reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplyUsage {
+    pub prompt_tokens: u32,
+    pub completion_tokens: u32,
+    /// The counts are estimates: the provider reported none.
+    pub estimated: bool,
+    /// From the request to the first text (none if no text came).
+    pub time_to_first_token_ms: Option<u64>,
+    /// From the request to the end of the reply.
+    pub total_ms: u64,
+}
+
+impl ReplyUsage {
+    /// Completion tokens per second of generation (after the first token).
+    pub fn tokens_per_second(&self) -> Option<f64> {
+        let generating_ms = self.total_ms.checked_sub(self.time_to_first_token_ms?)?;
+        (generating_ms > 0 && self.completion_tokens > 0)
+            .then(|| f64::from(self.completion_tokens) * 1000.0 / generating_ms as f64)
+    }
+
+    /// One line for the message footer, e.g. `12 → 48 tokens · first token 0.31 s · 2.40 s · 22.0 tokens/s`.
+    pub fn summary(&self) -> String {
+        let about = if self.estimated { "≈" } else { "" };
+        let mut parts = vec![format!(
+            "{about}{} → {about}{} tokens",
+            self.prompt_tokens, self.completion_tokens
+        )];
+        if let Some(first) = self.time_to_first_token_ms {
+            parts.push(format!("first token {:.2} s", first as f64 / 1000.0));
+        }
+        parts.push(format!("{:.2} s", self.total_ms as f64 / 1000.0));
+        if let Some(rate) = self.tokens_per_second() {
+            parts.push(format!("{rate:.1} tokens/s"));
+        }
+        parts.join(" · ")
+    }
+}
+
 /// One node of a conversation tree, as the browser sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageNode {
@@ -118,6 +157,8 @@ pub struct MessageNode {
     pub note: Option<String>,
     /// When this node was last the end of the displayed branch (ms since the epoch).
     pub last_active_at: Option<i64>,
+    /// Tokens and timing of a finished reply.
+    pub usage: Option<ReplyUsage>,
     /// Milliseconds since the Unix epoch.
     pub created_at: i64,
 }
@@ -160,6 +201,7 @@ pub enum ChatEvent {
         id: Uuid,
         status: MessageStatus,
         note: Option<String>,
+        usage: Option<ReplyUsage>,
     },
 }
 
@@ -239,6 +281,29 @@ mod tests {
         ] {
             assert_eq!(status.as_str().parse::<MessageStatus>(), Ok(status));
         }
+    }
+
+    #[test]
+    fn usage_summaries_mark_estimates_and_compute_the_rate() {
+        let usage = ReplyUsage {
+            prompt_tokens: 12,
+            completion_tokens: 48,
+            estimated: false,
+            time_to_first_token_ms: Some(400),
+            total_ms: 2400,
+        };
+        assert_eq!(usage.tokens_per_second(), Some(24.0));
+        assert_eq!(
+            usage.summary(),
+            "12 → 48 tokens · first token 0.40 s · 2.40 s · 24.0 tokens/s"
+        );
+        let guess = ReplyUsage {
+            estimated: true,
+            time_to_first_token_ms: None,
+            ..usage
+        };
+        assert_eq!(guess.tokens_per_second(), None);
+        assert_eq!(guess.summary(), "≈12 → ≈48 tokens · 2.40 s");
     }
 
     #[test]

@@ -37,6 +37,8 @@ test('send a message and watch the reply stream in, rendered as markdown', async
   await expect(reply.locator('.content li')).toHaveCount(3);
   await expect(reply.locator('.content pre code')).toContainText('fn ');
   await expect(page.locator('.model-badge')).toContainText('Offline model');
+  // Usage and timing: the offline model counts its own tokens.
+  await expect(reply.locator('.usage')).toContainText(/^\d+ → \d+ tokens · first token [\d.]+ s · [\d.]+ s/);
 });
 
 test('Enter sends, Shift+Enter breaks the line, an empty message gets a hint', async ({ page }) => {
@@ -133,6 +135,7 @@ test('Stop ends a slow reply and keeps its partial text, also after a reload', a
 
   await expect(reply).toHaveClass(/\binterrupted\b/);
   await expect(reply.locator('.note')).toHaveText('Stopped by user.');
+  await expect(reply.locator('.usage')).toContainText('≈');
   const partial = await reply.locator('.content').innerText();
   expect(partial.length).toBeGreaterThan(0);
   await expect(page.getByRole('button', { name: 'Send' })).toBeVisible();

@@ -49,6 +49,10 @@ async fn replies_stream_from_an_openai_compatible_server_with_the_whole_thread()
     assert_eq!(reply.content, "You said: hello there");
     assert_eq!(reply.model.as_deref(), Some("fake-echo"));
     assert_eq!(delta_text(&received, first.assistant.id), reply.content);
+    let usage = reply.usage.expect("a finished reply has usage");
+    assert_eq!((usage.prompt_tokens, usage.completion_tokens), (7, 4));
+    assert!(!usage.estimated, "the provider's own counts");
+    assert!(usage.time_to_first_token_ms.expect("text came") <= usage.total_ms);
     let deltas = received.iter().filter(|e| e.event == "delta").count();
     assert_eq!(
         deltas, 4,
@@ -73,6 +77,7 @@ async fn replies_stream_from_an_openai_compatible_server_with_the_whole_thread()
     );
     assert_eq!(requests[1].body["model"], "fake-echo");
     assert_eq!(requests[1].body["stream"], true);
+    assert_eq!(requests[1].body["stream_options"]["include_usage"], true);
     assert_eq!(
         requests[1].body["messages"],
         json!([
@@ -170,6 +175,15 @@ async fn stop_closes_the_upstream_request() {
         .await;
     assert_eq!(reply.status, MessageStatus::Interrupted);
     assert_eq!(reply.content, delta_text(&seen, receipt.assistant.id));
+    let usage = reply.usage.expect("a stopped reply has usage");
+    assert!(
+        usage.estimated,
+        "no usage chunk came, so the counts are estimates"
+    );
+    assert_eq!(
+        usage.completion_tokens,
+        reply.content.len().div_ceil(4) as u32
+    );
 }
 
 #[tokio::test]

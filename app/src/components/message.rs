@@ -143,6 +143,7 @@ fn ReplyBody(message: LiveMessage) -> impl IntoView {
     let content = message.content.clone();
     let status = message.status.clone();
     let note = message.note.clone();
+    let usage = message.usage.clone();
     let streaming = {
         let status = status.clone();
         move || status.get() == MessageStatus::Streaming
@@ -159,7 +160,19 @@ fn ReplyBody(message: LiveMessage) -> impl IntoView {
         <Show when=streaming.clone()>
             <span class="typing" aria-label="The reply is being written">"▍"</span>
         </Show>
-        {note_text}
+                {note_text}
+        {move || {
+            usage
+                .get()
+                .map(|usage| {
+                    let title = if usage.estimated {
+                        "Token counts estimated: the model reported none"
+                    } else {
+                        "Token counts reported by the model"
+                    };
+                    view! { <p class="usage" title=title>{usage.summary()}</p> }
+                })
+        }}
         <div class="message-actions">
             <button class="regenerate" disabled=streaming on:click=regenerate>
                 "Regenerate"

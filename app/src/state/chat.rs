@@ -4,7 +4,9 @@
 
 use crate::errors::AppError;
 use crate::functions::messages::{regenerate, send_message, set_active_leaf, stop_generation};
-use crate::model::{ChatEvent, ConversationView, MessageNode, MessageStatus, Role, SendReceipt};
+use crate::model::{
+    ChatEvent, ConversationView, MessageNode, MessageStatus, ReplyUsage, Role, SendReceipt,
+};
 use crate::tree::{NodeLink, Tree};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -21,6 +23,7 @@ pub struct LiveMessage {
     pub content: ArcRwSignal<String>,
     pub status: ArcRwSignal<MessageStatus>,
     pub note: ArcRwSignal<Option<String>>,
+    pub usage: ArcRwSignal<Option<ReplyUsage>>,
 }
 
 impl LiveMessage {
@@ -33,6 +36,7 @@ impl LiveMessage {
             content: ArcRwSignal::new(node.content),
             status: ArcRwSignal::new(node.status),
             note: ArcRwSignal::new(node.note),
+            usage: ArcRwSignal::new(node.usage),
         }
     }
 }
@@ -123,6 +127,7 @@ impl ChatState {
                         }
                         shown.status.set(node.status);
                         shown.note.set(node.note.clone());
+                        shown.usage.set(node.usage);
                     }
                     None => {
                         messages.insert(node.id, LiveMessage::new(node.clone()));
@@ -165,10 +170,16 @@ impl ChatState {
                     message.content.update(|c| c.push_str(&text));
                 }
             }
-            ChatEvent::Done { id, status, note } => {
+            ChatEvent::Done {
+                id,
+                status,
+                note,
+                usage,
+            } => {
                 if let Some(message) = self.message(id) {
                     message.status.set(status);
                     message.note.set(note);
+                    message.usage.set(usage);
                 }
             }
         }

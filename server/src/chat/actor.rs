@@ -6,12 +6,14 @@
 //! period with no subscriber and nothing generating.
 
 use super::event_log::{EventLog, Replay, Sequenced};
-use super::generation::{self, derive_seed, GenerationUpdate, UpdateKind};
+use super::generation::{self, derive_seed, estimate_tokens, GenerationUpdate, UpdateKind};
 use crate::clock::now_ms;
-use crate::providers::{GenerationRequest, Provider, ThreadMessage};
+use crate::providers::{GenerationRequest, Provider, ThreadMessage, TokenUsage};
 use crate::storage::{Store, StoredMessage};
 use app::errors::AppError;
-use app::model::{ChatEvent, EventCursor, MessageNode, MessageStatus, Role, SendReceipt};
+use app::model::{
+    ChatEvent, EventCursor, MessageNode, MessageStatus, ReplyUsage, Role, SendReceipt,
+};
 use app::tree::{NodeLink, Tree};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -105,9 +107,35 @@ enum Flow {
     Stop,
 }
 
+/// A generation in progress and what is measured about it.
 struct Running {
     task: JoinHandle<()>,
     last_checkpoint: Instant,
+    started: Instant,
+    first_text: Option<Instant>,
+    usage: TokenUsage,
+    /// Size of the thread sent, for estimating prompt tokens.
+    prompt_chars: usize,
+}
+
+impl Running {
+    /// The reply's token counts (the provider's, else estimated) and timing.
+    fn reply_usage(&self, content: &str) -> ReplyUsage {
+        let millis = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        ReplyUsage {
+            prompt_tokens: self
+                .usage
+                .prompt
+                .unwrap_or_else(|| estimate_tokens(self.prompt_chars)),
+            completion_tokens: self
+                .usage
+                .completion
+                .unwrap_or_else(|| estimate_tokens(content.chars().count())),
+            estimated: self.usage.prompt.is_none() || self.usage.completion.is_none(),
+            time_to_first_token_ms: self.first_text.map(|t| millis(t - self.started)),
+            total_ms: millis(self.started.elapsed()),
+        }
+    }
 }
 
 /// The actor's state; see the module documentation.
@@ -207,6 +235,7 @@ impl ConversationActor {
                 id,
                 MessageStatus::Interrupted,
                 Some(INTERRUPTED_NOTE.into()),
+                None,
             )
             .await;
         }
@@ -349,6 +378,7 @@ impl ConversationActor {
             model: None,
             note: None,
             last_active_at: None,
+            usage: None,
             created_at: now_ms(),
         };
         let thread = self.thread_to_new(&user);
@@ -401,6 +431,7 @@ impl ConversationActor {
             model: Some(self.context.provider.model_name().to_string()),
             note: None,
             last_active_at: Some(stamp),
+            usage: None,
             created_at: now.max(user.as_ref().map_or(0, |u| u.node.created_at)),
         };
         let mut rows: Vec<StoredMessage> = user.into_iter().collect();
@@ -429,6 +460,7 @@ impl ConversationActor {
         self.tree.mark_active(assistant.id, stamp);
         self.active_leaf = Some(assistant.id);
 
+        let prompt_chars = thread.iter().map(|m| m.content.chars().count()).sum();
         let task = generation::spawn(
             self.context.provider.clone(),
             GenerationRequest { thread, seed },
@@ -441,6 +473,10 @@ impl ConversationActor {
             Running {
                 task,
                 last_checkpoint: Instant::now(),
+                started: Instant::now(),
+                first_text: None,
+                usage: TokenUsage::default(),
+                prompt_chars,
             },
         );
         Ok(SendReceipt {
@@ -501,10 +537,12 @@ impl ConversationActor {
         }
         if let Some(running) = self.running.remove(&message) {
             running.task.abort();
+            let usage = self.usage_of(&running, message);
             self.finish(
                 message,
                 MessageStatus::Interrupted,
                 Some(STOPPED_NOTE.into()),
+                usage,
             )
             .await;
         }
@@ -538,6 +576,7 @@ impl ConversationActor {
                     return; // stopped meanwhile: the rest is dropped
                 };
                 node.content.push_str(&text);
+                running.first_text.get_or_insert_with(Instant::now);
                 if running.last_checkpoint.elapsed() >= self.context.checkpoint_every {
                     running.last_checkpoint = Instant::now();
                     if let Err(error) = self
@@ -551,14 +590,20 @@ impl ConversationActor {
                 }
                 self.log.publish(ChatEvent::Delta { id, text });
             }
-            UpdateKind::Finished(result) => {
-                if self.running.remove(&id).is_none() {
-                    return;
+            UpdateKind::Usage(usage) => {
+                if let Some(running) = self.running.get_mut(&id) {
+                    running.usage = running.usage.merge(usage);
                 }
+            }
+            UpdateKind::Finished(result) => {
+                let Some(running) = self.running.remove(&id) else {
+                    return;
+                };
+                let usage = self.usage_of(&running, id);
                 match result {
-                    Ok(()) => self.finish(id, MessageStatus::Complete, None).await,
+                    Ok(()) => self.finish(id, MessageStatus::Complete, None, usage).await,
                     Err(error) => {
-                        self.finish(id, MessageStatus::Error, Some(error.to_string()))
+                        self.finish(id, MessageStatus::Error, Some(error.to_string()), usage)
                             .await
                     }
                 }
@@ -566,21 +611,46 @@ impl ConversationActor {
         }
     }
 
+    /// The usage of the reply `running` was generating.
+    fn usage_of(&self, running: &Running, id: Uuid) -> Option<ReplyUsage> {
+        let node = self.messages.get(&id)?;
+        Some(running.reply_usage(&node.content))
+    }
+
     /// Stores a reply's final state and announces it.
-    async fn finish(&mut self, id: Uuid, status: MessageStatus, note: Option<String>) {
+    async fn finish(
+        &mut self,
+        id: Uuid,
+        status: MessageStatus,
+        note: Option<String>,
+        usage: Option<ReplyUsage>,
+    ) {
         let Some(node) = self.messages.get_mut(&id) else {
             return;
         };
         node.status = status;
         node.note = note.clone();
+        node.usage = usage;
         if let Err(error) = self
             .context
             .store
-            .finish_message(id, status, &node.content, note.as_deref(), now_ms())
+            .finish_message(
+                id,
+                status,
+                &node.content,
+                note.as_deref(),
+                usage.as_ref(),
+                now_ms(),
+            )
             .await
         {
             tracing::error!(%error, message = %id, "could not store the end of a reply");
         }
-        self.log.publish(ChatEvent::Done { id, status, note });
+        self.log.publish(ChatEvent::Done {
+            id,
+            status,
+            note,
+            usage,
+        });
     }
 }

@@ -2,7 +2,9 @@
 //! hands them to the conversation's actor. The actor owns the task; aborting
 //! it drops the provider stream, which closes the upstream request.
 
-use crate::providers::{GenerationRequest, Provider, ProviderError, ThreadMessage};
+use crate::providers::{
+    Delta, GenerationRequest, Provider, ProviderError, ThreadMessage, TokenUsage,
+};
 use futures::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +24,8 @@ pub struct GenerationUpdate {
 pub enum UpdateKind {
     /// More text.
     Text(String),
+    /// Token counts reported by the provider.
+    Usage(TokenUsage),
     /// The provider finished, or failed (text so far is kept).
     Finished(Result<(), ProviderError>),
 }
@@ -52,8 +56,9 @@ pub fn spawn(
                 ))),
             };
             let kind = match item {
-                Ok(text) if text.is_empty() => continue,
-                Ok(text) => UpdateKind::Text(text),
+                Ok(Delta::Text(text)) if text.is_empty() => continue,
+                Ok(Delta::Text(text)) => UpdateKind::Text(text),
+                Ok(Delta::Usage(usage)) => UpdateKind::Usage(usage),
                 Err(error) => {
                     tracing::warn!(message = %id, %error, "generation failed");
                     guard.end(Err(error)).await;
@@ -107,6 +112,12 @@ impl Drop for EndGuard {
     }
 }
 
+/// A token count estimated from text length (about four characters a
+/// token), for providers that report none.
+pub fn estimate_tokens(chars: usize) -> u32 {
+    u32::try_from(chars.div_ceil(4)).unwrap_or(u32::MAX)
+}
+
 /// A seed that is the same for the same thread and sibling position, and
 /// different for each regeneration (each new sibling) of a reply.
 pub fn derive_seed(thread: &[ThreadMessage], sibling_index: usize) -> u64 {
@@ -132,7 +143,7 @@ pub fn derive_seed(thread: &[ThreadMessage], sibling_index: usize) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::TextStream;
+    use crate::providers::DeltaStream;
     use app::model::Role;
 
     /// A provider whose stream panics after one delta, like a buggy adapter.
@@ -145,10 +156,10 @@ mod tests {
         fn is_offline(&self) -> bool {
             true
         }
-        fn generate(&self, _request: GenerationRequest) -> TextStream {
+        fn generate(&self, _request: GenerationRequest) -> DeltaStream {
             Box::pin(futures::stream::iter(0..2).map(|i| {
                 assert!(i == 0, "the provider broke");
-                Ok("one ".to_string())
+                Ok(Delta::Text("one ".to_string()))
             }))
         }
     }
@@ -175,6 +186,14 @@ mod tests {
             role: Role::User,
             content: text.into(),
         }]
+    }
+
+    #[test]
+    fn estimates_count_about_four_characters_a_token() {
+        assert_eq!(estimate_tokens(0), 0);
+        assert_eq!(estimate_tokens(1), 1);
+        assert_eq!(estimate_tokens(8), 2);
+        assert_eq!(estimate_tokens(9), 3);
     }
 
     #[test]

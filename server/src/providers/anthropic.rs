@@ -5,7 +5,8 @@
 //! short message for the user; the detail goes to the log.
 
 use super::{
-    refusal, shorten, GenerationRequest, Provider, ProviderError, TextStream, ThreadMessage,
+    refusal, shorten, Delta, DeltaStream, GenerationRequest, Provider, ProviderError,
+    ThreadMessage, TokenUsage,
 };
 use app::model::Role;
 use eventsource_stream::Eventsource;
@@ -105,8 +106,14 @@ fn request_body(settings: &AnthropicSettings, thread: &[ThreadMessage]) -> Messa
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum StreamEvent {
+    MessageStart {
+        message: StartedMessage,
+    },
     ContentBlockDelta {
         delta: BlockDelta,
+    },
+    MessageDelta {
+        usage: Option<UsageCounts>,
     },
     MessageStop,
     Error {
@@ -114,6 +121,26 @@ enum StreamEvent {
     },
     #[serde(other)]
     Other,
+}
+
+#[derive(Debug, Deserialize)]
+struct StartedMessage {
+    usage: Option<UsageCounts>,
+}
+
+#[derive(Debug, Deserialize)]
+struct UsageCounts {
+    input_tokens: Option<u32>,
+    output_tokens: Option<u32>,
+}
+
+impl UsageCounts {
+    fn delta(&self) -> Delta {
+        Delta::Usage(TokenUsage {
+            prompt: self.input_tokens,
+            completion: self.output_tokens,
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -147,7 +174,7 @@ impl Provider for Anthropic {
         false
     }
 
-    fn generate(&self, request: GenerationRequest) -> TextStream {
+    fn generate(&self, request: GenerationRequest) -> DeltaStream {
         let settings = &self.settings;
         let mut call = self
             .http
@@ -174,7 +201,7 @@ impl Provider for Anthropic {
 async fn open(
     response: Result<reqwest::Response, reqwest::Error>,
     base_url: &str,
-) -> Result<BoxStream<'static, Result<String, ProviderError>>, ProviderError> {
+) -> Result<BoxStream<'static, Result<Delta, ProviderError>>, ProviderError> {
     let response = response.map_err(|error| {
         tracing::warn!(%error, "Anthropic request failed");
         if error.is_connect() {
@@ -214,7 +241,13 @@ async fn open(
             match serde_json::from_str::<StreamEvent>(&item.data) {
                 Ok(StreamEvent::ContentBlockDelta {
                     delta: BlockDelta::TextDelta { text },
-                }) => return Some((Ok(text), Some(events))),
+                }) => return Some((Ok(Delta::Text(text)), Some(events))),
+                Ok(StreamEvent::MessageStart {
+                    message: StartedMessage { usage: Some(usage) },
+                })
+                | Ok(StreamEvent::MessageDelta { usage: Some(usage) }) => {
+                    return Some((Ok(usage.delta()), Some(events)))
+                }
                 Ok(StreamEvent::MessageStop) => return None,
                 Ok(StreamEvent::Error { error }) => {
                     let detail = shorten(&format!("{}: {}", error.kind, error.message));

@@ -36,8 +36,34 @@ pub struct GenerationRequest {
 #[error("{0}")]
 pub struct ProviderError(pub String);
 
-/// A reply as it is produced: text deltas, ending early with an error if the model fails.
-pub type TextStream = Pin<Box<dyn Stream<Item = Result<String, ProviderError>> + Send>>;
+/// Token counts a provider reports; either may be missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TokenUsage {
+    pub prompt: Option<u32>,
+    pub completion: Option<u32>,
+}
+
+impl TokenUsage {
+    /// Takes the counts `later` knows, keeping ours for the others.
+    pub fn merge(self, later: TokenUsage) -> TokenUsage {
+        TokenUsage {
+            prompt: later.prompt.or(self.prompt),
+            completion: later.completion.or(self.completion),
+        }
+    }
+}
+
+/// One piece of a reply as it is produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delta {
+    /// More text.
+    Text(String),
+    /// Token counts, as far as the provider knows them.
+    Usage(TokenUsage),
+}
+
+/// A reply as it is produced, ending early with an error if the model fails.
+pub type DeltaStream = Pin<Box<dyn Stream<Item = Result<Delta, ProviderError>> + Send>>;
 
 /// The provider the configuration asks for.
 pub fn from_config(
@@ -98,12 +124,31 @@ pub trait Provider: Send + Sync + 'static {
     /// Whether the model runs inside Arbor with no network or key.
     fn is_offline(&self) -> bool;
     /// Starts generating a reply. Dropping the stream cancels the request.
-    fn generate(&self, request: GenerationRequest) -> TextStream;
+    fn generate(&self, request: GenerationRequest) -> DeltaStream;
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn later_usage_fills_in_what_is_known() {
+        let start = TokenUsage {
+            prompt: Some(12),
+            completion: Some(1),
+        };
+        let end = TokenUsage {
+            prompt: None,
+            completion: Some(9),
+        };
+        assert_eq!(
+            start.merge(end),
+            TokenUsage {
+                prompt: Some(12),
+                completion: Some(9)
+            }
+        );
+    }
 
     #[test]
     fn refusals_name_the_cause_and_shorten_the_detail() {

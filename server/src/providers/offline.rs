@@ -2,7 +2,7 @@
 //! by token at a configurable pace, and can be told to fail mid-stream.
 
 use super::offline_text::{compose_reply, split_tokens};
-use super::{GenerationRequest, Provider, ProviderError, TextStream};
+use super::{Delta, DeltaStream, GenerationRequest, Provider, ProviderError, TokenUsage};
 use app::model::Role;
 use futures::stream;
 use std::time::Duration;
@@ -28,7 +28,7 @@ impl Provider for OfflineModel {
         true
     }
 
-    fn generate(&self, request: GenerationRequest) -> TextStream {
+    fn generate(&self, request: GenerationRequest) -> DeltaStream {
         let prompt = request
             .thread
             .iter()
@@ -37,29 +37,49 @@ impl Provider for OfflineModel {
             .map(|m| m.content.as_str())
             .unwrap_or_default();
         let tokens = split_tokens(&compose_reply(prompt, request.seed));
+        // The model counts in its own tokens: words of the thread and of the reply.
+        let usage = TokenUsage {
+            prompt: Some(count(
+                request
+                    .thread
+                    .iter()
+                    .map(|m| split_tokens(&m.content).len()),
+            )),
+            completion: Some(count([tokens.len()])),
+        };
         let delay = self.token_delay;
         let fail_after = self.fail_after;
-        let state = (tokens.into_iter().enumerate(), false);
+        let pieces = tokens
+            .into_iter()
+            .map(Delta::Text)
+            .chain([Delta::Usage(usage)])
+            .enumerate();
         Box::pin(stream::unfold(
-            state,
-            move |(mut tokens, failed)| async move {
+            (pieces, false),
+            move |(mut pieces, failed)| async move {
                 if failed {
                     return None;
                 }
-                let (index, token) = tokens.next()?;
-                if !delay.is_zero() {
-                    tokio::time::sleep(delay).await;
+                let (index, piece) = pieces.next()?;
+                if let Delta::Text(_) = piece {
+                    if !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
+                    }
+                    if fail_after == Some(index) {
+                        let error = ProviderError(format!(
+                            "the offline model was configured to fail after {index} tokens"
+                        ));
+                        return Some((Err(error), (pieces, true)));
+                    }
                 }
-                if fail_after == Some(index) {
-                    let error = ProviderError(format!(
-                        "the offline model was configured to fail after {index} tokens"
-                    ));
-                    return Some((Err(error), (tokens, true)));
-                }
-                Some((Ok(token), (tokens, false)))
+                Some((Ok(piece), (pieces, false)))
             },
         ))
     }
+}
+
+fn count(sizes: impl IntoIterator<Item = usize>) -> u32 {
+    u32::try_from(sizes.into_iter().sum::<usize>()).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]
@@ -84,13 +104,27 @@ mod tests {
             token_delay: Duration::ZERO,
             fail_after: None,
         };
-        let parts: Vec<String> = model
+        let parts: Vec<Delta> = model
             .generate(request(5))
             .map(|t| t.expect("no failure configured"))
             .collect()
             .await;
-        assert!(parts.len() > 30);
-        assert_eq!(parts.concat(), compose_reply("plant a tree", 5));
+        let text: Vec<String> = parts
+            .iter()
+            .filter_map(|p| match p {
+                Delta::Text(t) => Some(t.clone()),
+                Delta::Usage(_) => None,
+            })
+            .collect();
+        assert!(text.len() > 30);
+        assert_eq!(text.concat(), compose_reply("plant a tree", 5));
+        assert_eq!(
+            parts.last(),
+            Some(&Delta::Usage(TokenUsage {
+                prompt: Some(3),
+                completion: Some(text.len() as u32),
+            }))
+        );
     }
 
     #[tokio::test]
@@ -99,7 +133,7 @@ mod tests {
             token_delay: Duration::ZERO,
             fail_after: Some(4),
         };
-        let items: Vec<Result<String, ProviderError>> = model.generate(request(5)).collect().await;
+        let items: Vec<Result<Delta, ProviderError>> = model.generate(request(5)).collect().await;
         assert_eq!(items.len(), 5);
         assert!(items[..4].iter().all(Result::is_ok));
         assert!(items[4].is_err());

@@ -4,7 +4,8 @@
 //! message for the user; the detail goes to the log.
 
 use super::{
-    refusal, shorten, GenerationRequest, Provider, ProviderError, TextStream, ThreadMessage,
+    refusal, shorten, Delta, DeltaStream, GenerationRequest, Provider, ProviderError,
+    ThreadMessage, TokenUsage,
 };
 use app::model::Role;
 use async_openai::config::OpenAIConfig;
@@ -12,7 +13,7 @@ use async_openai::error::OpenAIError;
 use async_openai::types::chat::{
     ChatCompletionRequestAssistantMessage, ChatCompletionRequestMessage,
     ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage,
-    ChatCompletionResponseStream, CreateChatCompletionRequest,
+    ChatCompletionResponseStream, ChatCompletionStreamOptions, CreateChatCompletionRequest,
 };
 use async_openai::Client;
 use futures::stream::{self, StreamExt};
@@ -58,12 +59,16 @@ impl Provider for OpenAiCompatible {
     }
 
     /// The offline model's seed is not sent: a sampler seed is a user choice.
-    fn generate(&self, request: GenerationRequest) -> TextStream {
+    fn generate(&self, request: GenerationRequest) -> DeltaStream {
         let client = self.client.clone();
         let base_url = self.base_url.clone();
         let body = CreateChatCompletionRequest {
             model: self.model.clone(),
             messages: request.thread.iter().filter_map(to_openai).collect(),
+            stream_options: Some(ChatCompletionStreamOptions {
+                include_usage: Some(true),
+                ..Default::default()
+            }),
             ..Default::default()
         };
         Box::pin(
@@ -100,18 +105,27 @@ fn to_openai(message: &ThreadMessage) -> Option<ChatCompletionRequestMessage> {
     })
 }
 
-/// The text deltas of a chunk stream; the first error ends it.
-fn texts(chunks: ChatCompletionResponseStream) -> TextStream {
+/// The deltas of a chunk stream (text, and the usage chunk at the end);
+/// the first error ends it.
+fn texts(chunks: ChatCompletionResponseStream) -> DeltaStream {
     Box::pin(stream::unfold(Some(chunks), |chunks| async move {
         let mut chunks = chunks?;
         match chunks.next().await? {
             Ok(chunk) => {
-                let text = chunk
-                    .choices
-                    .first()
-                    .and_then(|choice| choice.delta.content.clone())
-                    .unwrap_or_default();
-                Some((Ok(text), Some(chunks)))
+                let delta = match &chunk.usage {
+                    Some(usage) => Delta::Usage(TokenUsage {
+                        prompt: Some(usage.prompt_tokens),
+                        completion: Some(usage.completion_tokens),
+                    }),
+                    None => Delta::Text(
+                        chunk
+                            .choices
+                            .first()
+                            .and_then(|choice| choice.delta.content.clone())
+                            .unwrap_or_default(),
+                    ),
+                };
+                Some((Ok(delta), Some(chunks)))
             }
             Err(error) => Some((Err(describe(&error, "")), None)),
         }

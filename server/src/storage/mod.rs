@@ -7,7 +7,7 @@ mod sqlite;
 
 pub use sqlite::SqliteStore;
 
-use app::model::{ConversationSummary, MessageNode, MessageStatus};
+use app::model::{ConversationSummary, MessageNode, MessageStatus, ReplyUsage};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -89,13 +89,14 @@ pub trait Store: Send + Sync + 'static {
     ) -> StorageResult<()>;
     /// Saves the text a streaming reply has so far.
     async fn checkpoint_message(&self, id: Uuid, content: &str, now: i64) -> StorageResult<()>;
-    /// Stores the final text and status of a reply.
+    /// Stores the final text, status and usage of a reply.
     async fn finish_message(
         &self,
         id: Uuid,
         status: MessageStatus,
         content: &str,
         note: Option<&str>,
+        usage: Option<&ReplyUsage>,
         now: i64,
     ) -> StorageResult<()>;
     /// Records the displayed branch and marks its leaf as the latest chosen.

@@ -2,7 +2,7 @@
 //! keys on, migrations embedded in the binary and run on open.
 
 use super::{ConversationRecord, StorageError, StorageResult, Store, StoredMessage};
-use app::model::{ConversationSummary, MessageNode, MessageStatus};
+use app::model::{ConversationSummary, MessageNode, MessageStatus, ReplyUsage};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
@@ -93,6 +93,7 @@ fn summary_from_row(row: &SqliteRow) -> StorageResult<ConversationSummary> {
 
 fn message_from_row(row: &SqliteRow) -> StorageResult<StoredMessage> {
     let params: Option<String> = row.try_get("params")?;
+    let usage: Option<String> = row.try_get("usage")?;
     Ok(StoredMessage {
         node: MessageNode {
             id: uuid_column(row, "messages", "id")?,
@@ -103,6 +104,7 @@ fn message_from_row(row: &SqliteRow) -> StorageResult<StoredMessage> {
             model: row.try_get("model")?,
             note: row.try_get("error")?,
             last_active_at: row.try_get("last_active_at")?,
+            usage: usage.and_then(|u| serde_json::from_str::<ReplyUsage>(&u).ok()),
             created_at: row.try_get("created_at")?,
         },
         client_id: row.try_get("client_id")?,
@@ -214,7 +216,7 @@ impl Store for SqliteStore {
     async fn messages(&self, conversation: Uuid) -> StorageResult<Vec<StoredMessage>> {
         let rows = sqlx::query(
             "SELECT id, parent_id, role, content, status, model, params, error, client_id, \
-             last_active_at, created_at FROM messages WHERE conversation_id = ? \
+             usage, last_active_at, created_at FROM messages WHERE conversation_id = ? \
              ORDER BY created_at, id",
         )
         .bind(conversation.to_string())
@@ -283,14 +285,17 @@ impl Store for SqliteStore {
         status: MessageStatus,
         content: &str,
         note: Option<&str>,
+        usage: Option<&ReplyUsage>,
         now: i64,
     ) -> StorageResult<()> {
         sqlx::query(
-            "UPDATE messages SET content = ?, status = ?, error = ?, updated_at = ? WHERE id = ?",
+            "UPDATE messages SET content = ?, status = ?, error = ?, usage = ?, updated_at = ? \
+             WHERE id = ?",
         )
         .bind(content)
         .bind(status.as_str())
         .bind(note)
+        .bind(usage.and_then(|u| serde_json::to_string(u).ok()))
         .bind(now)
         .bind(id.to_string())
         .execute(&self.pool)

@@ -74,11 +74,13 @@ async fn chat_completions(
                 words(&"tick ".repeat(40)),
                 Duration::from_millis(50),
             ),
-            &model,
+            &body,
+            40,
         ),
         _ => {
-            let answer = format!("You said: {}", last_user_text(&body));
-            finished(with_words(&model, words(&answer), fast), &model)
+            let answer = words(&format!("You said: {}", last_user_text(&body)));
+            let count = answer.len();
+            finished(with_words(&model, answer, fast), &body, count)
         }
     };
     streamed(script, &shared)
@@ -109,9 +111,19 @@ fn with_words(model: &str, words: Vec<String>, pause: Duration) -> Script {
     script
 }
 
-/// The proper end: a chunk with `finish_reason`, then `[DONE]`.
-fn finished(script: Script, model: &str) -> Script {
-    script
-        .event(&chunk(model, json!({}), json!("stop")))
-        .event("data: [DONE]\n\n")
+/// The proper end: a chunk with `finish_reason`, the usage chunk when the
+/// request asked for it (7 prompt tokens, one completion token a word),
+/// then `[DONE]`.
+fn finished(script: Script, request: &Value, words: usize) -> Script {
+    let model = request["model"].as_str().unwrap_or_default();
+    let mut script = script.event(&chunk(model, json!({}), json!("stop")));
+    if request["stream_options"]["include_usage"] == true {
+        let usage = json!({
+            "id": "chatcmpl-fake", "object": "chat.completion.chunk",
+            "created": 1_700_000_000, "model": model, "choices": [],
+            "usage": { "prompt_tokens": 7, "completion_tokens": words, "total_tokens": 7 + words },
+        });
+        script = script.event(&format!("data: {usage}\n\n"));
+    }
+    script.event("data: [DONE]\n\n")
 }

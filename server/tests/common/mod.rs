@@ -263,12 +263,14 @@ impl TestServer {
             (
                 row.content.as_str(),
                 row.status.as_str(),
-                row.note.as_deref()
+                row.note.as_deref(),
+                row.usage
             ),
             (
                 node.content.as_str(),
                 node.status.as_str(),
-                node.note.as_deref()
+                node.note.as_deref(),
+                node.usage
             ),
             "the database holds what the server shows"
         );
@@ -351,6 +353,7 @@ pub struct Row {
     pub content: String,
     pub status: String,
     pub note: Option<String>,
+    pub usage: Option<app::model::ReplyUsage>,
 }
 
 /// Every message row of a conversation in the database file, oldest first.
@@ -362,7 +365,7 @@ pub async fn stored_rows(database: &Path, conversation: Uuid) -> Vec<Row> {
         .await
         .expect("the database file opens");
     let rows = sqlx::query(
-        "SELECT id, parent_id, role, content, status, error FROM messages \
+        "SELECT id, parent_id, role, content, status, error, usage FROM messages \
          WHERE conversation_id = ? ORDER BY created_at, id",
     )
     .bind(conversation.to_string())
@@ -378,6 +381,9 @@ pub async fn stored_rows(database: &Path, conversation: Uuid) -> Vec<Row> {
             content: r.get("content"),
             status: r.get("status"),
             note: r.get("error"),
+            usage: r
+                .get::<Option<String>, _>("usage")
+                .map(|u| serde_json::from_str(&u).expect("stored usage is JSON")),
         })
         .collect()
 }
