@@ -203,6 +203,8 @@ pub enum ChatEvent {
         note: Option<String>,
         usage: Option<ReplyUsage>,
     },
+    /// The conversation was given a title automatically.
+    Title { title: String },
 }
 
 impl ChatEvent {
@@ -212,6 +214,7 @@ impl ChatEvent {
             ChatEvent::Message { .. } => "message",
             ChatEvent::Delta { .. } => "delta",
             ChatEvent::Done { .. } => "done",
+            ChatEvent::Title { .. } => "title",
         }
     }
 }

@@ -8,6 +8,7 @@
 use crate::functions::conversations::get_conversation;
 use crate::model::{ChatEvent, EventCursor};
 use crate::state::chat::ChatState;
+use crate::state::conversation_list::{use_conversation_list, ConversationList};
 use futures::future::{AbortHandle, Abortable};
 use futures::stream::{select_all, StreamExt};
 use gloo_net::eventsource::futures::EventSource;
@@ -16,20 +17,21 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 /// Event names the server sends.
-const EVENT_NAMES: [&str; 4] = ["message", "delta", "done", "reset"];
+const EVENT_NAMES: [&str; 5] = ["message", "delta", "done", "title", "reset"];
 
 /// Follows the conversation's events until the calling component is disposed.
 pub fn follow(state: ChatState, cursor: EventCursor) {
+    let list = use_conversation_list();
     let (abort, registration) = AbortHandle::new_pair();
     spawn_local(async move {
-        _ = Abortable::new(run(state, cursor), registration).await;
+        _ = Abortable::new(run(state, list, cursor), registration).await;
     });
     on_cleanup(move || abort.abort());
 }
 
-async fn run(state: ChatState, mut cursor: EventCursor) {
+async fn run(state: ChatState, list: ConversationList, mut cursor: EventCursor) {
     loop {
-        match listen(state, cursor).await {
+        match listen(state, list, cursor).await {
             Ending::Reset => match get_conversation(state.conversation_id.to_string()).await {
                 Ok(view) => {
                     state.replace_with(&view);
@@ -59,7 +61,7 @@ enum Ending {
     Closed,
 }
 
-async fn listen(state: ChatState, cursor: EventCursor) -> Ending {
+async fn listen(state: ChatState, list: ConversationList, cursor: EventCursor) -> Ending {
     let url = format!(
         "/api/conversations/{}/events?after={cursor}",
         state.conversation_id
@@ -84,6 +86,7 @@ async fn listen(state: ChatState, cursor: EventCursor) -> Ending {
             Ok((_, message)) => {
                 let data = message.data().as_string().unwrap_or_default();
                 match serde_json::from_str::<ChatEvent>(&data) {
+                    Ok(ChatEvent::Title { .. }) => list.refresh(),
                     Ok(event) => state.apply(event),
                     Err(err) => leptos::logging::warn!("ignoring malformed event: {err}"),
                 }

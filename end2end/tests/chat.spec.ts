@@ -37,6 +37,11 @@ test('send a message and watch the reply stream in, rendered as markdown', async
   await expect(reply.locator('.content li')).toHaveCount(3);
   await expect(reply.locator('.content pre code')).toContainText('fn ');
   await expect(page.locator('.model-badge')).toContainText('Offline model');
+  // The conversation is named after its first message, live in the sidebar.
+  await expect(page.locator('.chat-title')).toHaveText('Hello Arbor, tell me about trees');
+  await expect(page.locator('li.conversation.current .conversation-link')).toHaveText(
+    'Hello Arbor, tell me about trees',
+  );
   // Usage and timing: the offline model counts its own tokens.
   await expect(reply.locator('.usage')).toContainText(/^\d+ → \d+ tokens · first token [\d.]+ s · [\d.]+ s/);
 });

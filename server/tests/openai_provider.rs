@@ -66,7 +66,11 @@ async fn replies_stream_from_an_openai_compatible_server_with_the_whole_thread()
         .wait_until_finished(conversation, second.assistant.id)
         .await;
 
-    let requests = fake.requests();
+    let requests: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| !r.is_title_request())
+        .collect();
     assert_eq!(requests.len(), 2);
     assert_eq!(
         requests[0]
@@ -240,4 +244,35 @@ async fn an_unreachable_provider_is_a_readable_error() {
         .note
         .unwrap_or_default()
         .contains("cannot connect to the provider"));
+}
+
+#[tokio::test]
+async fn the_model_names_the_conversation_after_its_first_reply() {
+    let fake = fake_openai::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = arbor(dir.path(), &fake, "fake-echo", &[]).await;
+    let (conversation, mut events) = server.watched_conversation().await;
+    let receipt = server.send(conversation, None, "how do oaks grow").await;
+    events.until_done(receipt.assistant.id).await;
+    let title_event = loop {
+        let event = events.next().await;
+        if event.event == "title" {
+            break event;
+        }
+    };
+    assert!(
+        title_event.data.contains("Fake Model Title"),
+        "{}",
+        title_event.data
+    );
+    assert_eq!(
+        server.wait_for_title(conversation).await,
+        "Fake Model Title"
+    );
+    let asked = fake
+        .requests()
+        .into_iter()
+        .find(|r| r.is_title_request())
+        .expect("the model was asked for a title");
+    assert!(asked.body.to_string().contains("how do oaks grow"));
 }

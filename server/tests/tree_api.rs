@@ -218,3 +218,50 @@ async fn conversations_are_listed_newest_first_renamed_and_deleted() {
         .expect_err("deleted");
     assert_eq!(gone.status, 404);
 }
+
+#[tokio::test]
+async fn an_untitled_conversation_is_named_after_its_first_reply() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = TestServer::start(dir.path(), &[]).await;
+    let conversation = server.create_conversation().await.id;
+    let receipt = server
+        .send(
+            conversation,
+            None,
+            "## tell me about the tallest trees on earth, please",
+        )
+        .await;
+    server
+        .wait_until_finished(conversation, receipt.assistant.id)
+        .await;
+    assert_eq!(
+        server.wait_for_title(conversation).await,
+        "Tell me about the tallest trees on earth"
+    );
+}
+
+#[tokio::test]
+async fn a_title_set_by_the_user_is_never_replaced() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = TestServer::start(dir.path(), &[("ARBOR_OFFLINE_TOKEN_MS", "20")]).await;
+    let conversation = server.create_conversation().await.id;
+    let receipt = server.send(conversation, None, "some question").await;
+    // The user names it while the first reply is still being written.
+    let _: ConversationSummary = server
+        .call(
+            "rename_conversation",
+            json!({ "id": conversation, "title": "Mine" }),
+        )
+        .await
+        .expect("rename");
+    server
+        .wait_until_finished(conversation, receipt.assistant.id)
+        .await;
+    let second = server
+        .send(conversation, Some(receipt.assistant.id), "more")
+        .await;
+    server
+        .wait_until_finished(conversation, second.assistant.id)
+        .await;
+    assert_eq!(server.wait_for_title(conversation).await, "Mine");
+}

@@ -182,6 +182,8 @@ impl ChatState {
                     message.usage.set(usage);
                 }
             }
+            // The title lives in the conversation list, which the stream refreshes.
+            ChatEvent::Title { .. } => {}
         }
     }
 

@@ -7,6 +7,7 @@
 
 use super::event_log::{EventLog, Replay, Sequenced};
 use super::generation::{self, derive_seed, estimate_tokens, GenerationUpdate, UpdateKind};
+use super::title;
 use crate::clock::now_ms;
 use crate::providers::{GenerationRequest, Provider, ThreadMessage, TokenUsage};
 use crate::storage::{Store, StoredMessage};
@@ -151,6 +152,8 @@ pub struct ConversationActor {
     updates: mpsc::Sender<GenerationUpdate>,
     updates_rx: Option<mpsc::Receiver<GenerationUpdate>>,
     context: ActorContext,
+    /// The conversation had no title when loaded and none was made yet.
+    needs_title: bool,
 }
 
 impl ConversationActor {
@@ -187,6 +190,7 @@ impl ConversationActor {
             updates,
             updates_rx: Some(updates_rx),
             context,
+            needs_title: record.summary.title.trim().is_empty(),
         })
     }
 
@@ -590,6 +594,7 @@ impl ConversationActor {
                 }
                 self.log.publish(ChatEvent::Delta { id, text });
             }
+            UpdateKind::Title(title) => self.set_title(title).await,
             UpdateKind::Usage(usage) => {
                 if let Some(running) = self.running.get_mut(&id) {
                     running.usage = running.usage.merge(usage);
@@ -601,13 +606,62 @@ impl ConversationActor {
                 };
                 let usage = self.usage_of(&running, id);
                 match result {
-                    Ok(()) => self.finish(id, MessageStatus::Complete, None, usage).await,
+                    Ok(()) => {
+                        self.finish(id, MessageStatus::Complete, None, usage).await;
+                        self.name_conversation(id).await;
+                    }
                     Err(error) => {
                         self.finish(id, MessageStatus::Error, Some(error.to_string()), usage)
                             .await
                     }
                 }
             }
+        }
+    }
+
+    /// After the first complete reply of an untitled conversation, names it:
+    /// the offline model by the first message's words, any other model by
+    /// asking it (falling back to those words).
+    async fn name_conversation(&mut self, reply: Uuid) {
+        if !std::mem::replace(&mut self.needs_title, false) {
+            return;
+        }
+        let first = self.tree.path_to(reply).first().copied();
+        let Some(first) = first.and_then(|id| self.messages.get(&id)) else {
+            return;
+        };
+        let fallback = title::heuristic_title(&first.content);
+        if self.context.provider.is_offline() {
+            self.set_title(fallback).await;
+            return;
+        }
+        let reply_text = self
+            .messages
+            .get(&reply)
+            .map(|m| m.content.clone())
+            .unwrap_or_default();
+        title::spawn(
+            self.context.provider.clone(),
+            first.content.clone(),
+            reply_text,
+            fallback,
+            reply,
+            self.updates.clone(),
+        );
+    }
+
+    /// Stores an automatic title unless the conversation has one by now
+    /// (a title the user set is never overwritten), and announces it.
+    async fn set_title(&mut self, title: String) {
+        match self
+            .context
+            .store
+            .set_title_if_untitled(self.id, &title)
+            .await
+        {
+            Ok(true) => self.log.publish(ChatEvent::Title { title }),
+            Ok(false) => {}
+            Err(error) => tracing::error!(%error, "could not store the title"),
         }
     }
 

@@ -26,6 +26,8 @@ pub enum UpdateKind {
     Text(String),
     /// Token counts reported by the provider.
     Usage(TokenUsage),
+    /// A title for the conversation, named after this reply finished.
+    Title(String),
     /// The provider finished, or failed (text so far is kept).
     Finished(Result<(), ProviderError>),
 }

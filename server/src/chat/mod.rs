@@ -5,3 +5,4 @@ pub mod actor;
 pub mod event_log;
 pub mod generation;
 pub mod registry;
+pub mod title;

@@ -75,6 +75,8 @@ pub trait Store: Send + Sync + 'static {
         id: Uuid,
         title: &str,
     ) -> StorageResult<Option<ConversationSummary>>;
+    /// Sets an automatic title if the conversation still has none; true when set.
+    async fn set_title_if_untitled(&self, id: Uuid, title: &str) -> StorageResult<bool>;
     /// Deletes the owner's conversation and its messages; false when there was none.
     async fn delete_conversation(&self, owner: Uuid, id: Uuid) -> StorageResult<bool>;
 

@@ -204,6 +204,15 @@ impl Store for SqliteStore {
         row.as_ref().map(summary_from_row).transpose()
     }
 
+    async fn set_title_if_untitled(&self, id: Uuid, title: &str) -> StorageResult<bool> {
+        let done = sqlx::query("UPDATE conversations SET title = ? WHERE id = ? AND title = ''")
+            .bind(title)
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     async fn delete_conversation(&self, owner: Uuid, id: Uuid) -> StorageResult<bool> {
         let done = sqlx::query("DELETE FROM conversations WHERE id = ? AND owner_id = ?")
             .bind(id.to_string())

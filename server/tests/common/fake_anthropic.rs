@@ -10,7 +10,9 @@
 //! - `fake-error-event`: two words, then an `error` event mid-stream;
 //! - `fake-slow`: forty words 50 ms apart.
 
-use super::fake_server::{streamed, words, FakeServer, Script, Shared, Step};
+use super::fake_server::{
+    streamed, words, FakeServer, Script, Shared, Step, FAKE_TITLE_ANSWER, TITLE_REQUEST,
+};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -65,6 +67,9 @@ async fn messages(
             words(&"tick ".repeat(40)),
             Duration::from_millis(50),
         )),
+        _ if last_user.contains(TITLE_REQUEST) => {
+            finished(with_words(&model, words(FAKE_TITLE_ANSWER), fast))
+        }
         _ => finished(with_words(
             &model,
             words(&format!("You said: {last_user}")),

@@ -11,7 +11,9 @@
 //! - `fake-stall`: one word, then silence with the connection open;
 //! - `fake-slow`: forty words 50 ms apart.
 
-use super::fake_server::{streamed, words, FakeServer, Script, Shared, Step};
+use super::fake_server::{
+    streamed, words, FakeServer, Script, Shared, Step, FAKE_TITLE_ANSWER, TITLE_REQUEST,
+};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -77,6 +79,11 @@ async fn chat_completions(
             &body,
             40,
         ),
+        _ if body.to_string().contains(TITLE_REQUEST) => {
+            let answer = words(FAKE_TITLE_ANSWER);
+            let count = answer.len();
+            finished(with_words(&model, answer, fast), &body, count)
+        }
         _ => {
             let answer = words(&format!("You said: {}", last_user_text(&body)));
             let count = answer.len();

@@ -88,6 +88,19 @@ impl FakeServer {
     }
 }
 
+/// The words Arbor's title request starts with (see `chat::title::TITLE_PROMPT`).
+pub const TITLE_REQUEST: &str = "Write a title of 2 to 8 words";
+
+impl Received {
+    /// Whether this request asked for a conversation title.
+    pub fn is_title_request(&self) -> bool {
+        self.body.to_string().contains(TITLE_REQUEST)
+    }
+}
+
+/// What the fakes answer to a title request, as a model might (quoted, with a period).
+pub const FAKE_TITLE_ANSWER: &str = "\"Fake Model Title.\"";
+
 /// `text` split into words, each keeping its trailing space.
 pub fn words(text: &str) -> Vec<String> {
     text.split_inclusive(' ').map(str::to_string).collect()

@@ -243,6 +243,29 @@ impl TestServer {
         (conversation, events)
     }
 
+    /// Polls the conversation list until `conversation` has a title.
+    pub async fn wait_for_title(&self, conversation: Uuid) -> String {
+        tokio::time::timeout(PATIENCE, async {
+            loop {
+                let list: Vec<ConversationSummary> = self
+                    .call("list_conversations", json!({}))
+                    .await
+                    .expect("list_conversations succeeds");
+                let title = list
+                    .into_iter()
+                    .find(|c| c.id == conversation)
+                    .map(|c| c.title)
+                    .unwrap_or_default();
+                if !title.is_empty() {
+                    return title;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .expect("the conversation gets a title in time")
+    }
+
     /// Polls the conversation until `message` is no longer streaming, then
     /// checks that the database file holds exactly what the server shows.
     pub async fn wait_until_finished(&self, conversation: Uuid, message: Uuid) -> MessageNode {
