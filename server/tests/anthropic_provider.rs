@@ -10,7 +10,6 @@ use common::fake_anthropic;
 use common::fake_server::FakeServer;
 use common::{delta_text, TestServer};
 use serde_json::json;
-use std::time::Duration;
 
 const KEY: &str = "sk-ant-test-secret";
 
@@ -149,13 +148,7 @@ async fn stop_closes_the_anthropic_request() {
         .await
         .expect("stop");
     seen.extend(events.until_done(receipt.assistant.id).await);
-    tokio::time::timeout(common::PATIENCE, async {
-        while fake.streams_closed_early() == 0 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .expect("the upstream response is abandoned");
+    fake.wait_for_early_close().await;
     let reply = server
         .wait_until_finished(conversation, receipt.assistant.id)
         .await;

@@ -5,14 +5,25 @@
 
 mod common;
 
-use app::model::MessageStatus;
+use app::model::{MessageNode, MessageStatus};
 use common::fake_openai;
 use common::fake_server::FakeServer;
 use common::{delta_text, TestServer};
 use serde_json::json;
-use std::time::Duration;
 
 const KEY: &str = "sk-test-secret-key";
+
+/// The finished reply to "hi" from `model` on a fresh fake and server.
+async fn one_reply(model: &str, extra: &[(&str, &str)]) -> MessageNode {
+    let fake = fake_openai::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = arbor(dir.path(), &fake, model, extra).await;
+    let conversation = server.create_conversation().await.id;
+    let receipt = server.send(conversation, None, "hi").await;
+    server
+        .wait_until_finished(conversation, receipt.assistant.id)
+        .await
+}
 
 async fn arbor(
     dir: &std::path::Path,
@@ -125,14 +136,7 @@ async fn upstream_errors_end_the_reply_with_a_readable_note_and_no_secret() {
 
 #[tokio::test]
 async fn a_connection_cut_mid_stream_keeps_the_text_received() {
-    let fake = fake_openai::start().await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let server = arbor(dir.path(), &fake, "fake-cut", &[]).await;
-    let conversation = server.create_conversation().await.id;
-    let receipt = server.send(conversation, None, "hi").await;
-    let reply = server
-        .wait_until_finished(conversation, receipt.assistant.id)
-        .await;
+    let reply = one_reply("fake-cut", &[]).await;
     assert_eq!(reply.status, MessageStatus::Error);
     assert_eq!(reply.content, "one two three ");
     assert!(reply.note.unwrap_or_default().contains("broke mid-reply"));
@@ -140,14 +144,7 @@ async fn a_connection_cut_mid_stream_keeps_the_text_received() {
 
 #[tokio::test]
 async fn a_malformed_chunk_ends_the_reply_in_error_with_its_text_kept() {
-    let fake = fake_openai::start().await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let server = arbor(dir.path(), &fake, "fake-malformed", &[]).await;
-    let conversation = server.create_conversation().await.id;
-    let receipt = server.send(conversation, None, "hi").await;
-    let reply = server
-        .wait_until_finished(conversation, receipt.assistant.id)
-        .await;
+    let reply = one_reply("fake-malformed", &[]).await;
     assert_eq!(reply.status, MessageStatus::Error);
     assert_eq!(reply.content, "first ");
     assert!(reply.note.unwrap_or_default().contains("malformed"));
@@ -167,13 +164,7 @@ async fn stop_closes_the_upstream_request() {
         .expect("stop");
     seen.extend(events.until_done(receipt.assistant.id).await);
 
-    tokio::time::timeout(common::PATIENCE, async {
-        while fake.streams_closed_early() == 0 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .expect("the upstream response is abandoned, so no more tokens are paid for");
+    fake.wait_for_early_close().await;
     let reply = server
         .wait_until_finished(conversation, receipt.assistant.id)
         .await;
@@ -212,13 +203,7 @@ async fn a_stalled_stream_fails_after_the_idle_timeout() {
         .note
         .unwrap_or_default()
         .contains("sent nothing for 1 s"));
-    tokio::time::timeout(common::PATIENCE, async {
-        while fake.streams_closed_early() == 0 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .expect("the stalled upstream request is closed");
+    fake.wait_for_early_close().await;
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@
 //! short message for the user; the detail goes to the log.
 
 use super::{
-    refusal, shorten, Delta, DeltaStream, GenerationRequest, Provider, ProviderError,
+    http_client, refusal, shorten, Delta, DeltaStream, GenerationRequest, Provider, ProviderError,
     ThreadMessage, TokenUsage,
 };
 use app::model::Role;
@@ -41,10 +41,7 @@ impl Anthropic {
         settings: AnthropicSettings,
         connect_timeout: Duration,
     ) -> Result<Self, ProviderError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(connect_timeout)
-            .build()
-            .map_err(|e| ProviderError(format!("cannot set up the HTTP client: {e}")))?;
+        let http = http_client(connect_timeout)?;
         Ok(Anthropic { http, settings })
     }
 }

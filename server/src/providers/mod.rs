@@ -91,6 +91,14 @@ pub fn from_config(
     })
 }
 
+/// The HTTP client remote providers use.
+fn http_client(connect_timeout: std::time::Duration) -> Result<reqwest::Client, ProviderError> {
+    reqwest::Client::builder()
+        .connect_timeout(connect_timeout)
+        .build()
+        .map_err(|e| ProviderError(format!("cannot set up the HTTP client: {e}")))
+}
+
 /// Longest upstream error detail shown to the user.
 const MAX_UPSTREAM_DETAIL: usize = 300;
 

@@ -4,7 +4,7 @@
 //! message for the user; the detail goes to the log.
 
 use super::{
-    refusal, shorten, Delta, DeltaStream, GenerationRequest, Provider, ProviderError,
+    http_client, refusal, shorten, Delta, DeltaStream, GenerationRequest, Provider, ProviderError,
     ThreadMessage, TokenUsage,
 };
 use app::model::Role;
@@ -34,10 +34,7 @@ impl OpenAiCompatible {
         model: &str,
         connect_timeout: Duration,
     ) -> Result<Self, ProviderError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(connect_timeout)
-            .build()
-            .map_err(|e| ProviderError(format!("cannot set up the HTTP client: {e}")))?;
+        let http = http_client(connect_timeout)?;
         let config = OpenAIConfig::new()
             .with_api_base(base_url)
             .with_api_key(api_key);

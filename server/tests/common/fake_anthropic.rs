@@ -10,6 +10,7 @@
 //! - `fake-error-event`: two words, then an `error` event mid-stream;
 //! - `fake-slow`: forty words 50 ms apart.
 
+use super::fake_openai::last_user_text;
 use super::fake_server::{
     streamed, words, FakeServer, Script, Shared, Step, FAKE_TITLE_ANSWER, TITLE_REQUEST,
 };
@@ -42,12 +43,7 @@ async fn messages(
 ) -> Response {
     shared.record(headers, body.clone());
     let model = body["model"].as_str().unwrap_or_default().to_string();
-    let last_user = body["messages"]
-        .as_array()
-        .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"))
-        .and_then(|m| m["content"].as_str())
-        .unwrap_or_default()
-        .to_string();
+    let last_user = last_user_text(&body);
     let fast = Duration::from_millis(1);
     let script = match model.as_str() {
         "fake-401" => {

@@ -86,6 +86,18 @@ impl FakeServer {
     pub fn streams_closed_early(&self) -> usize {
         self.shared.closed_early.load(Ordering::SeqCst)
     }
+
+    /// Waits until the client has abandoned a streamed response (closed the
+    /// upstream request), failing the test if it never does.
+    pub async fn wait_for_early_close(&self) {
+        tokio::time::timeout(super::PATIENCE, async {
+            while self.streams_closed_early() == 0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .expect("the upstream request is closed, so no more tokens are paid for");
+    }
 }
 
 /// The words Arbor's title request starts with (see `chat::title::TITLE_PROMPT`).
