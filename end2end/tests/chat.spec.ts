@@ -200,3 +200,13 @@ test('conversations can be renamed and deleted from the sidebar, with confirmati
   await open(page, `/c/${id}`);
   await expect(page.getByRole('heading', { name: 'Not found' })).toBeVisible();
 });
+
+test('New chat opens the start page and leaves no empty conversation behind', async ({ page }) => {
+  await startConversation(page, 'a first conversation');
+  await waitForReply(page);
+  const before = await page.locator('li.conversation').count();
+  await page.getByRole('link', { name: '+ New chat' }).click();
+  await expect(page).toHaveURL(/\/$/);
+  await expect(composer(page)).toBeVisible();
+  await expect(page.locator('li.conversation')).toHaveCount(before);
+});

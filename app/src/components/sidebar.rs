@@ -1,9 +1,7 @@
 //! The sidebar: a New chat button and the user's conversations, newest
 //! activity first, each with rename and delete (after confirmation).
 
-use crate::functions::conversations::{
-    create_conversation, delete_conversation, rename_conversation,
-};
+use crate::functions::conversations::{delete_conversation, rename_conversation};
 use crate::model::ConversationSummary;
 use crate::state::conversation_list::use_conversation_list;
 use leptos::prelude::*;
@@ -26,26 +24,13 @@ fn current_conversation() -> Memo<Option<String>> {
 #[component]
 pub fn Sidebar() -> impl IntoView {
     let list = use_conversation_list();
-    let navigate = use_navigate();
-    let error = RwSignal::new(None::<String>);
-    let new_chat = move |_| {
-        let navigate = navigate.clone();
-        spawn_local(async move {
-            match create_conversation().await {
-                Ok(summary) => {
-                    list.refresh();
-                    navigate(&format!("/c/{}", summary.id), Default::default());
-                }
-                Err(err) => error.set(Some(err.to_string())),
-            }
-        });
-    };
     let current = current_conversation();
     view! {
         <nav class="sidebar" aria-label="Conversations">
             <a class="brand" href="/">"Arbor"</a>
-            <button class="new-chat" on:click=new_chat>"+ New chat"</button>
-            <p class="error" role="alert">{move || error.get()}</p>
+            // A conversation is created by its first message, so unused
+            // "new chats" never pile up in the list.
+            <a class="new-chat" href="/">"+ New chat"</a>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match list.items.await {
