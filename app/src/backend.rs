@@ -53,6 +53,12 @@ pub trait Backend: Send + Sync + 'static {
         conversation_id: Uuid,
         message_id: Uuid,
     ) -> Result<(), AppError>;
+    async fn set_system_prompt(
+        &self,
+        user: Uuid,
+        conversation_id: Uuid,
+        text: String,
+    ) -> Result<(), AppError>;
     async fn set_active_leaf(
         &self,
         user: Uuid,

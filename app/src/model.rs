@@ -6,6 +6,9 @@ use std::fmt;
 use std::str::FromStr;
 use uuid::Uuid;
 
+/// Longest accepted system prompt, in characters.
+pub const MAX_SYSTEM_PROMPT_CHARS: usize = 8_000;
+
 /// Longest accepted message, in characters, unless the server is configured otherwise.
 pub const DEFAULT_MAX_MESSAGE_CHARS: usize = 32_000;
 
@@ -177,6 +180,8 @@ pub struct ConversationView {
     pub model_is_offline: bool,
     /// Longest accepted message, in characters.
     pub max_message_chars: usize,
+    /// Sent before every message to the model (empty: none).
+    pub system_prompt: String,
 }
 
 /// What `send_message` and `regenerate` hand back at once, before any token streams.

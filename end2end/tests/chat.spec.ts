@@ -210,3 +210,21 @@ test('New chat opens the start page and leaves no empty conversation behind', as
   await expect(composer(page)).toBeVisible();
   await expect(page.locator('li.conversation')).toHaveCount(before);
 });
+
+test('a system prompt can be set for a conversation and is kept after a reload', async ({ page }) => {
+  await startConversation(page, 'with a persona');
+  await waitForReply(page);
+  await page.getByRole('button', { name: 'System prompt', exact: true }).click();
+  const editor = page.getByRole('group', { name: 'System prompt editor' });
+  await editor.getByRole('textbox', { name: 'System prompt', exact: true }).fill('You are a gardener.');
+  await editor.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByRole('button', { name: 'System prompt · on' })).toBeVisible();
+  await expect(editor).toHaveCount(0);
+
+  await page.reload();
+  await expect(page.locator('body[data-hydrated]')).toBeAttached();
+  await page.getByRole('button', { name: 'System prompt · on' }).click();
+  await expect(
+    page.getByRole('group', { name: 'System prompt editor' }).getByRole('textbox', { name: 'System prompt', exact: true }),
+  ).toHaveValue('You are a gardener.');
+});

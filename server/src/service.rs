@@ -8,7 +8,9 @@ use crate::clock::now_ms;
 use crate::storage::{StorageError, Store};
 use app::backend::{Backend, NewUserMessage};
 use app::errors::AppError;
-use app::model::{ConversationSummary, ConversationView, EventCursor, SendReceipt};
+use app::model::{
+    ConversationSummary, ConversationView, EventCursor, SendReceipt, MAX_SYSTEM_PROMPT_CHARS,
+};
 use std::sync::Arc;
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -160,6 +162,7 @@ impl Backend for ChatService {
             model_label: self.model_name.clone(),
             model_is_offline: self.model_is_offline,
             max_message_chars: self.limits.max_message_chars,
+            system_prompt: snapshot.system_prompt,
         })
     }
 
@@ -211,6 +214,27 @@ impl Backend for ChatService {
             .request(conversation_id, |reply| Command::Stop {
                 user,
                 message: message_id,
+                reply,
+            })
+            .await
+    }
+
+    async fn set_system_prompt(
+        &self,
+        user: Uuid,
+        conversation_id: Uuid,
+        text: String,
+    ) -> Result<(), AppError> {
+        let text = text.trim().to_string();
+        if text.chars().count() > MAX_SYSTEM_PROMPT_CHARS {
+            return Err(AppError::BadRequest(format!(
+                "the system prompt is too long; the limit is {MAX_SYSTEM_PROMPT_CHARS} characters"
+            )));
+        }
+        self.registry
+            .request(conversation_id, |reply| Command::SetSystemPrompt {
+                user,
+                text: text.clone(),
                 reply,
             })
             .await

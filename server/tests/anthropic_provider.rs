@@ -155,3 +155,32 @@ async fn stop_closes_the_anthropic_request() {
     assert_eq!(reply.status, MessageStatus::Interrupted);
     assert_eq!(reply.content, delta_text(&seen, receipt.assistant.id));
 }
+
+#[tokio::test]
+async fn the_system_prompt_is_sent_as_the_top_level_system_field() {
+    let fake = fake_anthropic::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = arbor(dir.path(), &fake, "fake-echo").await;
+    let conversation = server.create_conversation().await.id;
+    let () = server
+        .call(
+            "set_system_prompt",
+            json!({ "id": conversation, "text": "You are a botanist." }),
+        )
+        .await
+        .expect("set_system_prompt");
+    let receipt = server.send(conversation, None, "oak?").await;
+    server
+        .wait_until_finished(conversation, receipt.assistant.id)
+        .await;
+    let chat = fake
+        .requests()
+        .into_iter()
+        .find(|r| !r.is_title_request())
+        .expect("a chat request");
+    assert_eq!(chat.body["system"], "You are a botanist.");
+    assert_eq!(
+        chat.body["messages"],
+        json!([{ "role": "user", "content": "oak?" }])
+    );
+}

@@ -258,3 +258,30 @@ async fn a_deleted_conversation_is_gone_everywhere() {
         .await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn an_over_long_system_prompt_or_a_foreign_conversation_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = TestServer::start(dir.path(), &[]).await;
+    let (conversation, before) = seeded(&server).await;
+    let long = "x".repeat(app::model::MAX_SYSTEM_PROMPT_CHARS + 1);
+    let refused = server
+        .call::<serde_json::Value>(
+            "set_system_prompt",
+            json!({ "id": conversation, "text": long }),
+        )
+        .await
+        .expect_err("too long");
+    assert_eq!(refused.status, 400);
+    assert!(message_of(&refused).contains("system prompt is too long"));
+    let unknown = server
+        .call::<serde_json::Value>(
+            "set_system_prompt",
+            json!({ "id": Uuid::now_v7(), "text": "hi" }),
+        )
+        .await
+        .expect_err("unknown");
+    assert_eq!(unknown.status, 404);
+    assert_eq!(server.conversation(conversation).await.system_prompt, "");
+    assert_unchanged(&server, conversation, &before).await;
+}

@@ -261,3 +261,52 @@ async fn the_model_names_the_conversation_after_its_first_reply() {
         .expect("the model was asked for a title");
     assert!(asked.body.to_string().contains("how do oaks grow"));
 }
+
+#[tokio::test]
+async fn the_system_prompt_goes_first_and_applies_to_new_replies_only() {
+    let fake = fake_openai::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = arbor(dir.path(), &fake, "fake-echo", &[]).await;
+    let conversation = server.create_conversation().await.id;
+    let before = server.send(conversation, None, "first").await;
+    server
+        .wait_until_finished(conversation, before.assistant.id)
+        .await;
+
+    let () = server
+        .call(
+            "set_system_prompt",
+            json!({ "id": conversation, "text": "  Be terse.  " }),
+        )
+        .await
+        .expect("set_system_prompt");
+    assert_eq!(
+        server.conversation(conversation).await.system_prompt,
+        "Be terse."
+    );
+    let after = server
+        .regenerate(conversation, before.assistant.id)
+        .await
+        .expect("regenerate");
+    server
+        .wait_until_finished(conversation, after.assistant.id)
+        .await;
+
+    let chats: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| !r.is_title_request())
+        .collect();
+    assert_eq!(chats.len(), 2);
+    assert_eq!(
+        chats[0].body["messages"][0]["role"], "user",
+        "no prompt before it was set"
+    );
+    assert_eq!(
+        chats[1].body["messages"],
+        json!([
+            { "role": "system", "content": "Be terse." },
+            { "role": "user", "content": "first" },
+        ])
+    );
+}

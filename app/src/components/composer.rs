@@ -103,6 +103,7 @@ pub fn Composer(
             </div>
         </form>
     }
+    .into_any()
 }
 
 #[cfg(test)]

@@ -5,4 +5,5 @@ pub mod error_page;
 pub mod message;
 pub mod sibling_nav;
 pub mod sidebar;
+pub mod system_prompt;
 pub mod tree_panel;

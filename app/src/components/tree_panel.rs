@@ -89,6 +89,7 @@ pub fn TreePanel() -> impl IntoView {
             </div>
         </aside>
     }
+    .into_any()
 }
 
 /// One node of the drawing.

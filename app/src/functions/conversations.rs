@@ -55,3 +55,15 @@ pub async fn delete_conversation(id: String) -> Result<(), AppError> {
     })
     .await
 }
+
+/// Sets the system prompt sent before every message of a conversation;
+/// only replies started afterwards use it.
+#[server(endpoint = "set_system_prompt", input = Json)]
+pub async fn set_system_prompt(id: String, text: String) -> Result<(), AppError> {
+    run(|backend, user| async move {
+        backend
+            .set_system_prompt(user, parse_id(&id, "conversation")?, text)
+            .await
+    })
+    .await
+}

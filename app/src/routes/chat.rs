@@ -4,6 +4,7 @@
 use crate::components::composer::Composer;
 use crate::components::error_page::ErrorPage;
 use crate::components::message::MessageItem;
+use crate::components::system_prompt::SystemPromptEditor;
 use crate::components::tree_panel::TreePanel;
 use crate::functions::conversations::get_conversation;
 use crate::model::ConversationView;
@@ -77,7 +78,8 @@ fn Conversation(view: ConversationView) -> impl IntoView {
         <Title text=move || title.get()/>
         <section class="chat">
             <header class="chat-header">
-                <h1 class="chat-title">{move || title.get()}</h1>
+                                <h1 class="chat-title">{move || title.get()}</h1>
+                <SystemPromptEditor/>
                 <span
                     class="model-badge"
                     class:offline=facts.model_is_offline

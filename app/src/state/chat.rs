@@ -83,6 +83,8 @@ pub struct ChatState {
     /// The last failed action, shown until dismissed or replaced.
     pub error: RwSignal<Option<String>>,
     pub facts: StoredValue<ConversationFacts>,
+    /// Sent before every message to the model (empty: none).
+    pub system_prompt: RwSignal<String>,
     pending_send: StoredValue<Option<PendingSend>>,
     leaf_saver: StoredValue<LeafSaver>,
 }
@@ -104,6 +106,7 @@ impl ChatState {
                 model_is_offline: view.model_is_offline,
                 max_message_chars: view.max_message_chars,
             }),
+            system_prompt: RwSignal::new(view.system_prompt.clone()),
             pending_send: StoredValue::new(None),
             leaf_saver: StoredValue::new(LeafSaver::default()),
         };
@@ -137,6 +140,7 @@ impl ChatState {
         });
         self.tree.set(tree);
         self.active_leaf.set(leaf);
+        self.system_prompt.set(view.system_prompt.clone());
     }
 
     /// The message with this id, if the page knows it.

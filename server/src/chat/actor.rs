@@ -66,6 +66,11 @@ pub enum Command {
         leaf: Uuid,
         reply: Reply<()>,
     },
+    SetSystemPrompt {
+        user: Uuid,
+        text: String,
+        reply: Reply<()>,
+    },
     /// Deletes the conversation and every message, then stops the actor.
     Delete {
         user: Uuid,
@@ -78,6 +83,7 @@ pub struct Snapshot {
     pub nodes: Vec<MessageNode>,
     pub active_leaf_id: Option<Uuid>,
     pub cursor: EventCursor,
+    pub system_prompt: String,
 }
 
 /// A subscriber's start: missed events to replay, then the live receiver.
@@ -154,6 +160,8 @@ pub struct ConversationActor {
     context: ActorContext,
     /// The conversation had no title when loaded and none was made yet.
     needs_title: bool,
+    /// Sent before every message to the model (empty: none).
+    system_prompt: String,
 }
 
 impl ConversationActor {
@@ -191,6 +199,7 @@ impl ConversationActor {
             updates_rx: Some(updates_rx),
             context,
             needs_title: record.summary.title.trim().is_empty(),
+            system_prompt: record.system_prompt,
         })
     }
 
@@ -299,6 +308,15 @@ impl ConversationActor {
                 };
                 _ = reply.send(result.await);
             }
+            Command::SetSystemPrompt { user, text, reply } => {
+                let result = async {
+                    self.check_owner(user)?;
+                    self.context.store.set_system_prompt(self.id, &text).await?;
+                    self.system_prompt = text;
+                    Ok(())
+                };
+                _ = reply.send(result.await);
+            }
             Command::Delete { user, reply } => {
                 let deleted = self.delete(user).await;
                 let flow = if deleted.is_ok() {
@@ -343,6 +361,7 @@ impl ConversationActor {
             nodes,
             active_leaf_id: self.active_leaf,
             cursor: self.log.cursor(),
+            system_prompt: self.system_prompt.clone(),
         }
     }
 
@@ -385,7 +404,7 @@ impl ConversationActor {
             usage: None,
             created_at: now_ms(),
         };
-        let thread = self.thread_to_new(&user);
+        let thread = self.thread_to(user.parent_id, Some(&user));
         let user = StoredMessage {
             node: user,
             client_id: Some(client_id),
@@ -410,7 +429,7 @@ impl ConversationActor {
             ));
         };
         let sibling_index = self.tree.children(Some(parent)).len();
-        let thread = self.thread_to(parent, None);
+        let thread = self.thread_to(Some(parent), None);
         self.create_reply(parent, None, thread, sibling_index).await
     }
 
@@ -442,7 +461,7 @@ impl ConversationActor {
         rows.push(StoredMessage {
             node: assistant.clone(),
             client_id: None,
-            params: Some(serde_json::json!({ "seed": seed })),
+            params: Some(self.reply_params(seed)),
         });
         self.context
             .store
@@ -489,6 +508,15 @@ impl ConversationActor {
         })
     }
 
+    /// The effective parameters recorded on a new reply.
+    fn reply_params(&self, seed: u64) -> serde_json::Value {
+        let mut params = serde_json::json!({ "seed": seed });
+        if !self.system_prompt.trim().is_empty() {
+            params["system_prompt"] = self.system_prompt.clone().into();
+        }
+        params
+    }
+
     /// The receipt of a message already stored under the same client id.
     fn receipt_for(&self, user_id: Uuid) -> Result<SendReceipt, AppError> {
         let user = self.messages.get(&user_id).cloned();
@@ -509,10 +537,15 @@ impl ConversationActor {
         }
     }
 
-    /// The thread a model sees when answering `until`: the path to it.
-    fn thread_to(&self, until: Uuid, extra: Option<&MessageNode>) -> Vec<ThreadMessage> {
-        self.tree
-            .path_to(until)
+    /// The thread a model sees when answering `until` (and then `extra`, a
+    /// user message not stored yet): the system prompt, then the path.
+    fn thread_to(&self, until: Option<Uuid>, extra: Option<&MessageNode>) -> Vec<ThreadMessage> {
+        let system = (!self.system_prompt.trim().is_empty()).then(|| ThreadMessage {
+            role: Role::System,
+            content: self.system_prompt.clone(),
+        });
+        let path = until.map(|id| self.tree.path_to(id)).unwrap_or_default();
+        let messages = path
             .iter()
             .filter_map(|id| self.messages.get(id))
             .chain(extra)
@@ -520,19 +553,8 @@ impl ConversationActor {
             .map(|m| ThreadMessage {
                 role: m.role,
                 content: m.content.clone(),
-            })
-            .collect()
-    }
-
-    /// The thread for a user message not yet in the tree.
-    fn thread_to_new(&self, user: &MessageNode) -> Vec<ThreadMessage> {
-        match user.parent_id {
-            Some(parent) => self.thread_to(parent, Some(user)),
-            None => vec![ThreadMessage {
-                role: user.role,
-                content: user.content.clone(),
-            }],
-        }
+            });
+        system.into_iter().chain(messages).collect()
     }
 
     async fn stop(&mut self, message: Uuid) -> Result<(), AppError> {

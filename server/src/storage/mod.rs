@@ -40,6 +40,8 @@ pub struct ConversationRecord {
     pub summary: ConversationSummary,
     pub owner_id: Uuid,
     pub active_leaf_id: Option<Uuid>,
+    /// Sent before every message to the model (empty: none).
+    pub system_prompt: String,
 }
 
 /// A message row: the node the browser sees plus server-only fields.
@@ -75,6 +77,8 @@ pub trait Store: Send + Sync + 'static {
         id: Uuid,
         title: &str,
     ) -> StorageResult<Option<ConversationSummary>>;
+    /// Replaces the conversation's system prompt.
+    async fn set_system_prompt(&self, id: Uuid, text: &str) -> StorageResult<()>;
     /// Sets an automatic title if the conversation still has none; true when set.
     async fn set_title_if_untitled(&self, id: Uuid, title: &str) -> StorageResult<bool>;
     /// Deletes the owner's conversation and its messages; false when there was none.

@@ -171,7 +171,8 @@ impl Store for SqliteStore {
 
     async fn conversation(&self, id: Uuid) -> StorageResult<Option<ConversationRecord>> {
         let row = sqlx::query(&format!(
-            "SELECT {SUMMARY_COLUMNS}, owner_id, active_leaf_id FROM conversations WHERE id = ?"
+            "SELECT {SUMMARY_COLUMNS}, owner_id, active_leaf_id, system_prompt FROM conversations \
+             WHERE id = ?"
         ))
         .bind(id.to_string())
         .fetch_optional(&self.pool)
@@ -181,6 +182,7 @@ impl Store for SqliteStore {
                 summary: summary_from_row(&row)?,
                 owner_id: uuid_column(&row, "conversations", "owner_id")?,
                 active_leaf_id: optional_uuid_column(&row, "conversations", "active_leaf_id")?,
+                system_prompt: row.try_get("system_prompt")?,
             })
         })
         .transpose()
@@ -202,6 +204,15 @@ impl Store for SqliteStore {
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(summary_from_row).transpose()
+    }
+
+    async fn set_system_prompt(&self, id: Uuid, text: &str) -> StorageResult<()> {
+        sqlx::query("UPDATE conversations SET system_prompt = ? WHERE id = ?")
+            .bind(text)
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     async fn set_title_if_untitled(&self, id: Uuid, title: &str) -> StorageResult<bool> {
