@@ -162,11 +162,6 @@ impl Tree {
         path
     }
 
-    /// Depth of a node: 0 for roots.
-    pub fn depth(&self, id: Uuid) -> usize {
-        self.path_to(id).len().saturating_sub(1)
-    }
-
     /// The leaf to show when the user picks `from` (or the whole tree, for
     /// `None`): go to the most recently active node below it, then keep
     /// descending through the newest child.
@@ -208,22 +203,6 @@ impl Tree {
     /// earlier than a previous mark.
     pub fn activity_stamp(&self, at: i64) -> i64 {
         at.max(self.latest_activity + 1)
-    }
-
-    /// The node's stored link.
-    pub fn link(&self, id: Uuid) -> Option<&NodeLink> {
-        self.entries.get(&id).map(|e| &e.link)
-    }
-
-    /// All node ids in depth-first order (parents before children, older siblings first).
-    pub fn depth_first(&self) -> Vec<Uuid> {
-        let mut order = Vec::with_capacity(self.entries.len());
-        let mut stack: Vec<Uuid> = self.roots.iter().rev().copied().collect();
-        while let Some(id) = stack.pop() {
-            order.push(id);
-            stack.extend(self.children(Some(id)).iter().rev());
-        }
-        order
     }
 
     /// The strict descendant of `from` with the latest activity mark, if any.
@@ -300,7 +279,7 @@ mod tests {
     fn roots_are_siblings_of_each_other() {
         let tree = Tree::from_links([link(1, None, 10), link(2, None, 20)]);
         assert_eq!(tree.sibling_position(id(2)), Some((2, 2)));
-        assert_eq!(tree.depth(id(2)), 0);
+        assert_eq!(tree.path_to(id(2)), vec![id(2)]);
     }
 
     #[test]
@@ -363,14 +342,5 @@ mod tests {
         tree.insert(link(8, Some(3), 90)); // same id again: ignored
         assert_eq!(tree.children(Some(id(1))), &[id(8), id(2), id(5)]);
         assert_eq!(tree.len(), 7);
-    }
-
-    #[test]
-    fn depth_first_lists_parents_before_children() {
-        let tree = sample();
-        assert_eq!(
-            tree.depth_first(),
-            vec![id(1), id(2), id(3), id(4), id(5), id(6)]
-        );
     }
 }

@@ -60,11 +60,6 @@ impl Layout {
         };
         layout
     }
-
-    /// The placement of one node.
-    pub fn get(&self, id: Uuid) -> Option<&Placement> {
-        self.nodes.iter().find(|p| p.id == id)
-    }
 }
 
 #[cfg(test)]
@@ -86,7 +81,7 @@ mod tests {
     }
 
     fn cell(layout: &Layout, n: u128) -> (usize, usize) {
-        let p = layout.get(id(n)).expect("placed");
+        let p = layout.nodes.iter().find(|p| p.id == id(n)).expect("placed");
         (p.column, p.row)
     }
 

@@ -72,11 +72,6 @@ impl ChatService {
         self.local_user
     }
 
-    /// How many conversation actors are running.
-    pub fn active_conversations(&self) -> usize {
-        self.registry.active_count()
-    }
-
     /// Subscribes to a conversation's events after `after` (none: from now).
     pub async fn subscribe(
         &self,

@@ -59,14 +59,6 @@ impl Registry {
         ))
     }
 
-    /// How many actors are running.
-    pub fn active_count(&self) -> usize {
-        lock(&self.actors)
-            .values()
-            .filter(|a| !a.is_closed())
-            .count()
-    }
-
     async fn actor(&self, conversation: Uuid) -> Result<mpsc::Sender<Command>, AppError> {
         if let Some(actor) = self.running(conversation) {
             return Ok(actor);
