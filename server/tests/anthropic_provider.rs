@@ -53,11 +53,7 @@ async fn replies_stream_from_anthropic_with_its_headers_and_body() {
         .wait_until_finished(conversation, second.assistant.id)
         .await;
 
-    let requests: Vec<_> = fake
-        .requests()
-        .into_iter()
-        .filter(|r| !r.is_title_request())
-        .collect();
+    let requests: Vec<_> = fake.chat_requests();
     assert_eq!(requests.len(), 2);
     let header = |name: &str| {
         requests[1]
@@ -174,9 +170,9 @@ async fn the_system_prompt_is_sent_as_the_top_level_system_field() {
         .wait_until_finished(conversation, receipt.assistant.id)
         .await;
     let chat = fake
-        .requests()
+        .chat_requests()
         .into_iter()
-        .find(|r| !r.is_title_request())
+        .next()
         .expect("a chat request");
     assert_eq!(chat.body["system"], "You are a botanist.");
     assert_eq!(

@@ -77,11 +77,7 @@ async fn replies_stream_from_an_openai_compatible_server_with_the_whole_thread()
         .wait_until_finished(conversation, second.assistant.id)
         .await;
 
-    let requests: Vec<_> = fake
-        .requests()
-        .into_iter()
-        .filter(|r| !r.is_title_request())
-        .collect();
+    let requests: Vec<_> = fake.chat_requests();
     assert_eq!(requests.len(), 2);
     assert_eq!(
         requests[0]
@@ -292,11 +288,7 @@ async fn the_system_prompt_goes_first_and_applies_to_new_replies_only() {
         .wait_until_finished(conversation, after.assistant.id)
         .await;
 
-    let chats: Vec<_> = fake
-        .requests()
-        .into_iter()
-        .filter(|r| !r.is_title_request())
-        .collect();
+    let chats: Vec<_> = fake.chat_requests();
     assert_eq!(chats.len(), 2);
     assert_eq!(
         chats[0].body["messages"][0]["role"], "user",

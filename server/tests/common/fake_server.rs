@@ -82,6 +82,14 @@ impl FakeServer {
             .clone()
     }
 
+    /// The chat requests received so far (title requests left out).
+    pub fn chat_requests(&self) -> Vec<Received> {
+        self.requests()
+            .into_iter()
+            .filter(|r| !r.is_title_request())
+            .collect()
+    }
+
     /// How many streamed responses the client stopped reading before their end.
     pub fn streams_closed_early(&self) -> usize {
         self.shared.closed_early.load(Ordering::SeqCst)
