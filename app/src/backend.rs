@@ -2,7 +2,10 @@
 //! needs here, the `server` crate implements it and provides it as context.
 
 use crate::errors::AppError;
-use crate::model::{ConversationSummary, ConversationView, SendReceipt};
+use crate::model::{
+    ConversationSettings, ConversationSummary, ConversationView, EffectiveModel, ModelChoices,
+    SendReceipt,
+};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -59,6 +62,16 @@ pub trait Backend: Send + Sync + 'static {
         conversation_id: Uuid,
         text: String,
     ) -> Result<(), AppError>;
+    /// The models and personas a user may pick.
+    async fn model_choices(&self, user: Uuid) -> Result<ModelChoices, AppError>;
+    /// Replaces a conversation's model, persona and sampler choices; answers
+    /// the model its new replies will come from.
+    async fn set_generation_settings(
+        &self,
+        user: Uuid,
+        conversation_id: Uuid,
+        settings: ConversationSettings,
+    ) -> Result<EffectiveModel, AppError>;
     async fn set_active_leaf(
         &self,
         user: Uuid,

@@ -12,6 +12,7 @@ pub mod functions;
 pub mod markdown;
 pub mod model;
 pub mod routes;
+pub mod sampling;
 pub mod state;
 #[cfg(feature = "hydrate")]
 pub mod stream;

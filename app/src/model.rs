@@ -1,6 +1,7 @@
 //! Data types shared by the browser and the server: what a conversation, a
 //! message node and a stream event look like on the wire.
 
+use crate::sampling::SamplerParams;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -145,8 +146,23 @@ impl ReplyUsage {
     }
 }
 
+/// What produced an assistant reply, besides its model: recorded when the
+/// reply starts and shown on the message.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReplyParams {
+    /// The sampler values sent (after the provider dropped what it does not support).
+    #[serde(default)]
+    pub sampler: SamplerParams,
+    /// The persona the conversation had.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persona: Option<String>,
+    /// The system prompt sent first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_prompt: Option<String>,
+}
+
 /// One node of a conversation tree, as the browser sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MessageNode {
     pub id: Uuid,
     /// `None` for a root: the first message of a conversation, or an edit of it.
@@ -154,8 +170,11 @@ pub struct MessageNode {
     pub role: Role,
     pub content: String,
     pub status: MessageStatus,
-    /// The model that wrote an assistant reply.
+    /// The model that wrote an assistant reply, as `provider/model`.
     pub model: Option<String>,
+    /// The parameters that produced an assistant reply.
+    #[serde(default)]
+    pub params: Option<ReplyParams>,
     /// Why a reply ended early (stopped, interrupted, failed), in words for the user.
     pub note: Option<String>,
     /// When this node was last the end of the displayed branch (ms since the epoch).
@@ -166,18 +185,70 @@ pub struct MessageNode {
     pub created_at: i64,
 }
 
-/// Everything the chat page needs to show a conversation.
+/// How a conversation's new replies are generated; each field may be
+/// changed at any time and affects only replies started afterwards.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ConversationSettings {
+    /// `provider/model`; `None`: the persona's model, else the default.
+    pub model: Option<String>,
+    /// A persona's name; `None`: no persona.
+    pub persona: Option<String>,
+    /// Sampler values set on the conversation: they win over the persona's
+    /// and the model's defaults.
+    pub params: SamplerParams,
+}
+
+/// The model that new replies of a conversation come from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EffectiveModel {
+    /// `provider/model`.
+    pub key: String,
+    /// Whether it runs offline inside Arbor (no API key, no network).
+    pub offline: bool,
+}
+
+/// A model the picker offers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelOption {
+    /// `provider/model`.
+    pub key: String,
+    pub label: String,
+    pub offline: bool,
+    /// The model's default sampler values from the config file.
+    pub defaults: SamplerParams,
+}
+
+/// A persona the picker offers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PersonaOption {
+    pub name: String,
+    pub system_prompt: String,
+    /// `provider/model` the persona talks through, if it names one.
+    pub model: Option<String>,
+    pub params: SamplerParams,
+}
+
+/// Everything the model and persona pickers offer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelChoices {
+    pub models: Vec<ModelOption>,
+    pub personas: Vec<PersonaOption>,
+    /// The key used when neither the conversation nor its persona names a model.
+    pub default_model: String,
+}
+
+/// Everything the chat page needs to show a conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConversationView {
     pub summary: ConversationSummary,
     pub nodes: Vec<MessageNode>,
     pub active_leaf_id: Option<Uuid>,
     /// The event stream position this snapshot corresponds to: subscribe after it.
     pub cursor: EventCursor,
-    /// Label of the model new replies come from.
-    pub model_label: String,
-    /// Whether that model runs offline inside Arbor (no API key, no network).
-    pub model_is_offline: bool,
+    /// The model new replies come from.
+    pub model: EffectiveModel,
+    /// The conversation's model, persona and sampler choices.
+    pub settings: ConversationSettings,
     /// Longest accepted message, in characters.
     pub max_message_chars: usize,
     /// Sent before every message to the model (empty: none).
@@ -185,7 +256,7 @@ pub struct ConversationView {
 }
 
 /// What `send_message` and `regenerate` hand back at once, before any token streams.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SendReceipt {
     /// The stored user message (absent for a regeneration).
     pub user: Option<MessageNode>,
@@ -194,11 +265,11 @@ pub struct SendReceipt {
 }
 
 /// A change to a conversation, pushed to subscribers over Server-Sent Events.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ChatEvent {
     /// A node was added to the tree (content as it was at creation).
-    Message { node: MessageNode },
+    Message { node: Box<MessageNode> },
     /// Text appended to a streaming reply.
     Delta { id: Uuid, text: String },
     /// A streaming reply ended.

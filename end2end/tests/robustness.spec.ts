@@ -25,7 +25,7 @@ test('a model that fails mid-stream shows a readable error, keeps its text, and 
     await expect(reply.locator('.note')).toContainText('configured to fail after 5 tokens');
     await expect(reply.locator('.content')).not.toBeEmpty();
 
-    await reply.getByRole('button', { name: 'Regenerate' }).click();
+    await reply.getByRole('button', { name: 'Retry' }).click();
     await expect(assistantMessages(page).first().locator('.sibling-pos')).toHaveText('2/2');
     await expect(assistantMessages(page).first()).toHaveClass(/\berror\b/);
   } finally {

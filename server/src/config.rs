@@ -2,6 +2,7 @@
 
 use app::model::DEFAULT_MAX_MESSAGE_CHARS;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Shortest idle time before an actor stops: below this it would stop (and
@@ -39,7 +40,10 @@ pub enum ModelSource {
     },
     /// Anthropic's Messages API (`ANTHROPIC_API_KEY`, `ANTHROPIC_BASE_URL`,
     /// `ANTHROPIC_BETA`, `ARBOR_MODEL`, `ARBOR_MAX_TOKENS`).
-    Anthropic(crate::providers::AnthropicSettings),
+    Anthropic {
+        settings: crate::providers::AnthropicSettings,
+        model: String,
+    },
 }
 
 /// Anthropic's API base unless `ANTHROPIC_BASE_URL` says otherwise.
@@ -53,8 +57,10 @@ pub const OPENAI_DEFAULT_MODEL: &str = "gpt-4o-mini";
 /// Everything configurable about a running Arbor.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
-    /// Which model answers (see [`ModelSource`]).
+    /// The provider the environment variables configure (see [`ModelSource`]).
     pub model_source: ModelSource,
+    /// `ARBOR_CONFIG` (or `--config`): the TOML file of providers, models and personas.
+    pub config_file: Option<PathBuf>,
     /// `ARBOR_CONNECT_TIMEOUT_SECS`: how long to wait for a provider to accept a connection.
     pub connect_timeout: Duration,
     /// `ARBOR_STREAM_IDLE_SECS`: a reply that receives nothing for this long fails.
@@ -126,6 +132,7 @@ impl Config {
         }
         Ok(Config {
             model_source: model_source(&lookup)?,
+            config_file: env_value(&lookup, "ARBOR_CONFIG").map(PathBuf::from),
             connect_timeout: Duration::from_secs(parse(&lookup, "ARBOR_CONNECT_TIMEOUT_SECS", 10)?)
                 .max(MIN_TIMEOUT),
             stream_idle_timeout: Duration::from_secs(parse(
@@ -198,15 +205,15 @@ fn anthropic(
                 .collect()
         })
         .unwrap_or_default();
-    Ok(ModelSource::Anthropic(
-        crate::providers::AnthropicSettings {
+    Ok(ModelSource::Anthropic {
+        settings: crate::providers::AnthropicSettings {
             base_url: base_url.trim_end_matches('/').to_string(),
             api_key: Secret(api_key),
-            model,
             max_tokens,
             betas,
         },
-    ))
+        model,
+    })
 }
 
 /// Shortest accepted provider timeout.
@@ -364,7 +371,7 @@ mod tests {
         ])
         .expect("valid");
         assert!(!format!("{config:?}").contains("sk-ant-secret"));
-        let ModelSource::Anthropic(settings) = config.model_source else {
+        let ModelSource::Anthropic { settings, .. } = config.model_source else {
             panic!("Anthropic expected");
         };
         assert_eq!(settings.base_url, ANTHROPIC_DEFAULT_BASE_URL);

@@ -2,15 +2,18 @@
 //! providers and the HTTP routes. `main.rs` only reads the configuration
 //! and calls [`serve`].
 
+pub mod catalog;
 pub mod chat;
 pub mod clock;
 pub mod config;
+pub mod config_file;
 pub mod providers;
 pub mod router;
 pub mod service;
 pub mod sse;
 pub mod storage;
 
+use catalog::Catalog;
 use chat::actor::{ActorContext, INTERRUPTED_NOTE};
 use config::Config;
 use leptos::config::{Env, LeptosOptions};
@@ -22,8 +25,10 @@ use std::sync::Arc;
 pub enum ServeError {
     #[error("{0}")]
     Storage(#[from] storage::StorageError),
-    #[error("cannot set up the model provider: {0}")]
+    #[error("cannot set up the model providers: {0}")]
     Provider(#[from] providers::ProviderError),
+    #[error("bad config file: {0}")]
+    ConfigFile(#[from] config_file::ConfigFileError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: std::net::SocketAddr,
@@ -46,15 +51,17 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
             "marked replies left streaming by a crash as interrupted"
         );
     }
-    let provider = providers::from_config(&config)?;
-    tracing::info!(
-        model = provider.model_name(),
-        offline = provider.is_offline(),
-        "model"
-    );
+    let file = config
+        .config_file
+        .as_deref()
+        .map(config_file::ConfigFile::load)
+        .transpose()?;
+    let catalog = Catalog::build(&config, file.as_ref(), |name| std::env::var(name).ok())?;
+    let default = catalog.effective_model(&Default::default());
+    tracing::info!(model = %default.key, offline = default.offline, "default model");
     let context = ActorContext {
         store,
-        provider,
+        catalog: Arc::new(catalog),
         idle_timeout: config.actor_idle,
         checkpoint_every: config.checkpoint_every,
         replay_capacity: 4096,

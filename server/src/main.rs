@@ -14,13 +14,21 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let config = match Config::from_env() {
+    let mut config = match Config::from_env() {
         Ok(config) => config,
         Err(error) => {
             eprintln!("arbor: {error}");
             return ExitCode::FAILURE;
         }
     };
+    match config_flag(std::env::args().skip(1)) {
+        Ok(Some(path)) => config.config_file = Some(path),
+        Ok(None) => {}
+        Err(message) => {
+            eprintln!("arbor: {message}");
+            return ExitCode::FAILURE;
+        }
+    }
     match server::serve(config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -28,4 +36,23 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The `--config FILE` (or `--config=FILE`) flag, which wins over `ARBOR_CONFIG`.
+fn config_flag(
+    mut args: impl Iterator<Item = String>,
+) -> Result<Option<std::path::PathBuf>, String> {
+    let mut path = None;
+    while let Some(arg) = args.next() {
+        if let Some(value) = arg.strip_prefix("--config=") {
+            path = Some(value.into());
+        } else if arg == "--config" {
+            path = Some(args.next().ok_or("--config needs a file path")?.into());
+        } else {
+            return Err(format!(
+                "unknown argument `{arg}` (usage: server [--config FILE])"
+            ));
+        }
+    }
+    Ok(path)
 }

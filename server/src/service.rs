@@ -2,6 +2,7 @@
 //! to storage or to the conversation's actor. It implements the `Backend`
 //! that `app`'s server functions call, and serves the event stream.
 
+use crate::catalog::Catalog;
 use crate::chat::actor::{ActorContext, Command, Subscription};
 use crate::chat::registry::Registry;
 use crate::clock::now_ms;
@@ -9,7 +10,8 @@ use crate::storage::{StorageError, Store};
 use app::backend::{Backend, NewUserMessage};
 use app::errors::AppError;
 use app::model::{
-    ConversationSummary, ConversationView, EventCursor, SendReceipt, MAX_SYSTEM_PROMPT_CHARS,
+    ConversationSettings, ConversationSummary, ConversationView, EffectiveModel, EventCursor,
+    ModelChoices, SendReceipt, MAX_SYSTEM_PROMPT_CHARS,
 };
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -31,8 +33,7 @@ pub struct ChatService {
     store: Arc<dyn Store>,
     registry: Registry,
     limits: Limits,
-    model_name: String,
-    model_is_offline: bool,
+    catalog: Arc<Catalog>,
     local_user: Uuid,
     closing: watch::Receiver<bool>,
 }
@@ -48,8 +49,7 @@ impl ChatService {
         let local_user = context.store.local_user().await?;
         Ok(ChatService {
             store: context.store.clone(),
-            model_name: context.provider.model_name().to_string(),
-            model_is_offline: context.provider.is_offline(),
+            catalog: context.catalog.clone(),
             registry: Registry::new(context),
             limits,
             local_user,
@@ -154,8 +154,8 @@ impl Backend for ChatService {
             nodes: snapshot.nodes,
             active_leaf_id: snapshot.active_leaf_id,
             cursor: snapshot.cursor,
-            model_label: self.model_name.clone(),
-            model_is_offline: self.model_is_offline,
+            model: self.catalog.effective_model(&snapshot.settings),
+            settings: snapshot.settings,
             max_message_chars: self.limits.max_message_chars,
             system_prompt: snapshot.system_prompt,
         })
@@ -230,6 +230,43 @@ impl Backend for ChatService {
             .request(conversation_id, |reply| Command::SetSystemPrompt {
                 user,
                 text: text.clone(),
+                reply,
+            })
+            .await
+    }
+
+    async fn model_choices(&self, _user: Uuid) -> Result<ModelChoices, AppError> {
+        Ok(self.catalog.choices().await)
+    }
+
+    async fn set_generation_settings(
+        &self,
+        user: Uuid,
+        conversation_id: Uuid,
+        settings: ConversationSettings,
+    ) -> Result<EffectiveModel, AppError> {
+        if let Some(model) = &settings.model {
+            if !self.catalog.offers(model).await {
+                return Err(AppError::BadRequest(format!(
+                    "there is no model `{model}`; pick one from the list"
+                )));
+            }
+        }
+        if let Some(persona) = &settings.persona {
+            if self.catalog.persona(persona).is_none() {
+                return Err(AppError::BadRequest(format!(
+                    "there is no persona `{persona}`"
+                )));
+            }
+        }
+        settings
+            .params
+            .validate()
+            .map_err(|e| AppError::BadRequest(e.to_string()))?;
+        self.registry
+            .request(conversation_id, |reply| Command::SetSettings {
+                user,
+                settings: settings.clone(),
                 reply,
             })
             .await

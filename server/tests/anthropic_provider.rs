@@ -40,7 +40,7 @@ async fn replies_stream_from_anthropic_with_its_headers_and_body() {
         .await;
     assert_eq!(reply.status, MessageStatus::Complete);
     assert_eq!(reply.content, "You said: hello claude");
-    assert_eq!(reply.model.as_deref(), Some("fake-echo"));
+    assert_eq!(reply.model.as_deref(), Some("anthropic/fake-echo"));
     assert_eq!(delta_text(&received, first.assistant.id), reply.content);
     let usage = reply.usage.expect("a finished reply has usage");
     assert_eq!((usage.prompt_tokens, usage.completion_tokens), (12, 9));

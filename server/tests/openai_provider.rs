@@ -48,8 +48,8 @@ async fn replies_stream_from_an_openai_compatible_server_with_the_whole_thread()
     let server = arbor(dir.path(), &fake, "fake-echo", &[]).await;
     let (conversation, mut events) = server.watched_conversation().await;
     let view = server.conversation(conversation).await;
-    assert_eq!(view.model_label, "fake-echo");
-    assert!(!view.model_is_offline);
+    assert_eq!(view.model.key, "openai/fake-echo");
+    assert!(!view.model.offline);
 
     let first = server.send(conversation, None, "hello there").await;
     let received = events.until_done(first.assistant.id).await;
@@ -58,7 +58,7 @@ async fn replies_stream_from_an_openai_compatible_server_with_the_whole_thread()
         .await;
     assert_eq!(reply.status, MessageStatus::Complete);
     assert_eq!(reply.content, "You said: hello there");
-    assert_eq!(reply.model.as_deref(), Some("fake-echo"));
+    assert_eq!(reply.model.as_deref(), Some("openai/fake-echo"));
     assert_eq!(delta_text(&received, first.assistant.id), reply.content);
     let usage = reply.usage.expect("a finished reply has usage");
     assert_eq!((usage.prompt_tokens, usage.completion_tokens), (7, 4));

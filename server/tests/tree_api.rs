@@ -27,7 +27,7 @@ async fn send_stores_the_user_message_and_a_reply_that_completes() {
     assert_eq!(reply.status, MessageStatus::Complete);
     assert!(reply.content.contains("Hello, tree"), "{}", reply.content);
     assert!(reply.content.contains("```rust"), "{}", reply.content);
-    assert_eq!(reply.model.as_deref(), Some("arbor-offline"));
+    assert_eq!(reply.model.as_deref(), Some("offline/arbor-offline"));
     let usage = reply.usage.expect("a finished reply has usage");
     assert!(!usage.estimated, "the offline model counts its own tokens");
     assert_eq!(usage.prompt_tokens, 2, "two words in the thread");

@@ -144,6 +144,22 @@ fn ReplyBody(message: LiveMessage) -> impl IntoView {
     let status = message.status.clone();
     let note = message.note.clone();
     let usage = message.usage.clone();
+    let params_line = message.params.clone().map(|params| {
+        let mut parts = Vec::new();
+        if let Some(persona) = &params.persona {
+            parts.push(format!("persona {persona}"));
+        }
+        parts.push(params.sampler.to_string());
+        let title = params
+            .system_prompt
+            .map(|prompt| format!("System prompt: {prompt}"))
+            .unwrap_or_else(|| "No system prompt".into());
+        view! { <p class="params" title=title>{parts.join(" · ")}</p> }
+    });
+    let failed = {
+        let status = status.clone();
+        move || status.get() == MessageStatus::Error
+    };
     let streaming = {
         let status = status.clone();
         move || status.get() == MessageStatus::Streaming
@@ -160,7 +176,8 @@ fn ReplyBody(message: LiveMessage) -> impl IntoView {
         <Show when=streaming.clone()>
             <span class="typing" aria-label="The reply is being written">"▍"</span>
         </Show>
-                {note_text}
+        {note_text}
+        {params_line}
         {move || {
             usage
                 .get()
@@ -175,7 +192,7 @@ fn ReplyBody(message: LiveMessage) -> impl IntoView {
         }}
         <div class="message-actions">
             <button class="regenerate" disabled=streaming on:click=regenerate>
-                "Regenerate"
+                {move || if failed() { "Retry" } else { "Regenerate" }}
             </button>
         </div>
     }

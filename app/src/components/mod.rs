@@ -2,6 +2,7 @@
 
 pub mod composer;
 pub mod error_page;
+pub mod generation_settings;
 pub mod message;
 pub mod sibling_nav;
 pub mod sidebar;

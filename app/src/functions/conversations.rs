@@ -1,7 +1,10 @@
-//! Server functions on conversations: list, create, open, rename, delete.
+//! Server functions on conversations: list, create, open, rename, delete,
+//! and the generation settings (model, persona, sampler values).
 
 use crate::errors::AppError;
-use crate::model::{ConversationSummary, ConversationView};
+use crate::model::{
+    ConversationSettings, ConversationSummary, ConversationView, EffectiveModel, ModelChoices,
+};
 use leptos::prelude::*;
 use server_fn::codec::Json;
 
@@ -63,6 +66,27 @@ pub async fn set_system_prompt(id: String, text: String) -> Result<(), AppError>
     run(|backend, user| async move {
         backend
             .set_system_prompt(user, parse_id(&id, "conversation")?, text)
+            .await
+    })
+    .await
+}
+
+/// The models and personas the pickers offer.
+#[server(endpoint = "model_choices", input = Json)]
+pub async fn list_model_choices() -> Result<ModelChoices, AppError> {
+    run(|backend, user| async move { backend.model_choices(user).await }).await
+}
+
+/// Sets a conversation's model, persona and sampler values; only replies
+/// started afterwards use them. Answers the model new replies come from.
+#[server(endpoint = "set_generation_settings", input = Json)]
+pub async fn set_generation_settings(
+    id: String,
+    settings: ConversationSettings,
+) -> Result<EffectiveModel, AppError> {
+    run(|backend, user| async move {
+        backend
+            .set_generation_settings(user, parse_id(&id, "conversation")?, settings)
             .await
     })
     .await

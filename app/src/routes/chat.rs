@@ -3,6 +3,7 @@
 
 use crate::components::composer::Composer;
 use crate::components::error_page::ErrorPage;
+use crate::components::generation_settings::GenerationSettings;
 use crate::components::message::MessageItem;
 use crate::components::system_prompt::SystemPromptEditor;
 use crate::components::tree_panel::TreePanel;
@@ -78,23 +79,9 @@ fn Conversation(view: ConversationView) -> impl IntoView {
         <Title text=move || title.get()/>
         <section class="chat">
             <header class="chat-header">
-                                <h1 class="chat-title">{move || title.get()}</h1>
+                <h1 class="chat-title">{move || title.get()}</h1>
                 <SystemPromptEditor/>
-                <span
-                    class="model-badge"
-                    class:offline=facts.model_is_offline
-                    title=if facts.model_is_offline {
-                        "Built-in offline model: runs inside Arbor, no API key or network needed"
-                    } else {
-                        "Remote model"
-                    }
-                >
-                    {if facts.model_is_offline {
-                        format!("Offline model · {}", facts.model_label)
-                    } else {
-                        facts.model_label.clone()
-                    }}
-                </span>
+                <GenerationSettings/>
             </header>
             <div class="messages" node_ref=list_ref>
                 <Show when=move || path.with(Vec::is_empty)>

@@ -1,9 +1,13 @@
-//! The start page: a composer that opens a new conversation with its first
-//! message.
+//! The start page: a model picker and a composer that opens a new
+//! conversation with its first message.
 
 use crate::components::composer::Composer;
-use crate::functions::conversations::{create_conversation, delete_conversation};
+use crate::components::generation_settings::{use_model_choices, ModelSelect};
+use crate::functions::conversations::{
+    create_conversation, delete_conversation, set_generation_settings,
+};
 use crate::functions::messages::send_message;
+use crate::model::ConversationSettings;
 use crate::model::DEFAULT_MAX_MESSAGE_CHARS;
 use crate::state::conversation_list::use_conversation_list;
 use leptos::prelude::*;
@@ -19,6 +23,18 @@ pub fn HomePage() -> impl IntoView {
     let draft = RwSignal::new(String::new());
     let sending = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
+    let choices = use_model_choices();
+    // `None`: the default model.
+    let picked = RwSignal::new(None::<String>);
+    let current_model = Signal::derive(move || {
+        picked.get().unwrap_or_else(|| {
+            choices
+                .get()
+                .flatten()
+                .map(|c| c.default_model)
+                .unwrap_or_default()
+        })
+    });
     let on_send = move |text: String| {
         let navigate = navigate.clone();
         sending.set(true);
@@ -26,7 +42,18 @@ pub fn HomePage() -> impl IntoView {
             let result = async {
                 let conversation = create_conversation().await?;
                 let id = conversation.id.to_string();
-                let sent = send_message(id.clone(), None, format!("first-{id}"), text).await;
+                let model = picked.get_untracked();
+                let sent = async {
+                    if model.is_some() {
+                        let settings = ConversationSettings {
+                            model,
+                            ..Default::default()
+                        };
+                        set_generation_settings(id.clone(), settings).await?;
+                    }
+                    send_message(id.clone(), None, format!("first-{id}"), text).await
+                }
+                .await;
                 if let Err(err) = sent {
                     // Leave no empty conversation behind a refused first message.
                     _ = delete_conversation(id).await;
@@ -54,6 +81,10 @@ pub fn HomePage() -> impl IntoView {
                 "Every edit and every regenerated reply becomes a branch you can come back to."
             </p>
             <p class="error" role="alert">{move || error.get()}</p>
+            <label class="home-model">
+                <span class="muted">"Model"</span>
+                <ModelSelect choices current=current_model on_pick=move |key| picked.set(Some(key))/>
+            </label>
             <Composer
                 draft
                 on_send

@@ -5,7 +5,8 @@
 use crate::errors::AppError;
 use crate::functions::messages::{regenerate, send_message, set_active_leaf, stop_generation};
 use crate::model::{
-    ChatEvent, ConversationView, MessageNode, MessageStatus, ReplyUsage, Role, SendReceipt,
+    ChatEvent, ConversationSettings, ConversationView, EffectiveModel, MessageNode, MessageStatus,
+    ReplyParams, ReplyUsage, Role, SendReceipt,
 };
 use crate::tree::{NodeLink, Tree};
 use leptos::prelude::*;
@@ -20,6 +21,7 @@ pub struct LiveMessage {
     pub parent_id: Option<Uuid>,
     pub role: Role,
     pub model: Option<String>,
+    pub params: Option<ReplyParams>,
     pub content: ArcRwSignal<String>,
     pub status: ArcRwSignal<MessageStatus>,
     pub note: ArcRwSignal<Option<String>>,
@@ -33,6 +35,7 @@ impl LiveMessage {
             parent_id: node.parent_id,
             role: node.role,
             model: node.model,
+            params: node.params,
             content: ArcRwSignal::new(node.content),
             status: ArcRwSignal::new(node.status),
             note: ArcRwSignal::new(node.note),
@@ -45,8 +48,6 @@ impl LiveMessage {
 #[derive(Clone)]
 pub struct ConversationFacts {
     pub title: String,
-    pub model_label: String,
-    pub model_is_offline: bool,
     pub max_message_chars: usize,
 }
 
@@ -85,6 +86,10 @@ pub struct ChatState {
     pub facts: StoredValue<ConversationFacts>,
     /// Sent before every message to the model (empty: none).
     pub system_prompt: RwSignal<String>,
+    /// The model, persona and sampler choices for new replies.
+    pub settings: RwSignal<ConversationSettings>,
+    /// The model new replies come from.
+    pub model: RwSignal<EffectiveModel>,
     pending_send: StoredValue<Option<PendingSend>>,
     leaf_saver: StoredValue<LeafSaver>,
 }
@@ -102,11 +107,11 @@ impl ChatState {
             error: RwSignal::new(None),
             facts: StoredValue::new(ConversationFacts {
                 title: view.summary.display_title().to_string(),
-                model_label: view.model_label.clone(),
-                model_is_offline: view.model_is_offline,
                 max_message_chars: view.max_message_chars,
             }),
             system_prompt: RwSignal::new(view.system_prompt.clone()),
+            settings: RwSignal::new(view.settings.clone()),
+            model: RwSignal::new(view.model.clone()),
             pending_send: StoredValue::new(None),
             leaf_saver: StoredValue::new(LeafSaver::default()),
         };
@@ -141,6 +146,8 @@ impl ChatState {
         self.tree.set(tree);
         self.active_leaf.set(leaf);
         self.system_prompt.set(view.system_prompt.clone());
+        self.settings.set(view.settings.clone());
+        self.model.set(view.model.clone());
     }
 
     /// The message with this id, if the page knows it.
@@ -168,7 +175,7 @@ impl ChatState {
     /// Applies one event from the server's stream.
     pub fn apply(&self, event: ChatEvent) {
         match event {
-            ChatEvent::Message { node } => self.insert(node),
+            ChatEvent::Message { node } => self.insert(*node),
             ChatEvent::Delta { id, text } => {
                 if let Some(message) = self.message(id) {
                     message.content.update(|c| c.push_str(&text));

@@ -8,12 +8,14 @@
 use super::event_log::{EventLog, Replay, Sequenced};
 use super::generation::{self, derive_seed, estimate_tokens, GenerationUpdate, UpdateKind};
 use super::title;
+use crate::catalog::{Catalog, ReplyPlan};
 use crate::clock::now_ms;
-use crate::providers::{GenerationRequest, Provider, ThreadMessage, TokenUsage};
+use crate::providers::{GenerationRequest, ThreadMessage, TokenUsage};
 use crate::storage::{Store, StoredMessage};
 use app::errors::AppError;
 use app::model::{
-    ChatEvent, EventCursor, MessageNode, MessageStatus, ReplyUsage, Role, SendReceipt,
+    ChatEvent, ConversationSettings, EffectiveModel, EventCursor, MessageNode, MessageStatus,
+    ReplyParams, ReplyUsage, Role, SendReceipt,
 };
 use app::tree::{NodeLink, Tree};
 use std::collections::HashMap;
@@ -71,6 +73,12 @@ pub enum Command {
         text: String,
         reply: Reply<()>,
     },
+    /// Replaces the model, persona and sampler choices (already validated).
+    SetSettings {
+        user: Uuid,
+        settings: ConversationSettings,
+        reply: Reply<EffectiveModel>,
+    },
     /// Deletes the conversation and every message, then stops the actor.
     Delete {
         user: Uuid,
@@ -84,6 +92,7 @@ pub struct Snapshot {
     pub active_leaf_id: Option<Uuid>,
     pub cursor: EventCursor,
     pub system_prompt: String,
+    pub settings: ConversationSettings,
 }
 
 /// A subscriber's start: missed events to replay, then the live receiver.
@@ -96,7 +105,8 @@ pub struct Subscription {
 #[derive(Clone)]
 pub struct ActorContext {
     pub store: Arc<dyn Store>,
-    pub provider: Arc<dyn Provider>,
+    /// Which providers, models and personas exist.
+    pub catalog: Arc<Catalog>,
     /// How long an actor with no subscriber and no generation stays alive.
     pub idle_timeout: Duration,
     /// How often a streaming reply's text is saved.
@@ -162,6 +172,8 @@ pub struct ConversationActor {
     needs_title: bool,
     /// Sent before every message to the model (empty: none).
     system_prompt: String,
+    /// Model, persona and sampler choices for new replies.
+    settings: ConversationSettings,
 }
 
 impl ConversationActor {
@@ -200,6 +212,7 @@ impl ConversationActor {
             context,
             needs_title: record.summary.title.trim().is_empty(),
             system_prompt: record.system_prompt,
+            settings: record.settings,
         })
     }
 
@@ -317,6 +330,22 @@ impl ConversationActor {
                 };
                 _ = reply.send(result.await);
             }
+            Command::SetSettings {
+                user,
+                settings,
+                reply,
+            } => {
+                let result = async {
+                    self.check_owner(user)?;
+                    self.context
+                        .store
+                        .set_generation_settings(self.id, &settings)
+                        .await?;
+                    self.settings = settings;
+                    Ok(self.context.catalog.effective_model(&self.settings))
+                };
+                _ = reply.send(result.await);
+            }
             Command::Delete { user, reply } => {
                 let deleted = self.delete(user).await;
                 let flow = if deleted.is_ok() {
@@ -362,6 +391,7 @@ impl ConversationActor {
             active_leaf_id: self.active_leaf,
             cursor: self.log.cursor(),
             system_prompt: self.system_prompt.clone(),
+            settings: self.settings.clone(),
         }
     }
 
@@ -399,18 +429,17 @@ impl ConversationActor {
             content: text,
             status: MessageStatus::Complete,
             model: None,
+            params: None,
             note: None,
             last_active_at: None,
             usage: None,
             created_at: now_ms(),
         };
-        let thread = self.thread_to(user.parent_id, Some(&user));
         let user = StoredMessage {
             node: user,
             client_id: Some(client_id),
-            params: None,
         };
-        self.create_reply(user.node.id, Some(user), thread, 0).await
+        self.create_reply(user.node.id, Some(user), 0).await
     }
 
     async fn regenerate(&mut self, message: Uuid) -> Result<SendReceipt, AppError> {
@@ -429,20 +458,29 @@ impl ConversationActor {
             ));
         };
         let sibling_index = self.tree.children(Some(parent)).len();
-        let thread = self.thread_to(Some(parent), None);
-        self.create_reply(parent, None, thread, sibling_index).await
+        self.create_reply(parent, None, sibling_index).await
     }
 
     /// Stores (the new user message and) a streaming assistant reply under
-    /// `parent`, shows it, announces it, and starts generating.
+    /// `parent`, shows it, announces it, and starts generating with the
+    /// model and parameters the catalog plans for this conversation.
     async fn create_reply(
         &mut self,
         parent: Uuid,
         user: Option<StoredMessage>,
-        thread: Vec<ThreadMessage>,
         sibling_index: usize,
     ) -> Result<SendReceipt, AppError> {
-        let seed = derive_seed(&thread, sibling_index);
+        let mut plan = self.context.catalog.plan(&self.settings);
+        let system_prompt = self.effective_system_prompt(&plan);
+        let thread = match &user {
+            Some(user) => self.thread_to(&system_prompt, user.node.parent_id, Some(&user.node)),
+            None => self.thread_to(&system_prompt, Some(parent), None),
+        };
+        if plan.provider.is_offline() && plan.params.seed.is_none() {
+            // The offline model needs a seed: one per thread and sibling, so
+            // each regeneration differs and every reply can be reproduced.
+            plan.params.seed = Some(derive_seed(&thread, sibling_index));
+        }
         let now = now_ms();
         let stamp = self.tree.activity_stamp(now);
         let assistant = MessageNode {
@@ -451,7 +489,12 @@ impl ConversationActor {
             role: Role::Assistant,
             content: String::new(),
             status: MessageStatus::Streaming,
-            model: Some(self.context.provider.model_name().to_string()),
+            model: Some(plan.key.clone()),
+            params: Some(ReplyParams {
+                sampler: plan.params.clone(),
+                persona: self.settings.persona.clone(),
+                system_prompt: (!system_prompt.trim().is_empty()).then_some(system_prompt),
+            }),
             note: None,
             last_active_at: Some(stamp),
             usage: None,
@@ -461,7 +504,6 @@ impl ConversationActor {
         rows.push(StoredMessage {
             node: assistant.clone(),
             client_id: None,
-            params: Some(self.reply_params(seed)),
         });
         self.context
             .store
@@ -478,15 +520,21 @@ impl ConversationActor {
                 user_node = Some(row.node.clone());
             }
             self.messages.insert(row.node.id, row.node.clone());
-            self.log.publish(ChatEvent::Message { node: row.node });
+            self.log.publish(ChatEvent::Message {
+                node: Box::new(row.node),
+            });
         }
         self.tree.mark_active(assistant.id, stamp);
         self.active_leaf = Some(assistant.id);
 
         let prompt_chars = thread.iter().map(|m| m.content.chars().count()).sum();
         let task = generation::spawn(
-            self.context.provider.clone(),
-            GenerationRequest { thread, seed },
+            plan.provider.clone(),
+            GenerationRequest {
+                model: plan.model_id,
+                thread,
+                params: plan.params,
+            },
             assistant.id,
             self.updates.clone(),
             self.context.stream_idle_timeout,
@@ -508,13 +556,13 @@ impl ConversationActor {
         })
     }
 
-    /// The effective parameters recorded on a new reply.
-    fn reply_params(&self, seed: u64) -> serde_json::Value {
-        let mut params = serde_json::json!({ "seed": seed });
-        if !self.system_prompt.trim().is_empty() {
-            params["system_prompt"] = self.system_prompt.clone().into();
+    /// The system prompt new replies get: the conversation's own, else its persona's.
+    fn effective_system_prompt(&self, plan: &ReplyPlan) -> String {
+        if self.system_prompt.trim().is_empty() {
+            plan.persona_prompt.clone()
+        } else {
+            self.system_prompt.clone()
         }
-        params
     }
 
     /// The receipt of a message already stored under the same client id.
@@ -539,10 +587,15 @@ impl ConversationActor {
 
     /// The thread a model sees when answering `until` (and then `extra`, a
     /// user message not stored yet): the system prompt, then the path.
-    fn thread_to(&self, until: Option<Uuid>, extra: Option<&MessageNode>) -> Vec<ThreadMessage> {
-        let system = (!self.system_prompt.trim().is_empty()).then(|| ThreadMessage {
+    fn thread_to(
+        &self,
+        system_prompt: &str,
+        until: Option<Uuid>,
+        extra: Option<&MessageNode>,
+    ) -> Vec<ThreadMessage> {
+        let system = (!system_prompt.trim().is_empty()).then(|| ThreadMessage {
             role: Role::System,
-            content: self.system_prompt.clone(),
+            content: system_prompt.to_string(),
         });
         let path = until.map(|id| self.tree.path_to(id)).unwrap_or_default();
         let messages = path
@@ -653,7 +706,8 @@ impl ConversationActor {
             return;
         };
         let fallback = title::heuristic_title(&first.content);
-        if self.context.provider.is_offline() {
+        let plan = self.context.catalog.plan(&self.settings);
+        if plan.provider.is_offline() {
             self.set_title(fallback).await;
             return;
         }
@@ -663,7 +717,8 @@ impl ConversationActor {
             .map(|m| m.content.clone())
             .unwrap_or_default();
         title::spawn(
-            self.context.provider.clone(),
+            plan.provider,
+            plan.model_id,
             first.content.clone(),
             reply_text,
             fallback,

@@ -9,14 +9,14 @@ use std::sync::Arc;
 use tokio::sync::broadcast;
 
 /// One event with its position in the stream.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Sequenced {
     pub cursor: EventCursor,
     pub event: ChatEvent,
 }
 
 /// What a subscriber that asks to resume gets first.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq)]
 pub enum Replay {
     /// These events, then the live stream, with nothing missing in between.
     Events(Vec<Arc<Sequenced>>),

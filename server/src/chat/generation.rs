@@ -152,11 +152,11 @@ mod tests {
     struct PanickingProvider;
 
     impl Provider for PanickingProvider {
-        fn model_name(&self) -> &str {
-            "panics"
-        }
         fn is_offline(&self) -> bool {
             true
+        }
+        fn supported_params(&self) -> &[app::sampling::SamplerField] {
+            &[]
         }
         fn generate(&self, _request: GenerationRequest) -> DeltaStream {
             Box::pin(futures::stream::iter(0..2).map(|i| {
@@ -171,8 +171,9 @@ mod tests {
         let (updates, mut received) = mpsc::channel(8);
         let id = Uuid::nil();
         let request = GenerationRequest {
+            model: "panics".into(),
             thread: thread("hi"),
-            seed: 1,
+            params: Default::default(),
         };
         let idle = Duration::from_secs(5);
         let task = spawn(Arc::new(PanickingProvider), request, id, updates, idle);

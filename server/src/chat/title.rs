@@ -80,6 +80,7 @@ fn finish(text: &str) -> Option<String> {
 /// fallback) comes back to the actor as an update about `reply`.
 pub fn spawn(
     provider: Arc<dyn Provider>,
+    model: String,
     first_message: String,
     reply_text: String,
     fallback: String,
@@ -87,7 +88,10 @@ pub fn spawn(
     updates: mpsc::Sender<GenerationUpdate>,
 ) {
     tokio::spawn(async move {
-        let asked = tokio::time::timeout(TITLE_TIMEOUT, ask(provider, &first_message, &reply_text));
+        let asked = tokio::time::timeout(
+            TITLE_TIMEOUT,
+            ask(provider, model, &first_message, &reply_text),
+        );
         let title = asked.await.ok().flatten().unwrap_or(fallback);
         _ = updates
             .send(GenerationUpdate {
@@ -98,18 +102,24 @@ pub fn spawn(
     });
 }
 
-async fn ask(provider: Arc<dyn Provider>, first_message: &str, reply: &str) -> Option<String> {
+async fn ask(
+    provider: Arc<dyn Provider>,
+    model: String,
+    first_message: &str,
+    reply: &str,
+) -> Option<String> {
     let excerpt: String = format!("User: {first_message}\n\nAssistant: {reply}")
         .chars()
         .take(MAX_EXCERPT_CHARS)
         .collect();
     let request = GenerationRequest {
+        model,
         // The instruction goes in the user turn: some local models ignore system prompts.
         thread: vec![ThreadMessage {
             role: Role::User,
             content: format!("{TITLE_PROMPT}\n\n{excerpt}"),
         }],
-        seed: 0,
+        params: Default::default(),
     };
     let mut stream = provider.generate(request);
     let mut text = String::new();

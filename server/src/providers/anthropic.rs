@@ -6,9 +6,10 @@
 
 use super::{
     http_client, refusal, shorten, Delta, DeltaStream, GenerationRequest, Provider, ProviderError,
-    ThreadMessage, TokenUsage,
+    TokenUsage,
 };
 use app::model::Role;
+use app::sampling::SamplerField;
 use eventsource_stream::Eventsource;
 use futures::stream::{self, BoxStream, StreamExt};
 use serde::{Deserialize, Serialize};
@@ -23,8 +24,7 @@ pub struct AnthropicSettings {
     /// `https://api.anthropic.com` unless proxied.
     pub base_url: String,
     pub api_key: crate::config::Secret,
-    pub model: String,
-    /// Required by the API: the longest reply, in tokens.
+    /// The longest reply, in tokens, when no `max_tokens` is set (the API requires one).
     pub max_tokens: u32,
     /// Sent as the `anthropic-beta` header when not empty.
     pub betas: Vec<String>,
@@ -46,6 +46,15 @@ impl Anthropic {
     }
 }
 
+/// The sampler fields the Messages API accepts.
+pub const ANTHROPIC_PARAMS: [SamplerField; 5] = [
+    SamplerField::Temperature,
+    SamplerField::TopP,
+    SamplerField::TopK,
+    SamplerField::MaxTokens,
+    SamplerField::Stop,
+];
+
 /// The request body of `POST /v1/messages`.
 #[derive(Debug, Serialize, PartialEq)]
 struct MessagesRequest {
@@ -55,6 +64,14 @@ struct MessagesRequest {
     system: Option<String>,
     messages: Vec<Turn>,
     stream: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    temperature: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    top_p: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    top_k: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stop_sequences: Option<Vec<String>>,
 }
 
 #[derive(Debug, Serialize, PartialEq)]
@@ -66,7 +83,9 @@ struct Turn {
 /// Builds the body: system messages become the top-level `system`, and
 /// consecutive messages of one role are merged into one turn, since the API
 /// wants user and assistant to alternate. Tool messages are not sent yet.
-fn request_body(settings: &AnthropicSettings, thread: &[ThreadMessage]) -> MessagesRequest {
+fn request_body(settings: &AnthropicSettings, request: &GenerationRequest) -> MessagesRequest {
+    let thread = &request.thread;
+    let params = &request.params;
     let mut system: Vec<&str> = Vec::new();
     let mut messages: Vec<Turn> = Vec::new();
     for message in thread {
@@ -91,11 +110,15 @@ fn request_body(settings: &AnthropicSettings, thread: &[ThreadMessage]) -> Messa
         }
     }
     MessagesRequest {
-        model: settings.model.clone(),
-        max_tokens: settings.max_tokens,
+        model: request.model.clone(),
+        max_tokens: params.max_tokens.unwrap_or(settings.max_tokens),
         system: (!system.is_empty()).then(|| system.join("\n\n")),
         messages,
         stream: true,
+        temperature: params.temperature,
+        top_p: params.top_p,
+        top_k: params.top_k,
+        stop_sequences: params.stop.clone(),
     }
 }
 
@@ -163,12 +186,12 @@ struct ErrorBody {
 }
 
 impl Provider for Anthropic {
-    fn model_name(&self) -> &str {
-        &self.settings.model
-    }
-
     fn is_offline(&self) -> bool {
         false
+    }
+
+    fn supported_params(&self) -> &[SamplerField] {
+        &ANTHROPIC_PARAMS
     }
 
     fn generate(&self, request: GenerationRequest) -> DeltaStream {
@@ -178,7 +201,7 @@ impl Provider for Anthropic {
             .post(format!("{}/v1/messages", settings.base_url))
             .header("x-api-key", &settings.api_key.0)
             .header("anthropic-version", ANTHROPIC_VERSION)
-            .json(&request_body(settings, &request.thread));
+            .json(&request_body(settings, &request));
         if !settings.betas.is_empty() {
             call = call.header("anthropic-beta", settings.betas.join(","));
         }
@@ -266,12 +289,12 @@ async fn open(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::ThreadMessage;
 
     fn settings() -> AnthropicSettings {
         AnthropicSettings {
             base_url: "http://127.0.0.1:1".into(),
             api_key: crate::config::Secret("k".into()),
-            model: "claude-test".into(),
             max_tokens: 1024,
             betas: Vec::new(),
         }
@@ -284,15 +307,56 @@ mod tests {
         }
     }
 
+    fn request(thread: &[ThreadMessage]) -> GenerationRequest {
+        GenerationRequest {
+            model: "claude-test".into(),
+            thread: thread.to_vec(),
+            params: Default::default(),
+        }
+    }
+
+    #[test]
+    fn unsupported_sampler_fields_are_dropped_and_the_rest_sent() {
+        let every = app::sampling::SamplerParams {
+            temperature: Some(0.5),
+            top_p: Some(0.9),
+            top_k: Some(40),
+            min_p: Some(0.05),
+            max_tokens: Some(100),
+            frequency_penalty: Some(0.1),
+            presence_penalty: Some(0.2),
+            repetition_penalty: Some(1.1),
+            stop: Some(vec!["END".into()]),
+            seed: Some(7),
+        };
+        let mut sent = request(&[message(Role::User, "hi")]);
+        sent.params = every.retain(&ANTHROPIC_PARAMS);
+        let json = serde_json::to_value(request_body(&settings(), &sent)).expect("serializes");
+        assert_eq!(json["top_k"], 40);
+        assert_eq!(json["max_tokens"], 100);
+        assert_eq!(json["stop_sequences"], serde_json::json!(["END"]));
+        assert!(json["temperature"].as_f64().is_some());
+        for dropped in [
+            "min_p",
+            "frequency_penalty",
+            "presence_penalty",
+            "repetition_penalty",
+            "seed",
+            "stop",
+        ] {
+            assert!(json.get(dropped).is_none(), "{dropped} sent");
+        }
+    }
+
     #[test]
     fn system_messages_become_the_top_level_system_field() {
         let body = request_body(
             &settings(),
-            &[
+            &request(&[
                 message(Role::System, "be brief"),
                 message(Role::User, "hi"),
                 message(Role::Assistant, "hello"),
-            ],
+            ]),
         );
         let json = serde_json::to_value(&body).expect("serializes");
         assert_eq!(json["system"], "be brief");
@@ -311,11 +375,11 @@ mod tests {
     fn consecutive_turns_of_one_role_are_merged_and_tool_messages_skipped() {
         let body = request_body(
             &settings(),
-            &[
+            &request(&[
                 message(Role::User, "one"),
                 message(Role::Tool, "42"),
                 message(Role::User, "two"),
-            ],
+            ]),
         );
         assert_eq!(
             body.messages,

@@ -1,17 +1,19 @@
 //! Model providers: anything that turns a thread of messages into a stream
-//! of text deltas. Today the built-in offline model; OpenAI-compatible and
-//! Anthropic providers implement the same trait.
+//! of text deltas: the built-in offline model, OpenAI-compatible servers
+//! and Anthropic. Which ones exist is the [`crate::catalog`]'s business.
 
 mod anthropic;
 mod offline;
 mod offline_text;
 mod openai;
 
-pub use anthropic::{Anthropic, AnthropicSettings};
-pub use offline::OfflineModel;
-pub use openai::OpenAiCompatible;
+pub use anthropic::{Anthropic, AnthropicSettings, ANTHROPIC_PARAMS};
+pub use offline::{OfflineModel, OFFLINE_MODEL, OFFLINE_PROVIDER};
+pub use openai::{OpenAiCompatible, EXTENSION_PARAMS, OPENAI_PARAMS};
 
 use app::model::Role;
+use app::sampling::{SamplerField, SamplerParams};
+use futures::future::BoxFuture;
 use futures::Stream;
 use std::pin::Pin;
 
@@ -23,12 +25,15 @@ pub struct ThreadMessage {
 }
 
 /// What a provider is asked to continue.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GenerationRequest {
+    /// The model's id at its provider (e.g. `llama3.2`, not `ollama/llama3.2`).
+    pub model: String,
     /// The path from the root to the message being answered, oldest first.
     pub thread: Vec<ThreadMessage>,
-    /// Seed for models that sample; the same seed and thread give the same reply.
-    pub seed: u64,
+    /// The sampler fields to send: already limited to the ones the provider
+    /// supports (see [`Provider::supported_params`]).
+    pub params: SamplerParams,
 }
 
 /// Why a generation failed, in words fit for the user.
@@ -65,34 +70,10 @@ pub enum Delta {
 /// A reply as it is produced, ending early with an error if the model fails.
 pub type DeltaStream = Pin<Box<dyn Stream<Item = Result<Delta, ProviderError>> + Send>>;
 
-/// The provider the configuration asks for.
-pub fn from_config(
-    config: &crate::config::Config,
-) -> Result<std::sync::Arc<dyn Provider>, ProviderError> {
-    use crate::config::ModelSource;
-    Ok(match &config.model_source {
-        ModelSource::Offline => std::sync::Arc::new(OfflineModel {
-            token_delay: config.offline_token_delay,
-            fail_after: config.offline_fail_after,
-        }),
-        ModelSource::OpenAiCompatible {
-            base_url,
-            api_key,
-            model,
-        } => std::sync::Arc::new(OpenAiCompatible::new(
-            base_url,
-            &api_key.0,
-            model,
-            config.connect_timeout,
-        )?),
-        ModelSource::Anthropic(settings) => {
-            std::sync::Arc::new(Anthropic::new(settings.clone(), config.connect_timeout)?)
-        }
-    })
-}
-
 /// The HTTP client remote providers use.
 fn http_client(connect_timeout: std::time::Duration) -> Result<reqwest::Client, ProviderError> {
+    // TLS is rustls with the ring backend; installing it twice is harmless.
+    _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .connect_timeout(connect_timeout)
         .build()
@@ -125,14 +106,19 @@ fn refusal(status: u16, detail: &str) -> ProviderError {
     })
 }
 
-/// A source of replies.
+/// A source of replies: one endpoint (or the offline model) that may serve
+/// several models.
 pub trait Provider: Send + Sync + 'static {
-    /// The model name recorded on each reply and shown in the UI.
-    fn model_name(&self) -> &str;
-    /// Whether the model runs inside Arbor with no network or key.
+    /// Whether the models run inside Arbor with no network or key.
     fn is_offline(&self) -> bool;
+    /// The sampler fields this provider sends; the others are dropped.
+    fn supported_params(&self) -> &[SamplerField];
     /// Starts generating a reply. Dropping the stream cancels the request.
     fn generate(&self, request: GenerationRequest) -> DeltaStream;
+    /// The model ids the endpoint itself lists, for providers that can say.
+    fn list_models(&self) -> BoxFuture<'static, Result<Vec<String>, ProviderError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
 }
 
 #[cfg(test)]

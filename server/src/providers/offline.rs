@@ -1,9 +1,11 @@
 //! The built-in offline model: writes a deterministic markdown reply token
-//! by token at a configurable pace, and can be told to fail mid-stream.
+//! by token at a configurable pace, and can be told to fail mid-stream. Of
+//! the sampler fields it honours `seed` (which reply) and `max_tokens`.
 
 use super::offline_text::{compose_reply, split_tokens};
 use super::{Delta, DeltaStream, GenerationRequest, Provider, ProviderError, TokenUsage};
 use app::model::Role;
+use app::sampling::SamplerField;
 use futures::stream;
 use std::time::Duration;
 
@@ -16,16 +18,18 @@ pub struct OfflineModel {
     pub fail_after: Option<usize>,
 }
 
-/// The name replies of the offline model carry.
-pub const OFFLINE_MODEL_NAME: &str = "arbor-offline";
+/// The provider name of the offline model.
+pub const OFFLINE_PROVIDER: &str = "offline";
+/// The offline model's id.
+pub const OFFLINE_MODEL: &str = "arbor-offline";
 
 impl Provider for OfflineModel {
-    fn model_name(&self) -> &str {
-        OFFLINE_MODEL_NAME
-    }
-
     fn is_offline(&self) -> bool {
         true
+    }
+
+    fn supported_params(&self) -> &[SamplerField] {
+        &[SamplerField::Seed, SamplerField::MaxTokens]
     }
 
     fn generate(&self, request: GenerationRequest) -> DeltaStream {
@@ -36,7 +40,10 @@ impl Provider for OfflineModel {
             .find(|m| m.role == Role::User)
             .map(|m| m.content.as_str())
             .unwrap_or_default();
-        let tokens = split_tokens(&compose_reply(prompt, request.seed));
+        let mut tokens = split_tokens(&compose_reply(prompt, request.params.seed.unwrap_or(0)));
+        if let Some(limit) = request.params.max_tokens {
+            tokens.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        }
         // The model counts in its own tokens: words of the thread and of the reply.
         let usage = TokenUsage {
             prompt: Some(count(
@@ -90,11 +97,15 @@ mod tests {
 
     fn request(seed: u64) -> GenerationRequest {
         GenerationRequest {
+            model: OFFLINE_MODEL.into(),
             thread: vec![ThreadMessage {
                 role: Role::User,
                 content: "plant a tree".into(),
             }],
-            seed,
+            params: app::sampling::SamplerParams {
+                seed: Some(seed),
+                ..Default::default()
+            },
         }
     }
 
@@ -125,6 +136,22 @@ mod tests {
                 completion: Some(text.len() as u32),
             }))
         );
+    }
+
+    #[tokio::test]
+    async fn max_tokens_cuts_the_reply() {
+        let model = OfflineModel {
+            token_delay: Duration::ZERO,
+            fail_after: None,
+        };
+        let mut short = request(5);
+        short.params.max_tokens = Some(3);
+        let texts = model
+            .generate(short)
+            .filter(|d| std::future::ready(matches!(d, Ok(Delta::Text(_)))))
+            .count()
+            .await;
+        assert_eq!(texts, 3);
     }
 
     #[tokio::test]

@@ -8,75 +8,184 @@ use super::{
     ThreadMessage, TokenUsage,
 };
 use app::model::Role;
+use app::sampling::{SamplerField, SamplerParams};
 use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
 use async_openai::types::chat::{
     ChatCompletionRequestAssistantMessage, ChatCompletionRequestMessage,
     ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage,
-    ChatCompletionResponseStream, ChatCompletionStreamOptions, CreateChatCompletionRequest,
+    ChatCompletionStreamOptions, CreateChatCompletionRequest, CreateChatCompletionStreamResponse,
+    StopConfiguration,
 };
 use async_openai::Client;
+use futures::future::BoxFuture;
 use futures::stream::{self, StreamExt};
 use std::time::Duration;
 
-/// One OpenAI-compatible endpoint and the model to ask there.
+/// The sampler fields of OpenAI's own API.
+pub const OPENAI_PARAMS: [SamplerField; 7] = [
+    SamplerField::Temperature,
+    SamplerField::TopP,
+    SamplerField::MaxTokens,
+    SamplerField::FrequencyPenalty,
+    SamplerField::PresencePenalty,
+    SamplerField::Stop,
+    SamplerField::Seed,
+];
+
+/// The fields beyond OpenAI's that some compatible servers (vLLM,
+/// llama.cpp, LM Studio, OpenRouter) accept; a provider sends them only
+/// when its configuration lists them.
+pub const EXTENSION_PARAMS: [SamplerField; 3] = [
+    SamplerField::TopK,
+    SamplerField::MinP,
+    SamplerField::RepetitionPenalty,
+];
+
+/// One OpenAI-compatible endpoint.
 pub struct OpenAiCompatible {
     client: Client<OpenAIConfig>,
     base_url: String,
-    model: String,
+    supported: Vec<SamplerField>,
 }
 
 impl OpenAiCompatible {
-    /// A provider for `model` at `base_url` (ending in `/v1` for most servers).
+    /// A provider at `base_url` (ending in `/v1` for most servers) that
+    /// also sends `extensions` (a subset of [`EXTENSION_PARAMS`]).
     pub fn new(
         base_url: &str,
         api_key: &str,
-        model: &str,
+        extensions: &[SamplerField],
         connect_timeout: Duration,
     ) -> Result<Self, ProviderError> {
         let http = http_client(connect_timeout)?;
         let config = OpenAIConfig::new()
             .with_api_base(base_url)
             .with_api_key(api_key);
+        let supported = OPENAI_PARAMS
+            .into_iter()
+            .chain(
+                EXTENSION_PARAMS
+                    .into_iter()
+                    .filter(|f| extensions.contains(f)),
+            )
+            .collect();
         Ok(OpenAiCompatible {
             client: Client::with_config(config).with_http_client(http),
             base_url: base_url.to_string(),
-            model: model.to_string(),
+            supported,
         })
     }
 }
 
-impl Provider for OpenAiCompatible {
-    fn model_name(&self) -> &str {
-        &self.model
-    }
+/// How long listing an endpoint's models may take.
+const LIST_MODELS_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The part of `GET /models` Arbor reads (servers differ in the rest).
+#[derive(serde::Deserialize)]
+struct ModelList {
+    data: Vec<ListedModel>,
+}
+
+#[derive(serde::Deserialize)]
+struct ListedModel {
+    id: String,
+}
+
+impl Provider for OpenAiCompatible {
     fn is_offline(&self) -> bool {
         false
     }
 
-    /// The offline model's seed is not sent: a sampler seed is a user choice.
+    fn supported_params(&self) -> &[SamplerField] {
+        &self.supported
+    }
+
     fn generate(&self, request: GenerationRequest) -> DeltaStream {
         let client = self.client.clone();
         let base_url = self.base_url.clone();
-        let body = CreateChatCompletionRequest {
-            model: self.model.clone(),
-            messages: request.thread.iter().filter_map(to_openai).collect(),
-            stream_options: Some(ChatCompletionStreamOptions {
-                include_usage: Some(true),
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
+        let body = request_body(&request);
         Box::pin(
-            stream::once(async move { client.chat().create_stream(body).await }).flat_map(
-                move |opened| match opened {
-                    Ok(chunks) => texts(chunks).boxed(),
-                    Err(error) => stream::iter([Err(describe(&error, &base_url))]).boxed(),
-                },
-            ),
+            stream::once(async move {
+                client
+                    .chat()
+                    .create_stream_byot::<_, CreateChatCompletionStreamResponse>(body)
+                    .await
+            })
+            .flat_map(move |opened| match opened {
+                Ok(chunks) => texts(chunks).boxed(),
+                Err(error) => stream::iter([Err(describe(&error, &base_url))]).boxed(),
+            }),
         )
     }
+
+    fn list_models(&self) -> BoxFuture<'static, Result<Vec<String>, ProviderError>> {
+        let client = self.client.clone();
+        let base_url = self.base_url.clone();
+        Box::pin(async move {
+            let listed = tokio::time::timeout(
+                LIST_MODELS_TIMEOUT,
+                client.models().list_byot::<ModelList>(),
+            )
+            .await
+            .map_err(|_| ProviderError("the provider did not list its models in time".into()))?
+            .map_err(|error| describe(&error, &base_url))?;
+            Ok(listed.data.into_iter().map(|m| m.id).collect())
+        })
+    }
+}
+
+/// The JSON body of a streaming chat completion: OpenAI's fields through
+/// `async-openai`'s types, plus `max_tokens`, `seed` and the extension
+/// fields when set (the request's params hold only fields this provider
+/// supports).
+fn request_body(request: &GenerationRequest) -> serde_json::Value {
+    let params = &request.params;
+    let body = CreateChatCompletionRequest {
+        model: request.model.clone(),
+        messages: request.thread.iter().filter_map(to_openai).collect(),
+        stream: Some(true),
+        stream_options: Some(ChatCompletionStreamOptions {
+            include_usage: Some(true),
+            ..Default::default()
+        }),
+        temperature: params.temperature,
+        top_p: params.top_p,
+        frequency_penalty: params.frequency_penalty,
+        presence_penalty: params.presence_penalty,
+        stop: params.stop.clone().map(StopConfiguration::StringArray),
+        ..Default::default()
+    };
+    let mut json = serde_json::to_value(body).unwrap_or_default();
+    let SamplerParams {
+        top_k,
+        min_p,
+        repetition_penalty,
+        max_tokens,
+        seed,
+        ..
+    } = params;
+    if let Some(object) = json.as_object_mut() {
+        // `max_tokens` and `seed` are deprecated in `async-openai`'s types
+        // (OpenAI prefers `max_completion_tokens`), yet `max_tokens` is the
+        // one every compatible server understands.
+        let extensions = [
+            ("max_tokens", max_tokens.map(serde_json::Value::from)),
+            ("seed", seed.map(serde_json::Value::from)),
+            ("top_k", top_k.map(serde_json::Value::from)),
+            ("min_p", min_p.map(serde_json::Value::from)),
+            (
+                "repetition_penalty",
+                repetition_penalty.map(serde_json::Value::from),
+            ),
+        ];
+        for (name, value) in extensions {
+            if let Some(value) = value {
+                object.insert(name.into(), value);
+            }
+        }
+    }
+    json
 }
 
 /// A thread message in OpenAI's shape (tool messages are not sent yet).
@@ -104,7 +213,14 @@ fn to_openai(message: &ThreadMessage) -> Option<ChatCompletionRequestMessage> {
 
 /// The deltas of a chunk stream (text, and the usage chunk at the end);
 /// the first error ends it.
-fn texts(chunks: ChatCompletionResponseStream) -> DeltaStream {
+fn texts(
+    chunks: std::pin::Pin<
+        Box<
+            dyn futures::Stream<Item = Result<CreateChatCompletionStreamResponse, OpenAIError>>
+                + Send,
+        >,
+    >,
+) -> DeltaStream {
     Box::pin(stream::unfold(Some(chunks), |chunks| async move {
         let mut chunks = chunks?;
         match chunks.next().await? {
@@ -154,6 +270,72 @@ fn describe(error: &OpenAIError, base_url: &str) -> ProviderError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn request(params: SamplerParams) -> GenerationRequest {
+        GenerationRequest {
+            model: "m".into(),
+            thread: vec![ThreadMessage {
+                role: Role::User,
+                content: "hi".into(),
+            }],
+            params,
+        }
+    }
+
+    fn every_field() -> SamplerParams {
+        SamplerParams {
+            temperature: Some(0.5),
+            top_p: Some(0.9),
+            top_k: Some(40),
+            min_p: Some(0.05),
+            max_tokens: Some(100),
+            frequency_penalty: Some(0.1),
+            presence_penalty: Some(0.2),
+            repetition_penalty: Some(1.1),
+            stop: Some(vec!["END".into()]),
+            seed: Some(7),
+        }
+    }
+
+    fn provider(extensions: &[SamplerField]) -> OpenAiCompatible {
+        OpenAiCompatible::new(
+            "http://127.0.0.1:1/v1",
+            "",
+            extensions,
+            Duration::from_secs(1),
+        )
+        .expect("client builds")
+    }
+
+    #[test]
+    fn plain_openai_drops_the_extension_fields() {
+        let openai = provider(&[]);
+        let params = every_field().retain(openai.supported_params());
+        let body = request_body(&request(params));
+        for field in EXTENSION_PARAMS {
+            assert!(body.get(field.name()).is_none(), "{} sent", field.name());
+        }
+        assert_eq!(body["temperature"], 0.5);
+        assert_eq!(body["max_tokens"], 100);
+        assert_eq!(body["stop"], serde_json::json!(["END"]));
+        assert_eq!(body["seed"], 7);
+        assert_eq!(body["stream"], true);
+        assert_eq!(body["stream_options"]["include_usage"], true);
+    }
+
+    #[test]
+    fn configured_extensions_are_sent_and_unset_fields_never_are() {
+        let local = provider(&[SamplerField::TopK, SamplerField::MinP]);
+        let params = every_field().retain(local.supported_params());
+        let body = request_body(&request(params));
+        assert_eq!(body["top_k"], 40);
+        assert!(body["min_p"].as_f64().is_some());
+        assert!(body.get("repetition_penalty").is_none());
+        let bare = request_body(&request(SamplerParams::default()));
+        for field in SamplerField::ALL {
+            assert!(bare.get(field.name()).is_none(), "{} sent", field.name());
+        }
+    }
 
     #[test]
     fn the_thread_maps_to_openai_roles_and_skips_tool_messages() {

@@ -7,7 +7,9 @@ mod sqlite;
 
 pub use sqlite::SqliteStore;
 
-use app::model::{ConversationSummary, MessageNode, MessageStatus, ReplyUsage};
+use app::model::{
+    ConversationSettings, ConversationSummary, MessageNode, MessageStatus, ReplyUsage,
+};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -35,13 +37,15 @@ impl From<StorageError> for app::errors::AppError {
 }
 
 /// A conversation row with the fields only the server needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ConversationRecord {
     pub summary: ConversationSummary,
     pub owner_id: Uuid,
     pub active_leaf_id: Option<Uuid>,
     /// Sent before every message to the model (empty: none).
     pub system_prompt: String,
+    /// Model, persona and sampler choices.
+    pub settings: ConversationSettings,
 }
 
 /// A message row: the node the browser sees plus server-only fields.
@@ -50,8 +54,6 @@ pub struct StoredMessage {
     pub node: MessageNode,
     /// The browser's idempotency key for a user message.
     pub client_id: Option<String>,
-    /// Generation parameters that produced an assistant reply.
-    pub params: Option<serde_json::Value>,
 }
 
 /// Everything the server asks of its database.
@@ -79,6 +81,12 @@ pub trait Store: Send + Sync + 'static {
     ) -> StorageResult<Option<ConversationSummary>>;
     /// Replaces the conversation's system prompt.
     async fn set_system_prompt(&self, id: Uuid, text: &str) -> StorageResult<()>;
+    /// Replaces the conversation's model, persona and sampler choices.
+    async fn set_generation_settings(
+        &self,
+        id: Uuid,
+        settings: &ConversationSettings,
+    ) -> StorageResult<()>;
     /// Sets an automatic title if the conversation still has none; true when set.
     async fn set_title_if_untitled(&self, id: Uuid, title: &str) -> StorageResult<bool>;
     /// Deletes the owner's conversation and its messages; false when there was none.

@@ -2,7 +2,10 @@
 //! keys on, migrations embedded in the binary and run on open.
 
 use super::{ConversationRecord, StorageError, StorageResult, Store, StoredMessage};
-use app::model::{ConversationSummary, MessageNode, MessageStatus, ReplyUsage};
+use app::model::{
+    ConversationSettings, ConversationSummary, MessageNode, MessageStatus, ReplyParams, ReplyUsage,
+};
+use app::sampling::SamplerParams;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
@@ -102,13 +105,13 @@ fn message_from_row(row: &SqliteRow) -> StorageResult<StoredMessage> {
             content: row.try_get("content")?,
             status: parsed_column(row, "messages", "status")?,
             model: row.try_get("model")?,
+            params: params.and_then(|p| serde_json::from_str::<ReplyParams>(&p).ok()),
             note: row.try_get("error")?,
             last_active_at: row.try_get("last_active_at")?,
             usage: usage.and_then(|u| serde_json::from_str::<ReplyUsage>(&u).ok()),
             created_at: row.try_get("created_at")?,
         },
         client_id: row.try_get("client_id")?,
-        params: params.and_then(|p| serde_json::from_str(&p).ok()),
     })
 }
 
@@ -171,8 +174,8 @@ impl Store for SqliteStore {
 
     async fn conversation(&self, id: Uuid) -> StorageResult<Option<ConversationRecord>> {
         let row = sqlx::query(&format!(
-            "SELECT {SUMMARY_COLUMNS}, owner_id, active_leaf_id, system_prompt FROM conversations \
-             WHERE id = ?"
+            "SELECT {SUMMARY_COLUMNS}, owner_id, active_leaf_id, system_prompt, model, persona, \
+             params FROM conversations WHERE id = ?"
         ))
         .bind(id.to_string())
         .fetch_optional(&self.pool)
@@ -183,6 +186,14 @@ impl Store for SqliteStore {
                 owner_id: uuid_column(&row, "conversations", "owner_id")?,
                 active_leaf_id: optional_uuid_column(&row, "conversations", "active_leaf_id")?,
                 system_prompt: row.try_get("system_prompt")?,
+                settings: ConversationSettings {
+                    model: row.try_get("model")?,
+                    persona: row.try_get("persona")?,
+                    params: serde_json::from_str::<SamplerParams>(
+                        &row.try_get::<String, _>("params")?,
+                    )
+                    .unwrap_or_default(),
+                },
             })
         })
         .transpose()
@@ -209,6 +220,26 @@ impl Store for SqliteStore {
     async fn set_system_prompt(&self, id: Uuid, text: &str) -> StorageResult<()> {
         sqlx::query("UPDATE conversations SET system_prompt = ? WHERE id = ?")
             .bind(text)
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn set_generation_settings(
+        &self,
+        id: Uuid,
+        settings: &ConversationSettings,
+    ) -> StorageResult<()> {
+        let params =
+            serde_json::to_string(&settings.params).map_err(|e| StorageError::Corrupt {
+                table: "conversations",
+                reason: e.to_string(),
+            })?;
+        sqlx::query("UPDATE conversations SET model = ?, persona = ?, params = ? WHERE id = ?")
+            .bind(&settings.model)
+            .bind(&settings.persona)
+            .bind(params)
             .bind(id.to_string())
             .execute(&self.pool)
             .await?;
@@ -268,7 +299,11 @@ impl Store for SqliteStore {
             .bind(&node.content)
             .bind(node.status.as_str())
             .bind(&node.model)
-            .bind(message.params.as_ref().map(|p| p.to_string()))
+            .bind(
+                node.params
+                    .as_ref()
+                    .and_then(|p| serde_json::to_string(p).ok()),
+            )
             .bind(&node.note)
             .bind(&message.client_id)
             .bind(node.last_active_at)

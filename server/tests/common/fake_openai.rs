@@ -10,6 +10,8 @@
 //! - `fake-malformed`: one word, then a chunk that is not JSON;
 //! - `fake-stall`: one word, then silence with the connection open;
 //! - `fake-slow`: forty words 50 ms apart.
+//!
+//! `GET /v1/models` lists these models.
 
 use super::fake_server::{
     streamed, words, FakeServer, Script, Shared, Step, FAKE_TITLE_ANSWER, TITLE_REQUEST,
@@ -17,7 +19,7 @@ use super::fake_server::{
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -25,7 +27,33 @@ use std::time::Duration;
 
 /// Starts a fake OpenAI-compatible server; its API base is `{origin}/v1`.
 pub async fn start() -> FakeServer {
-    FakeServer::start(Router::new().route("/v1/chat/completions", post(chat_completions))).await
+    FakeServer::start(
+        Router::new()
+            .route("/v1/chat/completions", post(chat_completions))
+            .route("/v1/models", get(models)),
+    )
+    .await
+}
+
+/// The models this fake serves, as `GET /v1/models` lists them.
+pub const FAKE_MODELS: [&str; 7] = [
+    "fake-echo",
+    "fake-401",
+    "fake-429",
+    "fake-500",
+    "fake-cut",
+    "fake-malformed",
+    "fake-slow",
+];
+
+/// Lists [`FAKE_MODELS`]; the request is recorded with a null body.
+async fn models(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Json<Value> {
+    shared.record(headers, Value::Null);
+    let data: Vec<Value> = FAKE_MODELS
+        .iter()
+        .map(|id| json!({ "id": id, "object": "model", "created": 1_700_000_000, "owned_by": "fake" }))
+        .collect();
+    Json(json!({ "object": "list", "data": data }))
 }
 
 /// The text of the last user message in a request body.

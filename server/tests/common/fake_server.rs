@@ -82,11 +82,12 @@ impl FakeServer {
             .clone()
     }
 
-    /// The chat requests received so far (title requests left out).
+    /// The chat requests received so far (title requests and body-less
+    /// requests such as model listings left out).
     pub fn chat_requests(&self) -> Vec<Received> {
         self.requests()
             .into_iter()
-            .filter(|r| !r.is_title_request())
+            .filter(|r| !r.is_title_request() && !r.body.is_null())
             .collect()
     }
 

@@ -94,6 +94,27 @@ impl TestServer {
         }
     }
 
+    /// Runs the server with `args` and `env`, expecting it to refuse to
+    /// start; returns what it wrote to stderr.
+    pub async fn fails_to_start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
+        command
+            .args(args)
+            .env("ARBOR_ADDR", "127.0.0.1:0")
+            .env("ARBOR_DATABASE_URL", dir.join("arbor.db"))
+            .env("ARBOR_SITE_ROOT", dir.join("site"))
+            .envs(env.iter().copied())
+            .kill_on_drop(true);
+        let output = tokio::time::timeout(PATIENCE, command.output())
+            .await
+            .expect("the server exits in time")
+            .expect("the server binary runs");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(!output.status.success(), "the server started: {stdout}");
+        assert!(!stdout.contains("listening"), "it never listened");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    }
+
     /// Kills the process at once (SIGKILL), like a crash.
     pub async fn kill(mut self) {
         self.child.kill().await.expect("the server can be killed");
@@ -368,7 +389,7 @@ pub fn client_id() -> String {
 }
 
 /// A message row read straight from the SQLite file, not through the server.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     pub id: Uuid,
     pub parent_id: Option<Uuid>,
@@ -377,6 +398,8 @@ pub struct Row {
     pub status: String,
     pub note: Option<String>,
     pub usage: Option<app::model::ReplyUsage>,
+    pub model: Option<String>,
+    pub params: Option<app::model::ReplyParams>,
 }
 
 /// Every message row of a conversation in the database file, oldest first.
@@ -388,7 +411,7 @@ pub async fn stored_rows(database: &Path, conversation: Uuid) -> Vec<Row> {
         .await
         .expect("the database file opens");
     let rows = sqlx::query(
-        "SELECT id, parent_id, role, content, status, error, usage FROM messages \
+        "SELECT id, parent_id, role, content, status, error, usage, model, params FROM messages \
          WHERE conversation_id = ? ORDER BY created_at, id",
     )
     .bind(conversation.to_string())
@@ -407,6 +430,10 @@ pub async fn stored_rows(database: &Path, conversation: Uuid) -> Vec<Row> {
             usage: r
                 .get::<Option<String>, _>("usage")
                 .map(|u| serde_json::from_str(&u).expect("stored usage is JSON")),
+            model: r.get("model"),
+            params: r
+                .get::<Option<String>, _>("params")
+                .map(|p| serde_json::from_str(&p).expect("stored params are JSON")),
         })
         .collect()
 }

@@ -1,0 +1,91 @@
+import { FakeOpenAi, startFakeOpenAi } from '../fake-openai';
+import { Arbor, startArbor } from '../server';
+import { assistantMessages, composer, expect, open, send, test, waitForReply } from './fixtures';
+import { Page } from '@playwright/test';
+
+// Each test runs its own Arbor, configured with a fake OpenAI-compatible
+// provider `local` (see fake-openai.ts).
+let fake: FakeOpenAi;
+let arbor: Arbor;
+
+test.beforeEach(async () => {
+  fake = await startFakeOpenAi();
+  arbor = await startArbor({ env: { ARBOR_CONFIG: fake.configFile() } });
+});
+
+test.afterEach(async () => {
+  await arbor.stop();
+  await fake.stop();
+});
+
+/** Starts a conversation on the home page with `model` picked. */
+async function startWith(page: Page, model: string, text: string): Promise<void> {
+  await open(page, `${arbor.url}/`);
+  const picker = page.getByRole('combobox', { name: 'Model' });
+  await expect(picker.locator(`option[value="${model}"]`)).toBeAttached();
+  await picker.selectOption(model);
+  await composer(page).fill(text);
+  await composer(page).press('Enter');
+  await page.waitForURL(/\/c\/[0-9a-f-]{36}$/);
+  await expect(page.locator('body[data-hydrated]')).toBeAttached();
+}
+
+test('a model picked from the fake server streams its reply, and its parameters show', async ({ page }) => {
+  await startWith(page, 'offline/arbor-offline', 'first on the offline model');
+  await waitForReply(page);
+  const first = assistantMessages(page).first();
+  await expect(first.locator('.author')).toHaveText('offline/arbor-offline');
+
+  // Models come from the config and from the server's GET /v1/models.
+  const picker = page.getByRole('combobox', { name: 'Model' });
+  await expect(picker.locator('option[value="local/fake-slow"]')).toBeAttached();
+  await picker.selectOption('local/fake-echo');
+  await expect(page.locator('.model-badge')).toHaveText('Model');
+
+  await send(page, 'hello from the browser');
+  const reply = assistantMessages(page).last();
+  const lengths = new Set<number>();
+  await expect
+    .poll(
+      async () => {
+        lengths.add(((await reply.locator('.content').textContent()) ?? '').length);
+        return lengths.size >= 3 ? 'seen growing' : 'waiting';
+      },
+      { intervals: [30] },
+    )
+    .toBe('seen growing');
+  await waitForReply(page);
+  await expect(reply.locator('.content')).toHaveText('You said: hello from the browser');
+  await expect(reply.locator('.author')).toHaveText('local/fake-echo');
+  await expect(reply.locator('.params')).toHaveText('temperature 0.5');
+  await expect(reply.locator('.usage')).toContainText('7 → 6 tokens');
+  // The earlier reply keeps the model that wrote it.
+  await expect(first.locator('.author')).toHaveText('offline/arbor-offline');
+
+  // The choice is the conversation's: it survives a reload.
+  await page.reload();
+  await expect(page.locator('body[data-hydrated]')).toBeAttached();
+  await expect(page.getByRole('combobox', { name: 'Model' })).toHaveValue('local/fake-echo');
+});
+
+test('an upstream error is shown with Retry, which regenerates the reply', async ({ page }) => {
+  await startWith(page, 'local/fake-429', 'this will be rate limited');
+  const reply = assistantMessages(page).first();
+  await expect(reply).toHaveClass(/\berror\b/);
+  await expect(reply.locator('.note')).toContainText('rate limiting requests (429)');
+
+  await page.getByRole('combobox', { name: 'Model' }).selectOption('local/fake-echo');
+  await expect(page.getByRole('combobox', { name: 'Model' })).toHaveValue('local/fake-echo');
+  await reply.getByRole('button', { name: 'Retry' }).click();
+  const retried = assistantMessages(page).first();
+  await expect(retried.locator('.sibling-pos')).toHaveText('2/2');
+  await expect(retried).toHaveClass(/\bcomplete\b/);
+  await expect(retried.locator('.content')).toHaveText('You said: this will be rate limited');
+});
+
+test('the model names the conversation and the sidebar shows it live', async ({ page }) => {
+  await startWith(page, 'local/fake-echo', 'please name this conversation');
+  await waitForReply(page);
+  await expect(page.locator('li.conversation.current .conversation-link')).toHaveText('Fake Model Title');
+  await expect(page.locator('.chat-title')).toHaveText('Fake Model Title');
+});
