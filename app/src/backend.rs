@@ -50,6 +50,14 @@ pub trait Backend: Send + Sync + 'static {
         conversation_id: Uuid,
         message_id: Uuid,
     ) -> Result<SendReceipt, AppError>;
+    /// Continues an interrupted or failed reply in a new sibling that
+    /// starts with its text.
+    async fn continue_reply(
+        &self,
+        user: Uuid,
+        conversation_id: Uuid,
+        message_id: Uuid,
+    ) -> Result<SendReceipt, AppError>;
     async fn stop(
         &self,
         user: Uuid,

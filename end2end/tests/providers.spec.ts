@@ -89,3 +89,25 @@ test('the model names the conversation and the sidebar shows it live', async ({ 
   await expect(page.locator('li.conversation.current .conversation-link')).toHaveText('Fake Model Title');
   await expect(page.locator('.chat-title')).toHaveText('Fake Model Title');
 });
+
+test('a stopped reply can be continued in a new branch that starts with its text', async ({ page }) => {
+  await startWith(page, 'local/fake-slow', 'count slowly');
+  const reply = assistantMessages(page).first();
+  await expect(reply.locator('.content')).toContainText('w3');
+  await page.getByRole('button', { name: 'Stop' }).click();
+  await expect(reply).toHaveClass(/\binterrupted\b/);
+  const kept = ((await reply.locator('.content').textContent()) ?? '').trim();
+  expect(kept.length).toBeGreaterThan(0);
+
+  await reply.getByRole('button', { name: 'Continue' }).click();
+  const continued = assistantMessages(page).first();
+  await expect(continued.locator('.sibling-pos')).toHaveText('2/2');
+  await expect(continued).toHaveClass(/\bstreaming\b/);
+  // It starts with the kept text and goes on: the fake streams w1, w2...
+  // again after it, so the first word after the kept text is w1.
+  await expect(continued.locator('.content')).toContainText(`${kept} w1 w2`);
+  await page.getByRole('button', { name: 'Stop' }).click();
+  await expect(continued).toHaveClass(/\binterrupted\b/);
+  await continued.getByRole('button', { name: 'Previous version' }).click();
+  await expect(assistantMessages(page).first().locator('.content')).toHaveText(kept);
+});

@@ -199,6 +199,21 @@ impl Backend for ChatService {
             .await
     }
 
+    async fn continue_reply(
+        &self,
+        user: Uuid,
+        conversation_id: Uuid,
+        message_id: Uuid,
+    ) -> Result<SendReceipt, AppError> {
+        self.registry
+            .request(conversation_id, |reply| Command::Continue {
+                user,
+                message: message_id,
+                reply,
+            })
+            .await
+    }
+
     async fn stop(
         &self,
         user: Uuid,

@@ -160,6 +160,17 @@ fn ReplyBody(message: LiveMessage) -> impl IntoView {
         let status = status.clone();
         move || status.get() == MessageStatus::Error
     };
+    let can_continue = {
+        let status = status.clone();
+        let content = content.clone();
+        move || {
+            matches!(
+                status.get(),
+                MessageStatus::Interrupted | MessageStatus::Error
+            ) && content.with(|text| !text.trim().is_empty())
+        }
+    };
+    let continue_reply = move |_| state.spawn(async move { state.continue_reply(id).await });
     let streaming = {
         let status = status.clone();
         move || status.get() == MessageStatus::Streaming
@@ -194,6 +205,15 @@ fn ReplyBody(message: LiveMessage) -> impl IntoView {
             <button class="regenerate" disabled=streaming on:click=regenerate>
                 {move || if failed() { "Retry" } else { "Regenerate" }}
             </button>
+            <Show when=can_continue>
+                <button
+                    class="continue"
+                    title="Go on from where this reply ended, in a new branch"
+                    on:click=continue_reply
+                >
+                    "Continue"
+                </button>
+            </Show>
         </div>
     }
 }

@@ -51,6 +51,25 @@ pub async fn regenerate(
     .await
 }
 
+/// Continues an interrupted or failed reply: a new sibling that starts
+/// with its text, and the model goes on from there.
+#[server(endpoint = "continue_reply", input = Json)]
+pub async fn continue_reply(
+    conversation_id: String,
+    message_id: String,
+) -> Result<SendReceipt, AppError> {
+    run(|backend, user| async move {
+        backend
+            .continue_reply(
+                user,
+                parse_id(&conversation_id, "conversation")?,
+                parse_id(&message_id, "message")?,
+            )
+            .await
+    })
+    .await
+}
+
 /// Stops a streaming reply, keeping the text it has so far.
 #[server(endpoint = "stop_generation", input = Json)]
 pub async fn stop_generation(conversation_id: String, message_id: String) -> Result<(), AppError> {

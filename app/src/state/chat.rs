@@ -3,7 +3,9 @@
 //! that change them (send, edit, regenerate, stop, switch branch).
 
 use crate::errors::AppError;
-use crate::functions::messages::{regenerate, send_message, set_active_leaf, stop_generation};
+use crate::functions::messages::{
+    continue_reply, regenerate, send_message, set_active_leaf, stop_generation,
+};
 use crate::model::{
     ChatEvent, ConversationSettings, ConversationView, EffectiveModel, MessageNode, MessageStatus,
     ReplyParams, ReplyUsage, Role, SendReceipt,
@@ -272,6 +274,13 @@ impl ChatState {
     /// Starts another reply beside assistant message `id`.
     pub async fn regenerate(&self, id: Uuid) -> Result<(), AppError> {
         let receipt = regenerate(self.conversation_id.to_string(), id.to_string()).await?;
+        self.accept(receipt);
+        Ok(())
+    }
+
+    /// Continues the interrupted or failed reply `id` in a new sibling.
+    pub async fn continue_reply(&self, id: Uuid) -> Result<(), AppError> {
+        let receipt = continue_reply(self.conversation_id.to_string(), id.to_string()).await?;
         self.accept(receipt);
         Ok(())
     }

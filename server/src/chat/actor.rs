@@ -58,6 +58,13 @@ pub enum Command {
         message: Uuid,
         reply: Reply<SendReceipt>,
     },
+    /// Continues an interrupted or failed reply in a new sibling that
+    /// starts with its text.
+    Continue {
+        user: Uuid,
+        message: Uuid,
+        reply: Reply<SendReceipt>,
+    },
     Stop {
         user: Uuid,
         message: Uuid,
@@ -84,6 +91,12 @@ pub enum Command {
         user: Uuid,
         reply: Reply<()>,
     },
+}
+
+/// The text a continued reply starts with, and the seed of the reply it continues.
+struct Prefill {
+    text: String,
+    seed: Option<u64>,
 }
 
 /// The conversation's messages and position in its event stream, taken at one instant.
@@ -303,6 +316,17 @@ impl ConversationActor {
                 };
                 _ = reply.send(result.await);
             }
+            Command::Continue {
+                user,
+                message,
+                reply,
+            } => {
+                let result = async {
+                    self.check_owner(user)?;
+                    self.continue_reply(message).await
+                };
+                _ = reply.send(result.await);
+            }
             Command::Stop {
                 user,
                 message,
@@ -439,7 +463,7 @@ impl ConversationActor {
             node: user,
             client_id: Some(client_id),
         };
-        self.create_reply(user.node.id, Some(user), 0).await
+        self.create_reply(user.node.id, Some(user), 0, None).await
     }
 
     async fn regenerate(&mut self, message: Uuid) -> Result<SendReceipt, AppError> {
@@ -458,7 +482,52 @@ impl ConversationActor {
             ));
         };
         let sibling_index = self.tree.children(Some(parent)).len();
-        self.create_reply(parent, None, sibling_index).await
+        self.create_reply(parent, None, sibling_index, None).await
+    }
+
+    /// Starts a sibling of an interrupted or failed reply that begins with
+    /// its text and asks the model to go on from there. The offline model
+    /// reuses the original's seed, so it carries on with the same reply.
+    async fn continue_reply(&mut self, message: Uuid) -> Result<SendReceipt, AppError> {
+        let node = self
+            .messages
+            .get(&message)
+            .ok_or_else(|| AppError::NotFound("message".into()))?;
+        if node.role != Role::Assistant {
+            return Err(AppError::BadRequest(
+                "only assistant replies can be continued".into(),
+            ));
+        }
+        match node.status {
+            MessageStatus::Streaming => {
+                return Err(AppError::Busy(
+                    "this reply is still being written: stop it first".into(),
+                ))
+            }
+            MessageStatus::Complete => {
+                return Err(AppError::BadRequest(
+                    "this reply is complete; regenerate it for another one".into(),
+                ))
+            }
+            MessageStatus::Interrupted | MessageStatus::Error => {}
+        }
+        if node.content.trim().is_empty() {
+            return Err(AppError::BadRequest(
+                "this reply has no text to continue; regenerate it instead".into(),
+            ));
+        }
+        let Some(parent) = node.parent_id else {
+            return Err(AppError::BadRequest(
+                "this reply answers no message, so it cannot be continued".into(),
+            ));
+        };
+        let prefill = Prefill {
+            text: node.content.clone(),
+            seed: node.params.as_ref().and_then(|p| p.sampler.seed),
+        };
+        let sibling_index = self.tree.children(Some(parent)).len();
+        self.create_reply(parent, None, sibling_index, Some(prefill))
+            .await
     }
 
     /// Stores (the new user message and) a streaming assistant reply under
@@ -469,13 +538,24 @@ impl ConversationActor {
         parent: Uuid,
         user: Option<StoredMessage>,
         sibling_index: usize,
+        prefill: Option<Prefill>,
     ) -> Result<SendReceipt, AppError> {
         let mut plan = self.context.catalog.plan(&self.settings);
         let system_prompt = self.effective_system_prompt(&plan);
-        let thread = match &user {
+        let mut thread = match &user {
             Some(user) => self.thread_to(&system_prompt, user.node.parent_id, Some(&user.node)),
             None => self.thread_to(&system_prompt, Some(parent), None),
         };
+        if plan.provider.is_offline() && plan.params.seed.is_none() {
+            plan.params.seed = prefill.as_ref().and_then(|p| p.seed);
+        }
+        if let Some(prefill) = &prefill {
+            // The reply so far, as the start of the model's own turn.
+            thread.push(ThreadMessage {
+                role: Role::Assistant,
+                content: prefill.text.clone(),
+            });
+        }
         if plan.provider.is_offline() && plan.params.seed.is_none() {
             // The offline model needs a seed: one per thread and sibling, so
             // each regeneration differs and every reply can be reproduced.
@@ -487,7 +567,7 @@ impl ConversationActor {
             id: Uuid::now_v7(),
             parent_id: Some(parent),
             role: Role::Assistant,
-            content: String::new(),
+            content: prefill.map(|p| p.text).unwrap_or_default(),
             status: MessageStatus::Streaming,
             model: Some(plan.key.clone()),
             params: Some(ReplyParams {

@@ -109,6 +109,11 @@ fn request_body(settings: &AnthropicSettings, request: &GenerationRequest) -> Me
             }),
         }
     }
+    // A reply being continued ends the list; the API refuses a final
+    // assistant turn that ends with white space.
+    if let Some(last) = messages.last_mut().filter(|t| t.role == "assistant") {
+        last.content.truncate(last.content.trim_end().len());
+    }
     MessagesRequest {
         model: request.model.clone(),
         max_tokens: params.max_tokens.unwrap_or(settings.max_tokens),

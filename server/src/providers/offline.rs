@@ -40,7 +40,17 @@ impl Provider for OfflineModel {
             .find(|m| m.role == Role::User)
             .map(|m| m.content.as_str())
             .unwrap_or_default();
-        let mut tokens = split_tokens(&compose_reply(prompt, request.params.seed.unwrap_or(0)));
+        let reply = compose_reply(prompt, request.params.seed.unwrap_or(0));
+        // A thread ending with the model's own words asks it to go on: the
+        // rest of the same reply when those words are its start.
+        let reply = match request.thread.last() {
+            Some(last) if last.role == Role::Assistant => match reply.strip_prefix(&last.content) {
+                Some(rest) => rest.to_string(),
+                None => format!("\n\n{reply}"),
+            },
+            _ => reply,
+        };
+        let mut tokens = split_tokens(&reply);
         if let Some(limit) = request.params.max_tokens {
             tokens.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         }
@@ -136,6 +146,33 @@ mod tests {
                 completion: Some(text.len() as u32),
             }))
         );
+    }
+
+    #[tokio::test]
+    async fn a_thread_ending_with_its_own_words_gets_the_rest_of_the_reply() {
+        let model = OfflineModel {
+            token_delay: Duration::ZERO,
+            fail_after: None,
+        };
+        let full = compose_reply("plant a tree", 5);
+        let start: String = full.chars().take(40).collect();
+        let mut continued = request(5);
+        continued.thread.push(ThreadMessage {
+            role: Role::Assistant,
+            content: start.clone(),
+        });
+        let rest: String = model
+            .generate(continued)
+            .filter_map(|d| async move {
+                match d {
+                    Ok(Delta::Text(text)) => Some(text),
+                    _ => None,
+                }
+            })
+            .collect::<Vec<_>>()
+            .await
+            .concat();
+        assert_eq!(format!("{start}{rest}"), full);
     }
 
     #[tokio::test]

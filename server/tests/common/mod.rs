@@ -217,6 +217,18 @@ impl TestServer {
         .await
     }
 
+    pub async fn continue_reply(
+        &self,
+        conversation: Uuid,
+        message: Uuid,
+    ) -> Result<SendReceipt, Failure> {
+        self.call(
+            "continue_reply",
+            json!({ "conversation_id": conversation, "message_id": message }),
+        )
+        .await
+    }
+
     pub async fn stop(&self, conversation: Uuid, message: Uuid) -> Result<(), Failure> {
         self.call(
             "stop_generation",
