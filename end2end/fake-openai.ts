@@ -13,6 +13,8 @@ import { join } from 'node:path';
  * - `fake-echo`: "You said: <last user message>", a word every 120 ms;
  * - `fake-slow`: 200 numbered words, 60 ms apart;
  * - `fake-429`: OpenAI's rate-limit error;
+ * - `fake-tools`: calls `current_time` (its arguments streamed in two
+ *   fragments), then answers "Tool answered: <result>";
  * - a title request (any model) gets "Fake Model Title".
  */
 export interface FakeOpenAi {
@@ -23,7 +25,7 @@ export interface FakeOpenAi {
   stop(): Promise<void>;
 }
 
-export const FAKE_MODELS = ['fake-echo', 'fake-slow', 'fake-429'];
+export const FAKE_MODELS = ['fake-echo', 'fake-slow', 'fake-429', 'fake-tools'];
 const TITLE_REQUEST = 'Write a title of 2 to 8 words';
 
 const pause = (ms: number) => new Promise((done) => setTimeout(done, ms));
@@ -87,6 +89,21 @@ async function stream(response: ServerResponse, model: string, words: string[], 
   response.end();
 }
 
+/** Streams one tool call, its arguments in `fragments`, and ends the turn. */
+async function callTool(response: ServerResponse, model: string, name: string, fragments: string[]): Promise<void> {
+  response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  await write(response, chunk(model, { role: 'assistant', content: null }, null));
+  const start = { tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name, arguments: '' } }] };
+  await write(response, chunk(model, start, null));
+  for (const fragment of fragments) {
+    await pause(20);
+    await write(response, chunk(model, { tool_calls: [{ index: 0, function: { arguments: fragment } }] }, null));
+  }
+  await write(response, chunk(model, {}, 'tool_calls'));
+  await write(response, 'data: [DONE]\n\n');
+  response.end();
+}
+
 const spaced = (text: string) => text.split(' ').map((word, i, all) => (i < all.length - 1 ? `${word} ` : word));
 
 async function chatCompletions(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -104,6 +121,14 @@ async function chatCompletions(request: IncomingMessage, response: ServerRespons
         }),
       );
       return;
+    case 'fake-tools': {
+      const messages: any[] = Array.isArray(body.messages) ? body.messages : [];
+      const last = messages[messages.length - 1];
+      if (last?.role === 'tool') {
+        return stream(response, model, spaced(`Tool answered: ${last.content}`), 60);
+      }
+      return callTool(response, model, 'current_time', ['{', '}']);
+    }
     case 'fake-slow':
       return stream(response, model, Array.from({ length: 200 }, (_, i) => `w${i + 1} `), 60);
     default:

@@ -161,6 +161,17 @@ pub struct ReplyParams {
     pub system_prompt: Option<String>,
 }
 
+/// A function call an assistant reply asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolCall {
+    /// The provider's id for the call; the tool result names it.
+    pub id: String,
+    /// Which built-in tool.
+    pub name: String,
+    /// The arguments, as the JSON text the model wrote.
+    pub arguments: String,
+}
+
 /// One node of a conversation tree, as the browser sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MessageNode {
@@ -170,7 +181,8 @@ pub struct MessageNode {
     pub role: Role,
     pub content: String,
     pub status: MessageStatus,
-    /// The model that wrote an assistant reply, as `provider/model`.
+    /// The model that wrote an assistant reply, as `provider/model`; for a
+    /// tool result, the tool's name.
     pub model: Option<String>,
     /// The parameters that produced an assistant reply.
     #[serde(default)]
@@ -181,13 +193,19 @@ pub struct MessageNode {
     pub last_active_at: Option<i64>,
     /// Tokens and timing of a finished reply.
     pub usage: Option<ReplyUsage>,
+    /// The tools an assistant reply called (its results are the nodes below it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
+    /// For a tool result: the call it answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
     /// Milliseconds since the Unix epoch.
     pub created_at: i64,
 }
 
 /// How a conversation's new replies are generated; each field may be
 /// changed at any time and affects only replies started afterwards.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConversationSettings {
     /// `provider/model`; `None`: the persona's model, else the default.
     pub model: Option<String>,
@@ -196,6 +214,25 @@ pub struct ConversationSettings {
     /// Sampler values set on the conversation: they win over the persona's
     /// and the model's defaults.
     pub params: SamplerParams,
+    /// Whether models that can call tools are offered Arbor's built-in tools.
+    #[serde(default = "tools_on")]
+    pub tools: bool,
+}
+
+fn tools_on() -> bool {
+    true
+}
+
+impl Default for ConversationSettings {
+    /// No choices made: default model, no persona, no sampler values, tools on.
+    fn default() -> Self {
+        ConversationSettings {
+            model: None,
+            persona: None,
+            params: SamplerParams::default(),
+            tools: true,
+        }
+    }
 }
 
 /// The model that new replies of a conversation come from.
@@ -278,6 +315,9 @@ pub enum ChatEvent {
         status: MessageStatus,
         note: Option<String>,
         usage: Option<ReplyUsage>,
+        /// The tools the reply called, if any.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        tool_calls: Vec<ToolCall>,
     },
     /// The conversation was given a title automatically.
     Title { title: String },

@@ -111,3 +111,26 @@ test('a stopped reply can be continued in a new branch that starts with its text
   await continued.getByRole('button', { name: 'Previous version' }).click();
   await expect(assistantMessages(page).first().locator('.content')).toHaveText(kept);
 });
+
+test('a tool-calling reply shows its call and result as badges that expand', async ({ page }) => {
+  await startWith(page, 'local/fake-tools', 'what time is it?');
+  const call = page.locator('.tool-badge.call');
+  await expect(call.locator('summary')).toHaveText('Called current_time');
+  const result = page.locator('article.message.tool .tool-badge.result');
+  await expect(result.locator('summary')).toHaveText('current_time result');
+  await expect(result.locator('pre')).toBeHidden();
+  await result.locator('summary').click();
+  await expect(result.locator('pre')).toContainText('unix_ms');
+  const answer = assistantMessages(page).last();
+  await expect(answer).toHaveClass(/\bcomplete\b/);
+  await expect(answer.locator('.content')).toContainText('Tool answered:');
+  await expect(answer.locator('.content')).toContainText('unix_ms');
+
+  // Tools can be switched off for the conversation.
+  const tools = page.getByRole('checkbox', { name: 'Tools' });
+  await expect(tools).toBeChecked();
+  await tools.uncheck();
+  await page.reload();
+  await expect(page.locator('body[data-hydrated]')).toBeAttached();
+  await expect(page.getByRole('checkbox', { name: 'Tools' })).not.toBeChecked();
+});

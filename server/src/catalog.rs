@@ -417,6 +417,7 @@ params = { temperature = 1.0, top_k = 5 }
             model: model.map(str::to_string),
             persona: persona.map(str::to_string),
             params,
+            tools: true,
         }
     }
 

@@ -116,6 +116,11 @@ pub fn GenerationSettings() -> impl IntoView {
             })
             .collect_view()
     };
+    let toggle_tools = move |ev: leptos::ev::Event| {
+        let mut settings = state.settings.get_untracked();
+        settings.tools = event_target_checked(&ev);
+        save(state, settings, None);
+    };
     let panel_open = RwSignal::new(false);
     view! {
         <div class="generation-settings">
@@ -140,6 +145,17 @@ pub fn GenerationSettings() -> impl IntoView {
             >
                 "Sampler"
             </button>
+            <label
+                class="tools-switch"
+                title="Let models that can call functions use Arbor's tools: list_conversations, message_history, current_time"
+            >
+                <input
+                    type="checkbox"
+                    prop:checked=move || state.settings.get().tools
+                    on:change=toggle_tools
+                />
+                "Tools"
+            </label>
         </div>
         <Show when=move || panel_open.get()>
             <SamplerPanel on_close=move || panel_open.set(false)/>

@@ -33,7 +33,10 @@ pub fn MessageItem(id: Uuid) -> impl IntoView {
         Role::User => "You".to_string(),
         Role::Assistant => message.model.clone().unwrap_or_else(|| "Assistant".into()),
         Role::System => "System".to_string(),
-        Role::Tool => "Tool".to_string(),
+        Role::Tool => format!(
+            "Tool · {}",
+            message.model.clone().unwrap_or_else(|| "result".into())
+        ),
     };
     view! {
         <article
@@ -49,6 +52,7 @@ pub fn MessageItem(id: Uuid) -> impl IntoView {
             </header>
             {match role {
                 Role::User => view! { <UserBody message=message.clone()/> }.into_any(),
+                Role::Tool => view! { <ToolResult message=message.clone()/> }.into_any(),
                 _ => view! { <ReplyBody message=message.clone()/> }.into_any(),
             }}
         </article>
@@ -144,6 +148,7 @@ fn ReplyBody(message: LiveMessage) -> impl IntoView {
     let status = message.status.clone();
     let note = message.note.clone();
     let usage = message.usage.clone();
+    let tool_calls = message.tool_calls.clone();
     let params_line = message.params.clone().map(|params| {
         let mut parts = Vec::new();
         if let Some(persona) = &params.persona {
@@ -188,6 +193,20 @@ fn ReplyBody(message: LiveMessage) -> impl IntoView {
             <span class="typing" aria-label="The reply is being written">"▍"</span>
         </Show>
         {note_text}
+        {move || {
+            tool_calls
+                .get()
+                .into_iter()
+                .map(|call| {
+                    view! {
+                        <details class="tool-badge call">
+                            <summary>{format!("Called {}", call.name)}</summary>
+                            <pre>{call.arguments}</pre>
+                        </details>
+                    }
+                })
+                .collect_view()
+        }}
         {params_line}
         {move || {
             usage
@@ -215,5 +234,18 @@ fn ReplyBody(message: LiveMessage) -> impl IntoView {
                 </button>
             </Show>
         </div>
+    }
+}
+
+/// A tool's result: a compact badge that expands to the output.
+#[component]
+fn ToolResult(message: LiveMessage) -> impl IntoView {
+    let name = message.model.clone().unwrap_or_else(|| "tool".into());
+    let content = message.content.clone();
+    view! {
+        <details class="tool-badge result">
+            <summary>{format!("{name} result")}</summary>
+            <pre>{move || content.get()}</pre>
+        </details>
     }
 }

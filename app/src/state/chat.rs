@@ -8,7 +8,7 @@ use crate::functions::messages::{
 };
 use crate::model::{
     ChatEvent, ConversationSettings, ConversationView, EffectiveModel, MessageNode, MessageStatus,
-    ReplyParams, ReplyUsage, Role, SendReceipt,
+    ReplyParams, ReplyUsage, Role, SendReceipt, ToolCall,
 };
 use crate::tree::{NodeLink, Tree};
 use leptos::prelude::*;
@@ -28,6 +28,8 @@ pub struct LiveMessage {
     pub status: ArcRwSignal<MessageStatus>,
     pub note: ArcRwSignal<Option<String>>,
     pub usage: ArcRwSignal<Option<ReplyUsage>>,
+    /// The tools a reply called (known when it finishes).
+    pub tool_calls: ArcRwSignal<Vec<ToolCall>>,
 }
 
 impl LiveMessage {
@@ -42,6 +44,7 @@ impl LiveMessage {
             status: ArcRwSignal::new(node.status),
             note: ArcRwSignal::new(node.note),
             usage: ArcRwSignal::new(node.usage),
+            tool_calls: ArcRwSignal::new(node.tool_calls),
         }
     }
 }
@@ -138,6 +141,7 @@ impl ChatState {
                         shown.status.set(node.status);
                         shown.note.set(node.note.clone());
                         shown.usage.set(node.usage);
+                        shown.tool_calls.set(node.tool_calls.clone());
                     }
                     None => {
                         messages.insert(node.id, LiveMessage::new(node.clone()));
@@ -188,11 +192,13 @@ impl ChatState {
                 status,
                 note,
                 usage,
+                tool_calls,
             } => {
                 if let Some(message) = self.message(id) {
                     message.status.set(status);
                     message.note.set(note);
                     message.usage.set(usage);
+                    message.tool_calls.set(tool_calls);
                 }
             }
             // The title lives in the conversation list, which the stream refreshes.
@@ -210,9 +216,19 @@ impl ChatState {
             return;
         }
         let link = NodeLink::from(&node);
+        // A tool result or a reply the server added below the shown leaf
+        // (a tool loop going on) extends the shown branch; the server has
+        // already stored it as the active leaf.
+        let follows = node.role != Role::User
+            && node.parent_id.is_some()
+            && node.parent_id == self.active_leaf.get_untracked();
+        let id = node.id;
         self.messages
             .update_value(|m| _ = m.insert(node.id, LiveMessage::new(node)));
         self.tree.update(|t| t.insert(link));
+        if follows {
+            self.active_leaf.set(Some(id));
+        }
     }
 
     /// Shows the branch through `node`: its most recently shown descendant,

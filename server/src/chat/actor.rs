@@ -8,6 +8,7 @@
 use super::event_log::{EventLog, Replay, Sequenced};
 use super::generation::{self, derive_seed, estimate_tokens, GenerationUpdate, UpdateKind};
 use super::title;
+use super::tools::{self, ToolScope, MAX_TOOL_ROUNDS};
 use crate::catalog::{Catalog, ReplyPlan};
 use crate::clock::now_ms;
 use crate::providers::{GenerationRequest, ThreadMessage, TokenUsage};
@@ -15,7 +16,7 @@ use crate::storage::{Store, StoredMessage};
 use app::errors::AppError;
 use app::model::{
     ChatEvent, ConversationSettings, EffectiveModel, EventCursor, MessageNode, MessageStatus,
-    ReplyParams, ReplyUsage, Role, SendReceipt,
+    ReplyParams, ReplyUsage, Role, SendReceipt, ToolCall,
 };
 use app::tree::{NodeLink, Tree};
 use std::collections::HashMap;
@@ -146,6 +147,10 @@ struct Running {
     usage: TokenUsage,
     /// Size of the thread sent, for estimating prompt tokens.
     prompt_chars: usize,
+    /// The tools the reply calls (known at its end).
+    tool_calls: Vec<ToolCall>,
+    /// How many model turns of this tool loop came before this one.
+    tool_round: usize,
 }
 
 impl Running {
@@ -457,13 +462,16 @@ impl ConversationActor {
             note: None,
             last_active_at: None,
             usage: None,
+            tool_calls: Vec::new(),
+            tool_call_id: None,
             created_at: now_ms(),
         };
         let user = StoredMessage {
             node: user,
             client_id: Some(client_id),
         };
-        self.create_reply(user.node.id, Some(user), 0, None).await
+        self.create_reply(user.node.id, Some(user), 0, None, 0)
+            .await
     }
 
     async fn regenerate(&mut self, message: Uuid) -> Result<SendReceipt, AppError> {
@@ -482,7 +490,8 @@ impl ConversationActor {
             ));
         };
         let sibling_index = self.tree.children(Some(parent)).len();
-        self.create_reply(parent, None, sibling_index, None).await
+        self.create_reply(parent, None, sibling_index, None, 0)
+            .await
     }
 
     /// Starts a sibling of an interrupted or failed reply that begins with
@@ -526,7 +535,7 @@ impl ConversationActor {
             seed: node.params.as_ref().and_then(|p| p.sampler.seed),
         };
         let sibling_index = self.tree.children(Some(parent)).len();
-        self.create_reply(parent, None, sibling_index, Some(prefill))
+        self.create_reply(parent, None, sibling_index, Some(prefill), 0)
             .await
     }
 
@@ -539,6 +548,7 @@ impl ConversationActor {
         user: Option<StoredMessage>,
         sibling_index: usize,
         prefill: Option<Prefill>,
+        tool_round: usize,
     ) -> Result<SendReceipt, AppError> {
         let mut plan = self.context.catalog.plan(&self.settings);
         let system_prompt = self.effective_system_prompt(&plan);
@@ -551,10 +561,7 @@ impl ConversationActor {
         }
         if let Some(prefill) = &prefill {
             // The reply so far, as the start of the model's own turn.
-            thread.push(ThreadMessage {
-                role: Role::Assistant,
-                content: prefill.text.clone(),
-            });
+            thread.push(ThreadMessage::new(Role::Assistant, prefill.text.clone()));
         }
         if plan.provider.is_offline() && plan.params.seed.is_none() {
             // The offline model needs a seed: one per thread and sibling, so
@@ -578,6 +585,8 @@ impl ConversationActor {
             note: None,
             last_active_at: Some(stamp),
             usage: None,
+            tool_calls: Vec::new(),
+            tool_call_id: None,
             created_at: now.max(user.as_ref().map_or(0, |u| u.node.created_at)),
         };
         let mut rows: Vec<StoredMessage> = user.into_iter().collect();
@@ -614,6 +623,14 @@ impl ConversationActor {
                 model: plan.model_id,
                 thread,
                 params: plan.params,
+                tools: if self.settings.tools
+                    && plan.provider.supports_tools()
+                    && tool_round + 1 < MAX_TOOL_ROUNDS
+                {
+                    tools::specs()
+                } else {
+                    Vec::new()
+                },
             },
             assistant.id,
             self.updates.clone(),
@@ -628,6 +645,8 @@ impl ConversationActor {
                 first_text: None,
                 usage: TokenUsage::default(),
                 prompt_chars,
+                tool_calls: Vec::new(),
+                tool_round,
             },
         );
         Ok(SendReceipt {
@@ -673,19 +692,19 @@ impl ConversationActor {
         until: Option<Uuid>,
         extra: Option<&MessageNode>,
     ) -> Vec<ThreadMessage> {
-        let system = (!system_prompt.trim().is_empty()).then(|| ThreadMessage {
-            role: Role::System,
-            content: system_prompt.to_string(),
-        });
+        let system = (!system_prompt.trim().is_empty())
+            .then(|| ThreadMessage::new(Role::System, system_prompt.to_string()));
         let path = until.map(|id| self.tree.path_to(id)).unwrap_or_default();
         let messages = path
             .iter()
             .filter_map(|id| self.messages.get(id))
             .chain(extra)
-            .filter(|m| !m.content.is_empty())
+            .filter(|m| !m.content.is_empty() || !m.tool_calls.is_empty() || m.role == Role::Tool)
             .map(|m| ThreadMessage {
                 role: m.role,
                 content: m.content.clone(),
+                tool_calls: m.tool_calls.clone(),
+                tool_call_id: m.tool_call_id.clone(),
             });
         system.into_iter().chain(messages).collect()
     }
@@ -755,12 +774,25 @@ impl ConversationActor {
                     running.usage = running.usage.merge(usage);
                 }
             }
+            UpdateKind::ToolCalls(calls) => {
+                if let Some(running) = self.running.get_mut(&id) {
+                    running.tool_calls = calls;
+                }
+            }
             UpdateKind::Finished(result) => {
                 let Some(running) = self.running.remove(&id) else {
                     return;
                 };
                 let usage = self.usage_of(&running, id);
                 match result {
+                    Ok(()) if !running.tool_calls.is_empty() => {
+                        if let Some(node) = self.messages.get_mut(&id) {
+                            node.tool_calls = running.tool_calls.clone();
+                        }
+                        self.finish(id, MessageStatus::Complete, None, usage).await;
+                        self.run_tools(id, running.tool_calls, running.tool_round)
+                            .await;
+                    }
                     Ok(()) => {
                         self.finish(id, MessageStatus::Complete, None, usage).await;
                         self.name_conversation(id).await;
@@ -771,6 +803,67 @@ impl ConversationActor {
                     }
                 }
             }
+        }
+    }
+
+    /// Runs the tools reply `id` called, stores each result as a tool node
+    /// (a chain below the reply), and asks the model to go on from the
+    /// last one.
+    async fn run_tools(&mut self, id: Uuid, calls: Vec<ToolCall>, tool_round: usize) {
+        let mut parent = id;
+        for call in calls {
+            let result = {
+                let path = self.tree.path_to(parent);
+                let scope = ToolScope {
+                    store: &self.context.store,
+                    owner: self.owner,
+                    conversation: self.id,
+                    branch: path.iter().filter_map(|n| self.messages.get(n)).collect(),
+                };
+                tools::run(&call, &scope).await
+            };
+            let now = now_ms();
+            let node = MessageNode {
+                id: Uuid::now_v7(),
+                parent_id: Some(parent),
+                role: Role::Tool,
+                content: result,
+                status: MessageStatus::Complete,
+                model: Some(call.name.clone()),
+                params: None,
+                note: None,
+                last_active_at: None,
+                usage: None,
+                tool_calls: Vec::new(),
+                tool_call_id: Some(call.id.clone()),
+                created_at: now,
+            };
+            let row = StoredMessage {
+                node: node.clone(),
+                client_id: None,
+            };
+            if let Err(error) = self
+                .context
+                .store
+                .insert_messages(self.id, &[row], node.id)
+                .await
+            {
+                tracing::error!(%error, message = %id, "could not store a tool result");
+                return;
+            }
+            self.tree.insert(NodeLink::from(&node));
+            self.messages.insert(node.id, node.clone());
+            self.active_leaf = Some(node.id);
+            parent = node.id;
+            self.log.publish(ChatEvent::Message {
+                node: Box::new(node),
+            });
+        }
+        if let Err(error) = self
+            .create_reply(parent, None, 0, None, tool_round + 1)
+            .await
+        {
+            tracing::error!(?error, message = %id, "could not answer after the tools ran");
         }
     }
 
@@ -842,26 +935,16 @@ impl ConversationActor {
         node.status = status;
         node.note = note.clone();
         node.usage = usage;
-        if let Err(error) = self
-            .context
-            .store
-            .finish_message(
-                id,
-                status,
-                &node.content,
-                note.as_deref(),
-                usage.as_ref(),
-                now_ms(),
-            )
-            .await
-        {
+        if let Err(error) = self.context.store.finish_message(node, now_ms()).await {
             tracing::error!(%error, message = %id, "could not store the end of a reply");
         }
+        let tool_calls = node.tool_calls.clone();
         self.log.publish(ChatEvent::Done {
             id,
             status,
             note,
             usage,
+            tool_calls,
         });
     }
 }

@@ -26,6 +26,8 @@ pub enum UpdateKind {
     Text(String),
     /// Token counts reported by the provider.
     Usage(TokenUsage),
+    /// The reply calls these tools.
+    ToolCalls(Vec<app::model::ToolCall>),
     /// A title for the conversation, named after this reply finished.
     Title(String),
     /// The provider finished, or failed (text so far is kept).
@@ -61,6 +63,7 @@ pub fn spawn(
                 Ok(Delta::Text(text)) if text.is_empty() => continue,
                 Ok(Delta::Text(text)) => UpdateKind::Text(text),
                 Ok(Delta::Usage(usage)) => UpdateKind::Usage(usage),
+                Ok(Delta::ToolCalls(calls)) => UpdateKind::ToolCalls(calls),
                 Err(error) => {
                     tracing::warn!(message = %id, %error, "generation failed");
                     guard.end(Err(error)).await;
@@ -174,6 +177,7 @@ mod tests {
             model: "panics".into(),
             thread: thread("hi"),
             params: Default::default(),
+            tools: Vec::new(),
         };
         let idle = Duration::from_secs(5);
         let task = spawn(Arc::new(PanickingProvider), request, id, updates, idle);
@@ -185,10 +189,7 @@ mod tests {
     }
 
     fn thread(text: &str) -> Vec<ThreadMessage> {
-        vec![ThreadMessage {
-            role: Role::User,
-            content: text.into(),
-        }]
+        vec![ThreadMessage::new(Role::User, text)]
     }
 
     #[test]

@@ -6,3 +6,4 @@ pub mod event_log;
 pub mod generation;
 pub mod registry;
 pub mod title;
+pub mod tools;

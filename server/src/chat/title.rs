@@ -115,18 +115,19 @@ async fn ask(
     let request = GenerationRequest {
         model,
         // The instruction goes in the user turn: some local models ignore system prompts.
-        thread: vec![ThreadMessage {
-            role: Role::User,
-            content: format!("{TITLE_PROMPT}\n\n{excerpt}"),
-        }],
+        thread: vec![ThreadMessage::new(
+            Role::User,
+            format!("{TITLE_PROMPT}\n\n{excerpt}"),
+        )],
         params: Default::default(),
+        tools: Vec::new(),
     };
     let mut stream = provider.generate(request);
     let mut text = String::new();
     while let Some(item) = stream.next().await {
         match item {
             Ok(Delta::Text(piece)) => text.push_str(&piece),
-            Ok(Delta::Usage(_)) => {}
+            Ok(Delta::Usage(_) | Delta::ToolCalls(_)) => {}
             Err(error) => {
                 tracing::warn!(%error, "the model could not name the conversation");
                 return None;

@@ -306,10 +306,7 @@ mod tests {
     }
 
     fn message(role: Role, content: &str) -> ThreadMessage {
-        ThreadMessage {
-            role,
-            content: content.into(),
-        }
+        ThreadMessage::new(role, content)
     }
 
     fn request(thread: &[ThreadMessage]) -> GenerationRequest {
@@ -317,6 +314,7 @@ mod tests {
             model: "claude-test".into(),
             thread: thread.to_vec(),
             params: Default::default(),
+            tools: Vec::new(),
         }
     }
 

@@ -6,12 +6,13 @@ mod anthropic;
 mod offline;
 mod offline_text;
 mod openai;
+mod tool_call_assembly;
 
 pub use anthropic::{Anthropic, AnthropicSettings, ANTHROPIC_PARAMS};
 pub use offline::{OfflineModel, OFFLINE_MODEL, OFFLINE_PROVIDER};
 pub use openai::{OpenAiCompatible, EXTENSION_PARAMS, OPENAI_PARAMS};
 
-use app::model::Role;
+use app::model::{Role, ToolCall};
 use app::sampling::{SamplerField, SamplerParams};
 use futures::future::BoxFuture;
 use futures::Stream;
@@ -22,6 +23,31 @@ use std::pin::Pin;
 pub struct ThreadMessage {
     pub role: Role,
     pub content: String,
+    /// The tools an assistant message called.
+    pub tool_calls: Vec<ToolCall>,
+    /// For a tool result: the call it answers.
+    pub tool_call_id: Option<String>,
+}
+
+impl ThreadMessage {
+    /// A plain text message.
+    pub fn new(role: Role, content: impl Into<String>) -> Self {
+        ThreadMessage {
+            role,
+            content: content.into(),
+            tool_calls: Vec::new(),
+            tool_call_id: None,
+        }
+    }
+}
+
+/// A tool a model may call: its name, what it does, and the JSON Schema of
+/// its arguments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolSpec {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub parameters: serde_json::Value,
 }
 
 /// What a provider is asked to continue.
@@ -34,6 +60,8 @@ pub struct GenerationRequest {
     /// The sampler fields to send: already limited to the ones the provider
     /// supports (see [`Provider::supported_params`]).
     pub params: SamplerParams,
+    /// The tools the model may call (empty: none offered).
+    pub tools: Vec<ToolSpec>,
 }
 
 /// Why a generation failed, in words fit for the user.
@@ -65,6 +93,8 @@ pub enum Delta {
     Text(String),
     /// Token counts, as far as the provider knows them.
     Usage(TokenUsage),
+    /// The reply ends by calling these tools (sent once, complete).
+    ToolCalls(Vec<ToolCall>),
 }
 
 /// A reply as it is produced, ending early with an error if the model fails.
@@ -113,6 +143,10 @@ pub trait Provider: Send + Sync + 'static {
     fn is_offline(&self) -> bool;
     /// The sampler fields this provider sends; the others are dropped.
     fn supported_params(&self) -> &[SamplerField];
+    /// Whether its models can call tools.
+    fn supports_tools(&self) -> bool {
+        false
+    }
     /// Starts generating a reply. Dropping the stream cancels the request.
     fn generate(&self, request: GenerationRequest) -> DeltaStream;
     /// The model ids the endpoint itself lists, for providers that can say.

@@ -108,14 +108,12 @@ mod tests {
     fn request(seed: u64) -> GenerationRequest {
         GenerationRequest {
             model: OFFLINE_MODEL.into(),
-            thread: vec![ThreadMessage {
-                role: Role::User,
-                content: "plant a tree".into(),
-            }],
+            thread: vec![ThreadMessage::new(Role::User, "plant a tree")],
             params: app::sampling::SamplerParams {
                 seed: Some(seed),
                 ..Default::default()
             },
+            tools: Vec::new(),
         }
     }
 
@@ -134,7 +132,7 @@ mod tests {
             .iter()
             .filter_map(|p| match p {
                 Delta::Text(t) => Some(t.clone()),
-                Delta::Usage(_) => None,
+                Delta::Usage(_) | Delta::ToolCalls(_) => None,
             })
             .collect();
         assert!(text.len() > 30);
@@ -157,10 +155,9 @@ mod tests {
         let full = compose_reply("plant a tree", 5);
         let start: String = full.chars().take(40).collect();
         let mut continued = request(5);
-        continued.thread.push(ThreadMessage {
-            role: Role::Assistant,
-            content: start.clone(),
-        });
+        continued
+            .thread
+            .push(ThreadMessage::new(Role::Assistant, start.clone()));
         let rest: String = model
             .generate(continued)
             .filter_map(|d| async move {

@@ -3,6 +3,7 @@
 //! endpoint all speak this protocol. Upstream failures become a short
 //! message for the user; the detail goes to the log.
 
+use super::tool_call_assembly::ToolCallAssembly;
 use super::{
     http_client, refusal, shorten, Delta, DeltaStream, GenerationRequest, Provider, ProviderError,
     ThreadMessage, TokenUsage,
@@ -12,10 +13,12 @@ use app::sampling::{SamplerField, SamplerParams};
 use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
 use async_openai::types::chat::{
+    ChatCompletionMessageToolCall, ChatCompletionMessageToolCalls,
     ChatCompletionRequestAssistantMessage, ChatCompletionRequestMessage,
-    ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage,
-    ChatCompletionStreamOptions, CreateChatCompletionRequest, CreateChatCompletionStreamResponse,
-    StopConfiguration,
+    ChatCompletionRequestSystemMessage, ChatCompletionRequestToolMessage,
+    ChatCompletionRequestUserMessage, ChatCompletionStreamOptions, ChatCompletionTool,
+    ChatCompletionTools, CreateChatCompletionRequest, CreateChatCompletionStreamResponse,
+    FunctionCall, FunctionObject, StopConfiguration,
 };
 use async_openai::Client;
 use futures::future::BoxFuture;
@@ -101,6 +104,10 @@ impl Provider for OpenAiCompatible {
         &self.supported
     }
 
+    fn supports_tools(&self) -> bool {
+        true
+    }
+
     fn generate(&self, request: GenerationRequest) -> DeltaStream {
         let client = self.client.clone();
         let base_url = self.base_url.clone();
@@ -154,6 +161,22 @@ fn request_body(request: &GenerationRequest) -> serde_json::Value {
         frequency_penalty: params.frequency_penalty,
         presence_penalty: params.presence_penalty,
         stop: params.stop.clone().map(StopConfiguration::StringArray),
+        tools: (!request.tools.is_empty()).then(|| {
+            request
+                .tools
+                .iter()
+                .map(|tool| {
+                    ChatCompletionTools::Function(ChatCompletionTool {
+                        function: FunctionObject {
+                            name: tool.name.to_string(),
+                            description: Some(tool.description.to_string()),
+                            parameters: Some(tool.parameters.clone()),
+                            strict: None,
+                        },
+                    })
+                })
+                .collect()
+        }),
         ..Default::default()
     };
     let mut json = serde_json::to_value(body).unwrap_or_default();
@@ -188,7 +211,8 @@ fn request_body(request: &GenerationRequest) -> serde_json::Value {
     json
 }
 
-/// A thread message in OpenAI's shape (tool messages are not sent yet).
+/// A thread message in OpenAI's shape; a tool result without the id of
+/// its call cannot be sent and is skipped.
 fn to_openai(message: &ThreadMessage) -> Option<ChatCompletionRequestMessage> {
     let text = message.content.clone();
     Some(match message.role {
@@ -203,44 +227,73 @@ fn to_openai(message: &ThreadMessage) -> Option<ChatCompletionRequestMessage> {
         }
         .into(),
         Role::Assistant => ChatCompletionRequestAssistantMessage {
-            content: Some(text.into()),
+            content: (!text.is_empty() || message.tool_calls.is_empty()).then(|| text.into()),
+            tool_calls: (!message.tool_calls.is_empty()).then(|| {
+                message
+                    .tool_calls
+                    .iter()
+                    .map(|call| {
+                        ChatCompletionMessageToolCalls::Function(ChatCompletionMessageToolCall {
+                            id: call.id.clone(),
+                            function: FunctionCall {
+                                name: call.name.clone(),
+                                arguments: call.arguments.clone(),
+                            },
+                        })
+                    })
+                    .collect()
+            }),
             ..Default::default()
         }
         .into(),
-        Role::Tool => return None,
+        Role::Tool => ChatCompletionRequestToolMessage {
+            content: text.into(),
+            tool_call_id: message.tool_call_id.clone()?,
+        }
+        .into(),
     })
 }
 
-/// The deltas of a chunk stream (text, and the usage chunk at the end);
-/// the first error ends it.
-fn texts(
-    chunks: std::pin::Pin<
-        Box<
-            dyn futures::Stream<Item = Result<CreateChatCompletionStreamResponse, OpenAIError>>
-                + Send,
-        >,
-    >,
-) -> DeltaStream {
-    Box::pin(stream::unfold(Some(chunks), |chunks| async move {
-        let mut chunks = chunks?;
-        match chunks.next().await? {
-            Ok(chunk) => {
-                let delta = match &chunk.usage {
-                    Some(usage) => Delta::Usage(TokenUsage {
-                        prompt: Some(usage.prompt_tokens),
-                        completion: Some(usage.completion_tokens),
-                    }),
-                    None => Delta::Text(
-                        chunk
-                            .choices
-                            .first()
-                            .and_then(|choice| choice.delta.content.clone())
-                            .unwrap_or_default(),
-                    ),
-                };
-                Some((Ok(delta), Some(chunks)))
+type ChunkStream = std::pin::Pin<
+    Box<dyn futures::Stream<Item = Result<CreateChatCompletionStreamResponse, OpenAIError>> + Send>,
+>;
+
+/// The deltas of a chunk stream: text as it comes, the usage chunk, and the
+/// tool calls (assembled from their fragments) when the stream ends. The
+/// first error ends it.
+fn texts(chunks: ChunkStream) -> DeltaStream {
+    let start = Some((chunks, ToolCallAssembly::default()));
+    Box::pin(stream::unfold(start, |state| async move {
+        let (mut chunks, mut calls) = state?;
+        loop {
+            let chunk = match chunks.next().await {
+                None if calls.is_empty() => return None,
+                None => return Some((Ok(Delta::ToolCalls(calls.finish())), None)),
+                Some(Err(error)) => return Some((Err(describe(&error, "")), None)),
+                Some(Ok(chunk)) => chunk,
+            };
+            if let Some(usage) = &chunk.usage {
+                let usage = Delta::Usage(TokenUsage {
+                    prompt: Some(usage.prompt_tokens),
+                    completion: Some(usage.completion_tokens),
+                });
+                return Some((Ok(usage), Some((chunks, calls))));
             }
-            Err(error) => Some((Err(describe(&error, "")), None)),
+            let Some(choice) = chunk.choices.into_iter().next() else {
+                continue;
+            };
+            for piece in choice.delta.tool_calls.unwrap_or_default() {
+                let function = piece.function.unwrap_or_default();
+                calls.add(
+                    piece.index,
+                    piece.id.as_deref(),
+                    function.name.as_deref(),
+                    function.arguments.as_deref().unwrap_or_default(),
+                );
+            }
+            if let Some(text) = choice.delta.content.filter(|t| !t.is_empty()) {
+                return Some((Ok(Delta::Text(text)), Some((chunks, calls))));
+            }
         }
     }))
 }
@@ -274,11 +327,9 @@ mod tests {
     fn request(params: SamplerParams) -> GenerationRequest {
         GenerationRequest {
             model: "m".into(),
-            thread: vec![ThreadMessage {
-                role: Role::User,
-                content: "hi".into(),
-            }],
+            thread: vec![ThreadMessage::new(Role::User, "hi")],
             params,
+            tools: Vec::new(),
         }
     }
 
@@ -345,10 +396,7 @@ mod tests {
             (Role::Assistant, "hello"),
             (Role::Tool, "42"),
         ]
-        .map(|(role, content)| ThreadMessage {
-            role,
-            content: content.into(),
-        });
+        .map(|(role, content)| ThreadMessage::new(role, content));
         let messages: Vec<_> = thread.iter().filter_map(to_openai).collect();
         let json = serde_json::to_value(&messages).expect("serializes");
         assert_eq!(

@@ -7,9 +7,7 @@ mod sqlite;
 
 pub use sqlite::SqliteStore;
 
-use app::model::{
-    ConversationSettings, ConversationSummary, MessageNode, MessageStatus, ReplyUsage,
-};
+use app::model::{ConversationSettings, ConversationSummary, MessageNode};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -103,16 +101,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> StorageResult<()>;
     /// Saves the text a streaming reply has so far.
     async fn checkpoint_message(&self, id: Uuid, content: &str, now: i64) -> StorageResult<()>;
-    /// Stores the final text, status and usage of a reply.
-    async fn finish_message(
-        &self,
-        id: Uuid,
-        status: MessageStatus,
-        content: &str,
-        note: Option<&str>,
-        usage: Option<&ReplyUsage>,
-        now: i64,
-    ) -> StorageResult<()>;
+    /// Stores the final text, status, note, usage and tool calls of a reply.
+    async fn finish_message(&self, node: &MessageNode, now: i64) -> StorageResult<()>;
     /// Records the displayed branch and marks its leaf as the latest chosen.
     async fn set_active_leaf(&self, conversation: Uuid, leaf: Uuid, at: i64) -> StorageResult<()>;
     /// Marks every reply still `streaming` as interrupted (their generation

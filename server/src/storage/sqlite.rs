@@ -2,9 +2,7 @@
 //! keys on, migrations embedded in the binary and run on open.
 
 use super::{ConversationRecord, StorageError, StorageResult, Store, StoredMessage};
-use app::model::{
-    ConversationSettings, ConversationSummary, MessageNode, MessageStatus, ReplyParams, ReplyUsage,
-};
+use app::model::{ConversationSettings, ConversationSummary, MessageNode, ReplyParams, ReplyUsage};
 use app::sampling::SamplerParams;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
@@ -106,6 +104,11 @@ fn message_from_row(row: &SqliteRow) -> StorageResult<StoredMessage> {
             status: parsed_column(row, "messages", "status")?,
             model: row.try_get("model")?,
             params: params.and_then(|p| serde_json::from_str::<ReplyParams>(&p).ok()),
+            tool_calls: row
+                .try_get::<Option<String>, _>("tool_calls")?
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or_default(),
+            tool_call_id: row.try_get("tool_call_id")?,
             note: row.try_get("error")?,
             last_active_at: row.try_get("last_active_at")?,
             usage: usage.and_then(|u| serde_json::from_str::<ReplyUsage>(&u).ok()),
@@ -113,6 +116,15 @@ fn message_from_row(row: &SqliteRow) -> StorageResult<StoredMessage> {
         },
         client_id: row.try_get("client_id")?,
     })
+}
+
+/// The stored form of a node's tool calls (none: NULL).
+fn tool_calls_json(calls: &[app::model::ToolCall]) -> Option<String> {
+    if calls.is_empty() {
+        None
+    } else {
+        serde_json::to_string(calls).ok()
+    }
 }
 
 const SUMMARY_COLUMNS: &str = "id, title, created_at, updated_at";
@@ -175,7 +187,7 @@ impl Store for SqliteStore {
     async fn conversation(&self, id: Uuid) -> StorageResult<Option<ConversationRecord>> {
         let row = sqlx::query(&format!(
             "SELECT {SUMMARY_COLUMNS}, owner_id, active_leaf_id, system_prompt, model, persona, \
-             params FROM conversations WHERE id = ?"
+             params, tools_enabled FROM conversations WHERE id = ?"
         ))
         .bind(id.to_string())
         .fetch_optional(&self.pool)
@@ -193,6 +205,7 @@ impl Store for SqliteStore {
                         &row.try_get::<String, _>("params")?,
                     )
                     .unwrap_or_default(),
+                    tools: row.try_get("tools_enabled")?,
                 },
             })
         })
@@ -236,13 +249,17 @@ impl Store for SqliteStore {
                 table: "conversations",
                 reason: e.to_string(),
             })?;
-        sqlx::query("UPDATE conversations SET model = ?, persona = ?, params = ? WHERE id = ?")
-            .bind(&settings.model)
-            .bind(&settings.persona)
-            .bind(params)
-            .bind(id.to_string())
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE conversations SET model = ?, persona = ?, params = ?, tools_enabled = ? \
+             WHERE id = ?",
+        )
+        .bind(&settings.model)
+        .bind(&settings.persona)
+        .bind(params)
+        .bind(settings.tools)
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -267,7 +284,8 @@ impl Store for SqliteStore {
     async fn messages(&self, conversation: Uuid) -> StorageResult<Vec<StoredMessage>> {
         let rows = sqlx::query(
             "SELECT id, parent_id, role, content, status, model, params, error, client_id, \
-             usage, last_active_at, created_at FROM messages WHERE conversation_id = ? \
+             usage, tool_calls, tool_call_id, last_active_at, created_at FROM messages \
+             WHERE conversation_id = ? \
              ORDER BY created_at, id",
         )
         .bind(conversation.to_string())
@@ -289,8 +307,9 @@ impl Store for SqliteStore {
             latest = latest.max(node.created_at);
             sqlx::query(
                 "INSERT INTO messages (id, conversation_id, parent_id, role, content, status, \
-                 model, params, error, client_id, last_active_at, created_at, updated_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 model, params, error, client_id, last_active_at, created_at, updated_at, \
+                 tool_calls, tool_call_id) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(node.id.to_string())
             .bind(conversation.to_string())
@@ -309,6 +328,8 @@ impl Store for SqliteStore {
             .bind(node.last_active_at)
             .bind(node.created_at)
             .bind(node.created_at)
+            .bind(tool_calls_json(&node.tool_calls))
+            .bind(&node.tool_call_id)
             .execute(&mut *tx)
             .await?;
         }
@@ -334,25 +355,18 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn finish_message(
-        &self,
-        id: Uuid,
-        status: MessageStatus,
-        content: &str,
-        note: Option<&str>,
-        usage: Option<&ReplyUsage>,
-        now: i64,
-    ) -> StorageResult<()> {
+    async fn finish_message(&self, node: &MessageNode, now: i64) -> StorageResult<()> {
         sqlx::query(
-            "UPDATE messages SET content = ?, status = ?, error = ?, usage = ?, updated_at = ? \
-             WHERE id = ?",
+            "UPDATE messages SET content = ?, status = ?, error = ?, usage = ?, tool_calls = ?, \
+             updated_at = ? WHERE id = ?",
         )
-        .bind(content)
-        .bind(status.as_str())
-        .bind(note)
-        .bind(usage.and_then(|u| serde_json::to_string(u).ok()))
+        .bind(&node.content)
+        .bind(node.status.as_str())
+        .bind(&node.note)
+        .bind(node.usage.and_then(|u| serde_json::to_string(&u).ok()))
+        .bind(tool_calls_json(&node.tool_calls))
         .bind(now)
-        .bind(id.to_string())
+        .bind(node.id.to_string())
         .execute(&self.pool)
         .await?;
         Ok(())

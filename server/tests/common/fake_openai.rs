@@ -9,7 +9,14 @@
 //! - `fake-cut`: three words, then the connection is cut mid-body;
 //! - `fake-malformed`: one word, then a chunk that is not JSON;
 //! - `fake-stall`: one word, then silence with the connection open;
-//! - `fake-slow`: forty words 50 ms apart.
+//! - `fake-slow`: forty words 50 ms apart;
+//! - `fake-tools`: when offered tools and the last message is not a tool
+//!   result, calls the tool the last user message names (`message_history`
+//!   with `{"limit": 2}`, `list_conversations`, else `current_time`), its
+//!   arguments streamed in fragments; after a tool result it answers
+//!   "Tool answered: <result>";
+//! - `fake-tools-loop`: calls `current_time` whenever tools are offered,
+//!   and answers "No more tools." when they are not.
 //!
 //! `GET /v1/models` lists these models.
 
@@ -107,6 +114,7 @@ async fn chat_completions(
             &body,
             40,
         ),
+        "fake-tools" | "fake-tools-loop" => tool_script(&model, &body),
         _ if body.to_string().contains(TITLE_REQUEST) => {
             let answer = words(FAKE_TITLE_ANSWER);
             let count = answer.len();
@@ -119,6 +127,58 @@ async fn chat_completions(
         }
     };
     streamed(script, &shared)
+}
+
+/// The behaviour of the tool-calling models (see the module documentation).
+fn tool_script(model: &str, body: &Value) -> Script {
+    let fast = Duration::from_millis(1);
+    let messages = body["messages"].as_array().cloned().unwrap_or_default();
+    let offered = body["tools"].as_array().is_some_and(|t| !t.is_empty());
+    let last = messages.last().cloned().unwrap_or_default();
+    let answer = |text: String| {
+        let answer = words(&text);
+        let count = answer.len();
+        finished(with_words(model, answer, fast), body, count)
+    };
+    if !offered {
+        return answer("No more tools.".into());
+    }
+    if model == "fake-tools" && last["role"] == "tool" {
+        let result = last["content"].as_str().unwrap_or_default();
+        return answer(format!("Tool answered: {result}"));
+    }
+    let asked = last_user_text(body);
+    let (name, fragments): (&str, &[&str]) = if model == "fake-tools-loop" {
+        ("current_time", &[])
+    } else if asked.contains("message_history") {
+        ("message_history", &["{\"limit\":", " 2}"])
+    } else if asked.contains("list_conversations") {
+        ("list_conversations", &["{}"])
+    } else {
+        ("current_time", &[])
+    };
+    let results = messages.iter().filter(|m| m["role"] == "tool").count();
+    let start = json!({ "tool_calls": [{
+        "index": 0, "id": format!("call_{results}"), "type": "function",
+        "function": { "name": name, "arguments": "" },
+    }] });
+    let mut script = Script::default()
+        .event(&chunk(
+            model,
+            json!({ "role": "assistant", "content": null }),
+            Value::Null,
+        ))
+        .event(&chunk(model, start, Value::Null));
+    for fragment in fragments {
+        let piece =
+            json!({ "tool_calls": [{ "index": 0, "function": { "arguments": fragment } }] });
+        script = script
+            .then(Step::Pause(fast))
+            .event(&chunk(model, piece, Value::Null));
+    }
+    script
+        .event(&chunk(model, json!({}), json!("tool_calls")))
+        .event("data: [DONE]\n\n")
 }
 
 fn chunk(model: &str, delta: Value, finish_reason: Value) -> String {
