@@ -180,3 +180,45 @@ async fn the_system_prompt_is_sent_as_the_top_level_system_field() {
         json!([{ "role": "user", "content": "oak?" }])
     );
 }
+
+#[tokio::test]
+async fn tool_use_blocks_are_run_and_the_result_goes_back_as_a_tool_result() {
+    let fake = fake_anthropic::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = arbor(dir.path(), &fake, "fake-tools").await;
+    let conversation = server.create_conversation().await.id;
+    server.send(conversation, None, "what did I say?").await;
+    let view = server.wait_for_final_answer(conversation).await;
+    let branch = common::shown_branch(&view);
+    assert_eq!(branch.len(), 4, "user, tool call, tool result, answer");
+    let call = &branch[1].tool_calls[0];
+    assert_eq!(
+        (
+            call.id.as_str(),
+            call.name.as_str(),
+            call.arguments.as_str()
+        ),
+        ("toolu_fake", "message_history", "{\"limit\": 2}")
+    );
+    let result = branch[2];
+    assert_eq!(result.tool_call_id.as_deref(), Some("toolu_fake"));
+    assert!(result.content.contains("what did I say?"));
+    assert_eq!(
+        branch[3].content,
+        format!("Tool answered: {}", result.content)
+    );
+
+    let requests = fake.chat_requests();
+    let second = &requests.last().expect("a second request").body;
+    let turns = second["messages"].as_array().expect("turns");
+    assert_eq!(
+        turns[turns.len() - 2]["content"][0],
+        json!({ "type": "tool_use", "id": "toolu_fake", "name": "message_history", "input": { "limit": 2 } })
+    );
+    assert_eq!(turns[turns.len() - 1]["role"], "user");
+    assert_eq!(
+        turns[turns.len() - 1]["content"][0]["tool_use_id"],
+        "toolu_fake"
+    );
+    assert_eq!(second["tools"].as_array().map(Vec::len), Some(3));
+}

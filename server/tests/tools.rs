@@ -4,11 +4,9 @@
 
 mod common;
 
-use app::model::{ConversationView, MessageNode, MessageStatus, Role};
-use common::{fake_openai, fake_server::FakeServer, TestServer, PATIENCE};
+use app::model::{MessageStatus, Role};
+use common::{fake_openai, fake_server::FakeServer, TestServer};
 use serde_json::{json, Value};
-use std::time::Duration;
-use uuid::Uuid;
 
 async fn arbor(dir: &std::path::Path, fake: &FakeServer, model: &str) -> TestServer {
     let base_url = format!("{}/v1", fake.origin);
@@ -17,43 +15,6 @@ async fn arbor(dir: &std::path::Path, fake: &FakeServer, model: &str) -> TestSer
         &[("OPENAI_BASE_URL", &base_url), ("ARBOR_MODEL", model)],
     )
     .await
-}
-
-/// Waits until the displayed branch ends in a finished reply that calls no
-/// tool, and returns the view.
-async fn wait_for_final_answer(server: &TestServer, conversation: Uuid) -> ConversationView {
-    tokio::time::timeout(PATIENCE, async {
-        loop {
-            let view = server.conversation(conversation).await;
-            let leaf = view
-                .active_leaf_id
-                .and_then(|id| view.nodes.iter().find(|n| n.id == id));
-            if let Some(leaf) = leaf {
-                if leaf.role == Role::Assistant
-                    && leaf.status != MessageStatus::Streaming
-                    && leaf.tool_calls.is_empty()
-                {
-                    return view;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .expect("the tool loop ends with an answer")
-}
-
-/// The displayed branch, root first.
-fn branch(view: &ConversationView) -> Vec<&MessageNode> {
-    let mut branch = Vec::new();
-    let mut at = view.active_leaf_id;
-    while let Some(id) = at {
-        let node = common::find(view, id);
-        branch.push(node);
-        at = node.parent_id;
-    }
-    branch.reverse();
-    branch
 }
 
 #[tokio::test]
@@ -65,8 +26,8 @@ async fn a_tool_call_is_run_stored_in_the_tree_and_answered() {
     server
         .send(conversation, None, "please use message_history")
         .await;
-    let view = wait_for_final_answer(&server, conversation).await;
-    let branch = branch(&view);
+    let view = server.wait_for_final_answer(conversation).await;
+    let branch = common::shown_branch(&view);
     let roles: Vec<Role> = branch.iter().map(|n| n.role).collect();
     assert_eq!(
         roles,
@@ -136,8 +97,8 @@ async fn list_conversations_returns_the_users_conversations() {
     server
         .send(conversation, None, "use list_conversations")
         .await;
-    let view = wait_for_final_answer(&server, conversation).await;
-    let result = branch(&view)[2].content.clone();
+    let view = server.wait_for_final_answer(conversation).await;
+    let result = common::shown_branch(&view)[2].content.clone();
     let output: Value = serde_json::from_str(&result).expect("JSON");
     let titles: Vec<&str> = output["conversations"]
         .as_array()
@@ -156,8 +117,8 @@ async fn the_tool_loop_ends_after_its_maximum_rounds() {
     let server = arbor(dir.path(), &fake, "fake-tools-loop").await;
     let conversation = server.create_conversation().await.id;
     server.send(conversation, None, "what time is it").await;
-    let view = wait_for_final_answer(&server, conversation).await;
-    let branch = branch(&view);
+    let view = server.wait_for_final_answer(conversation).await;
+    let branch = common::shown_branch(&view);
     let tools = branch.iter().filter(|n| n.role == Role::Tool).count();
     assert_eq!(tools, 3, "three rounds of tools, then an answer");
     let answer = branch.last().expect("an answer");

@@ -4,9 +4,10 @@
 //! version header and optional beta headers. Upstream failures become a
 //! short message for the user; the detail goes to the log.
 
+use super::tool_call_assembly::ToolCallAssembly;
 use super::{
     http_client, refusal, shorten, Delta, DeltaStream, GenerationRequest, Provider, ProviderError,
-    TokenUsage,
+    ThreadMessage, TokenUsage,
 };
 use app::model::Role;
 use app::sampling::SamplerField;
@@ -70,19 +71,88 @@ struct MessagesRequest {
     top_p: Option<f32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     top_k: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    stop_sequences: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    stop_sequences: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tools: Vec<ToolDefinition>,
+}
+
+/// A tool as the Messages API declares it.
+#[derive(Debug, Serialize, PartialEq)]
+struct ToolDefinition {
+    name: &'static str,
+    description: &'static str,
+    input_schema: serde_json::Value,
+}
+
+/// One turn: its content blocks. A turn of a single text block is sent as
+/// a plain string.
+#[derive(Debug, PartialEq)]
+struct Turn {
+    role: &'static str,
+    content: Vec<Block>,
 }
 
 #[derive(Debug, Serialize, PartialEq)]
-struct Turn {
-    role: &'static str,
-    content: String,
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Block {
+    Text {
+        text: String,
+    },
+    ToolUse {
+        id: String,
+        name: String,
+        input: serde_json::Value,
+    },
+    ToolResult {
+        tool_use_id: String,
+        content: String,
+    },
 }
 
-/// Builds the body: system messages become the top-level `system`, and
-/// consecutive messages of one role are merged into one turn, since the API
-/// wants user and assistant to alternate. Tool messages are not sent yet.
+impl Serialize for Turn {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut turn = serializer.serialize_struct("Turn", 2)?;
+        turn.serialize_field("role", self.role)?;
+        match self.content.as_slice() {
+            [Block::Text { text }] => turn.serialize_field("content", text)?,
+            blocks => turn.serialize_field("content", blocks)?,
+        }
+        turn.end()
+    }
+}
+
+/// The content blocks of one thread message.
+fn blocks_of(message: &ThreadMessage) -> Vec<Block> {
+    if message.role == Role::Tool {
+        return match &message.tool_call_id {
+            Some(id) => vec![Block::ToolResult {
+                tool_use_id: id.clone(),
+                content: message.content.clone(),
+            }],
+            None => Vec::new(),
+        };
+    }
+    let text = (!message.content.is_empty()).then(|| Block::Text {
+        text: message.content.clone(),
+    });
+    let calls = message.tool_calls.iter().map(|call| Block::ToolUse {
+        id: call.id.clone(),
+        name: call.name.clone(),
+        // Arguments that are not a JSON object are sent as an empty input.
+        input: serde_json::from_str::<serde_json::Value>(&call.arguments)
+            .ok()
+            .filter(serde_json::Value::is_object)
+            .unwrap_or_else(|| serde_json::json!({})),
+    });
+    text.into_iter().chain(calls).collect()
+}
+
+/// Builds the body: system messages become the top-level `system`; tool
+/// results go in user turns; consecutive messages of one role are merged
+/// into one turn (texts joined by a blank line), since the API wants user
+/// and assistant to alternate.
 fn request_body(settings: &AnthropicSettings, request: &GenerationRequest) -> MessagesRequest {
     let thread = &request.thread;
     let params = &request.params;
@@ -94,25 +164,37 @@ fn request_body(settings: &AnthropicSettings, request: &GenerationRequest) -> Me
                 system.push(&message.content);
                 continue;
             }
-            Role::User => "user",
+            Role::User | Role::Tool => "user",
             Role::Assistant => "assistant",
-            Role::Tool => continue,
         };
+        let blocks = blocks_of(message);
+        if blocks.is_empty() {
+            continue;
+        }
         match messages.last_mut() {
             Some(last) if last.role == role => {
-                last.content.push_str("\n\n");
-                last.content.push_str(&message.content);
+                for block in blocks {
+                    match (last.content.last_mut(), block) {
+                        (Some(Block::Text { text }), Block::Text { text: more }) => {
+                            text.push_str("\n\n");
+                            text.push_str(&more);
+                        }
+                        (_, block) => last.content.push(block),
+                    }
+                }
             }
             _ => messages.push(Turn {
                 role,
-                content: message.content.clone(),
+                content: blocks,
             }),
         }
     }
     // A reply being continued ends the list; the API refuses a final
     // assistant turn that ends with white space.
     if let Some(last) = messages.last_mut().filter(|t| t.role == "assistant") {
-        last.content.truncate(last.content.trim_end().len());
+        if let Some(Block::Text { text }) = last.content.last_mut() {
+            text.truncate(text.trim_end().len());
+        }
     }
     MessagesRequest {
         model: request.model.clone(),
@@ -123,7 +205,16 @@ fn request_body(settings: &AnthropicSettings, request: &GenerationRequest) -> Me
         temperature: params.temperature,
         top_p: params.top_p,
         top_k: params.top_k,
-        stop_sequences: params.stop.clone(),
+        stop_sequences: params.stop.clone().unwrap_or_default(),
+        tools: request
+            .tools
+            .iter()
+            .map(|tool| ToolDefinition {
+                name: tool.name,
+                description: tool.description,
+                input_schema: tool.parameters.clone(),
+            })
+            .collect(),
     }
 }
 
@@ -134,7 +225,13 @@ enum StreamEvent {
     MessageStart {
         message: StartedMessage,
     },
+    ContentBlockStart {
+        index: u32,
+        content_block: StartedBlock,
+    },
     ContentBlockDelta {
+        #[serde(default)]
+        index: u32,
         delta: BlockDelta,
     },
     MessageDelta {
@@ -170,9 +267,23 @@ impl UsageCounts {
 
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+enum StartedBlock {
+    ToolUse {
+        id: String,
+        name: String,
+    },
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 enum BlockDelta {
     TextDelta {
         text: String,
+    },
+    InputJsonDelta {
+        partial_json: String,
     },
     #[serde(other)]
     Other,
@@ -197,6 +308,10 @@ impl Provider for Anthropic {
 
     fn supported_params(&self) -> &[SamplerField] {
         &ANTHROPIC_PARAMS
+    }
+
+    fn supports_tools(&self) -> bool {
+        true
     }
 
     fn generate(&self, request: GenerationRequest) -> DeltaStream {
@@ -247,8 +362,9 @@ async fn open(
         return Err(refusal(status, &detail));
     }
     let events = response.bytes_stream().eventsource();
-    Ok(stream::unfold(Some(events), |events| async move {
-        let mut events = events?;
+    let start = Some((events, ToolCallAssembly::default()));
+    Ok(stream::unfold(start, |state| async move {
+        let (mut events, mut calls) = state?;
         loop {
             let item = match events.next().await {
                 None => {
@@ -266,14 +382,26 @@ async fn open(
             match serde_json::from_str::<StreamEvent>(&item.data) {
                 Ok(StreamEvent::ContentBlockDelta {
                     delta: BlockDelta::TextDelta { text },
-                }) => return Some((Ok(Delta::Text(text)), Some(events))),
+                    ..
+                }) => return Some((Ok(Delta::Text(text)), Some((events, calls)))),
+                Ok(StreamEvent::ContentBlockStart {
+                    index,
+                    content_block: StartedBlock::ToolUse { id, name },
+                }) => calls.add(index, Some(&id), Some(&name), ""),
+                Ok(StreamEvent::ContentBlockDelta {
+                    index,
+                    delta: BlockDelta::InputJsonDelta { partial_json },
+                }) => calls.add(index, None, None, &partial_json),
                 Ok(StreamEvent::MessageStart {
                     message: StartedMessage { usage: Some(usage) },
                 })
                 | Ok(StreamEvent::MessageDelta { usage: Some(usage) }) => {
-                    return Some((Ok(usage.delta()), Some(events)))
+                    return Some((Ok(usage.delta()), Some((events, calls))))
                 }
-                Ok(StreamEvent::MessageStop) => return None,
+                Ok(StreamEvent::MessageStop) if calls.is_empty() => return None,
+                Ok(StreamEvent::MessageStop) => {
+                    return Some((Ok(Delta::ToolCalls(calls.finish())), None))
+                }
                 Ok(StreamEvent::Error { error }) => {
                     let detail = shorten(&format!("{}: {}", error.kind, error.message));
                     let error = ProviderError(format!("the provider failed mid-reply: {detail}"));
@@ -388,10 +516,41 @@ mod tests {
             body.messages,
             vec![Turn {
                 role: "user",
-                content: "one\n\ntwo".into()
+                content: vec![Block::Text {
+                    text: "one\n\ntwo".into()
+                }]
             }]
         );
         assert_eq!(body.system, None);
+    }
+
+    #[test]
+    fn tool_calls_and_results_become_tool_use_and_tool_result_blocks() {
+        let mut asking = message(Role::Assistant, "");
+        asking.tool_calls = vec![app::model::ToolCall {
+            id: "toolu_1".into(),
+            name: "current_time".into(),
+            arguments: "{}".into(),
+        }];
+        let mut result = message(Role::Tool, "{\"unix_ms\":1}");
+        result.tool_call_id = Some("toolu_1".into());
+        let mut sent = request(&[message(Role::User, "time?"), asking, result]);
+        sent.tools = crate::chat::tools::specs();
+        let json = serde_json::to_value(request_body(&settings(), &sent)).expect("serializes");
+        assert_eq!(
+            json["messages"],
+            serde_json::json!([
+                { "role": "user", "content": "time?" },
+                { "role": "assistant", "content": [
+                    { "type": "tool_use", "id": "toolu_1", "name": "current_time", "input": {} }
+                ] },
+                { "role": "user", "content": [
+                    { "type": "tool_result", "tool_use_id": "toolu_1", "content": "{\"unix_ms\":1}" }
+                ] },
+            ])
+        );
+        assert_eq!(json["tools"][2]["name"], "current_time");
+        assert_eq!(json["tools"][2]["input_schema"]["type"], "object");
     }
 
     #[test]
@@ -400,7 +559,7 @@ mod tests {
             r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}"#;
         assert!(matches!(
             serde_json::from_str::<StreamEvent>(delta),
-            Ok(StreamEvent::ContentBlockDelta { delta: BlockDelta::TextDelta { ref text } }) if text == "Hi"
+            Ok(StreamEvent::ContentBlockDelta { delta: BlockDelta::TextDelta { ref text }, .. }) if text == "Hi"
         ));
         let ping = r#"{"type":"ping"}"#;
         assert!(matches!(

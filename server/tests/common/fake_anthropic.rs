@@ -8,7 +8,11 @@
 //! - `fake-401`: an `authentication_error` with status 401;
 //! - `fake-overloaded`: an `overloaded_error` with status 529;
 //! - `fake-error-event`: two words, then an `error` event mid-stream;
-//! - `fake-slow`: forty words 50 ms apart.
+//! - `fake-slow`: forty words 50 ms apart;
+//! - `fake-tools`: when offered tools and the last turn holds no
+//!   `tool_result`, a `tool_use` block calling `message_history` with
+//!   `{"limit": 2}` (its input streamed as `input_json_delta` fragments);
+//!   after a result it answers "Tool answered: <result>".
 
 use super::fake_openai::last_user_text;
 use super::fake_server::{
@@ -63,6 +67,7 @@ async fn messages(
             words(&"tick ".repeat(40)),
             Duration::from_millis(50),
         )),
+        "fake-tools" => tool_script(&model, &body),
         _ if last_user.contains(TITLE_REQUEST) => {
             finished(with_words(&model, words(FAKE_TITLE_ANSWER), fast))
         }
@@ -73,6 +78,67 @@ async fn messages(
         )),
     };
     streamed(script, &shared)
+}
+
+/// The behaviour of `fake-tools` (see the module documentation).
+fn tool_script(model: &str, body: &Value) -> Script {
+    let fast = Duration::from_millis(1);
+    let last = body["messages"]
+        .as_array()
+        .and_then(|m| m.last())
+        .cloned()
+        .unwrap_or_default();
+    let result = last["content"]
+        .as_array()
+        .and_then(|blocks| blocks.iter().find(|b| b["type"] == "tool_result"))
+        .and_then(|b| b["content"].as_str())
+        .map(str::to_string);
+    let offered = body["tools"].as_array().is_some_and(|t| !t.is_empty());
+    if let Some(result) = result.filter(|_| offered) {
+        return finished(with_words(
+            model,
+            words(&format!("Tool answered: {result}")),
+            fast,
+        ));
+    }
+    let start = json!({
+        "type": "message_start",
+        "message": {
+            "id": "msg_fake", "type": "message", "role": "assistant", "content": [],
+            "model": model, "stop_reason": null, "stop_sequence": null,
+            "usage": { "input_tokens": 12, "output_tokens": 1 },
+        },
+    });
+    let block = json!({
+        "type": "content_block_start", "index": 0,
+        "content_block": { "type": "tool_use", "id": "toolu_fake", "name": "message_history", "input": {} },
+    });
+    let mut script = Script::default()
+        .event(&event("message_start", start))
+        .event(&event("content_block_start", block));
+    for fragment in ["{\"limit\":", " 2}"] {
+        let delta = json!({
+            "type": "content_block_delta", "index": 0,
+            "delta": { "type": "input_json_delta", "partial_json": fragment },
+        });
+        script = script
+            .then(Step::Pause(fast))
+            .event(&event("content_block_delta", delta));
+    }
+    script
+        .event(&event(
+            "content_block_stop",
+            json!({ "type": "content_block_stop", "index": 0 }),
+        ))
+        .event(&event(
+            "message_delta",
+            json!({
+                "type": "message_delta",
+                "delta": { "stop_reason": "tool_use", "stop_sequence": null },
+                "usage": { "output_tokens": 5 },
+            }),
+        ))
+        .event(&event("message_stop", json!({ "type": "message_stop" })))
 }
 
 /// The opening events, then one text delta per word (with a ping among them).

@@ -460,3 +460,42 @@ impl TestServer {
             .unwrap_or_else(|| panic!("message {id} is stored"))
     }
 }
+
+impl TestServer {
+    /// Waits until the displayed branch ends in a finished reply that calls
+    /// no tool (a tool loop has ended), and returns the view.
+    pub async fn wait_for_final_answer(&self, conversation: Uuid) -> ConversationView {
+        tokio::time::timeout(PATIENCE, async {
+            loop {
+                let view = self.conversation(conversation).await;
+                let leaf = view
+                    .active_leaf_id
+                    .and_then(|id| view.nodes.iter().find(|n| n.id == id));
+                if let Some(leaf) = leaf {
+                    if leaf.role == app::model::Role::Assistant
+                        && leaf.status != app::model::MessageStatus::Streaming
+                        && leaf.tool_calls.is_empty()
+                    {
+                        return view;
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .expect("the tool loop ends with an answer")
+    }
+}
+
+/// The displayed branch of a view, root first.
+pub fn shown_branch(view: &ConversationView) -> Vec<&MessageNode> {
+    let mut branch = Vec::new();
+    let mut at = view.active_leaf_id;
+    while let Some(id) = at {
+        let node = find(view, id);
+        branch.push(node);
+        at = node.parent_id;
+    }
+    branch.reverse();
+    branch
+}
