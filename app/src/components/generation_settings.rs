@@ -9,17 +9,25 @@ use crate::state::chat::{use_chat, ChatState};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-/// The models and personas on offer, fetched by the browser (listing a
-/// remote server's models must not hold up the page).
-pub fn use_model_choices() -> LocalResource<Option<ModelChoices>> {
-    LocalResource::new(|| async { list_model_choices().await.ok() })
+/// The models and personas on offer, fetched by the browser once the page
+/// is live (listing a remote server's models must not hold up the page, and
+/// nothing about it runs during server rendering).
+pub fn use_model_choices() -> ReadSignal<Option<ModelChoices>> {
+    let choices = RwSignal::new(None);
+    Effect::new(move |_| {
+        spawn_local(async move {
+            let listed = list_model_choices().await.ok();
+            _ = choices.try_set(listed);
+        });
+    });
+    choices.read_only()
 }
 
 /// A `<select>` of the models on offer; `current` is shown even before the
 /// list arrives.
 #[component]
 pub fn ModelSelect(
-    choices: LocalResource<Option<ModelChoices>>,
+    choices: ReadSignal<Option<ModelChoices>>,
     #[prop(into)] current: Signal<String>,
     #[prop(into)] on_pick: Callback<String>,
 ) -> impl IntoView {
@@ -27,7 +35,6 @@ pub fn ModelSelect(
         let current = current.get();
         let mut options: Vec<(String, String)> = choices
             .get()
-            .flatten()
             .map(|c| c.models.into_iter().map(|m| (m.key, m.label)).collect())
             .unwrap_or_default();
         if !current.is_empty() && !options.iter().any(|(key, _)| *key == current) {
@@ -101,7 +108,6 @@ pub fn GenerationSettings() -> impl IntoView {
         let current = state.settings.get().persona.unwrap_or_default();
         let names: Vec<String> = choices
             .get()
-            .flatten()
             .map(|c| c.personas.into_iter().map(|p| p.name).collect())
             .unwrap_or_default();
         let mut names = names;

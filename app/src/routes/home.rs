@@ -27,13 +27,9 @@ pub fn HomePage() -> impl IntoView {
     // `None`: the default model.
     let picked = RwSignal::new(None::<String>);
     let current_model = Signal::derive(move || {
-        picked.get().unwrap_or_else(|| {
-            choices
-                .get()
-                .flatten()
-                .map(|c| c.default_model)
-                .unwrap_or_default()
-        })
+        picked
+            .get()
+            .unwrap_or_else(|| choices.get().map(|c| c.default_model).unwrap_or_default())
     });
     let on_send = move |text: String| {
         let navigate = navigate.clone();
