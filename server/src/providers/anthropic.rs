@@ -448,18 +448,7 @@ mod tests {
 
     #[test]
     fn unsupported_sampler_fields_are_dropped_and_the_rest_sent() {
-        let every = app::sampling::SamplerParams {
-            temperature: Some(0.5),
-            top_p: Some(0.9),
-            top_k: Some(40),
-            min_p: Some(0.05),
-            max_tokens: Some(100),
-            frequency_penalty: Some(0.1),
-            presence_penalty: Some(0.2),
-            repetition_penalty: Some(1.1),
-            stop: Some(vec!["END".into()]),
-            seed: Some(7),
-        };
+        let every = crate::providers::every_sampler_field();
         let mut sent = request(&[message(Role::User, "hi")]);
         sent.params = every.retain(&ANTHROPIC_PARAMS);
         let json = serde_json::to_value(request_body(&settings(), &sent)).expect("serializes");

@@ -155,6 +155,23 @@ pub trait Provider: Send + Sync + 'static {
     }
 }
 
+/// Every sampler field set, for the adapters' dropped-field tests.
+#[cfg(test)]
+pub(crate) fn every_sampler_field() -> SamplerParams {
+    SamplerParams {
+        temperature: Some(0.5),
+        top_p: Some(0.9),
+        top_k: Some(40),
+        min_p: Some(0.05),
+        max_tokens: Some(100),
+        frequency_penalty: Some(0.1),
+        presence_penalty: Some(0.2),
+        repetition_penalty: Some(1.1),
+        stop: Some(vec!["END".into()]),
+        seed: Some(7),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -172,6 +172,24 @@ mod tests {
         assert_eq!(format!("{start}{rest}"), full);
     }
 
+    #[test]
+    fn only_seed_and_max_tokens_are_kept() {
+        let model = OfflineModel {
+            token_delay: Duration::ZERO,
+            fail_after: None,
+        };
+        let every = crate::providers::every_sampler_field();
+        let kept = every.retain(model.supported_params());
+        assert_eq!(
+            kept,
+            app::sampling::SamplerParams {
+                max_tokens: Some(100),
+                seed: Some(7),
+                ..Default::default()
+            }
+        );
+    }
+
     #[tokio::test]
     async fn max_tokens_cuts_the_reply() {
         let model = OfflineModel {

@@ -333,21 +333,6 @@ mod tests {
         }
     }
 
-    fn every_field() -> SamplerParams {
-        SamplerParams {
-            temperature: Some(0.5),
-            top_p: Some(0.9),
-            top_k: Some(40),
-            min_p: Some(0.05),
-            max_tokens: Some(100),
-            frequency_penalty: Some(0.1),
-            presence_penalty: Some(0.2),
-            repetition_penalty: Some(1.1),
-            stop: Some(vec!["END".into()]),
-            seed: Some(7),
-        }
-    }
-
     fn provider(extensions: &[SamplerField]) -> OpenAiCompatible {
         OpenAiCompatible::new(
             "http://127.0.0.1:1/v1",
@@ -361,7 +346,7 @@ mod tests {
     #[test]
     fn plain_openai_drops_the_extension_fields() {
         let openai = provider(&[]);
-        let params = every_field().retain(openai.supported_params());
+        let params = crate::providers::every_sampler_field().retain(openai.supported_params());
         let body = request_body(&request(params));
         for field in EXTENSION_PARAMS {
             assert!(body.get(field.name()).is_none(), "{} sent", field.name());
@@ -377,7 +362,7 @@ mod tests {
     #[test]
     fn configured_extensions_are_sent_and_unset_fields_never_are() {
         let local = provider(&[SamplerField::TopK, SamplerField::MinP]);
-        let params = every_field().retain(local.supported_params());
+        let params = crate::providers::every_sampler_field().retain(local.supported_params());
         let body = request_body(&request(params));
         assert_eq!(body["top_k"], 40);
         assert!(body["min_p"].as_f64().is_some());
