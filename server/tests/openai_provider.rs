@@ -151,21 +151,7 @@ async fn stop_closes_the_upstream_request() {
     let fake = fake_openai::start().await;
     let dir = tempfile::tempdir().expect("temp dir");
     let server = arbor(dir.path(), &fake, "fake-slow", &[]).await;
-    let (conversation, mut events) = server.watched_conversation().await;
-    let receipt = server.send(conversation, None, "count slowly").await;
-    let mut seen = events.until_deltas(2).await;
-    server
-        .stop(conversation, receipt.assistant.id)
-        .await
-        .expect("stop");
-    seen.extend(events.until_done(receipt.assistant.id).await);
-
-    fake.wait_for_early_close().await;
-    let reply = server
-        .wait_until_finished(conversation, receipt.assistant.id)
-        .await;
-    assert_eq!(reply.status, MessageStatus::Interrupted);
-    assert_eq!(reply.content, delta_text(&seen, receipt.assistant.id));
+    let reply = server.stop_mid_reply(&fake).await;
     let usage = reply.usage.expect("a stopped reply has usage");
     assert!(
         usage.estimated,

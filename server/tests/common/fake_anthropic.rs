@@ -101,20 +101,12 @@ fn tool_script(model: &str, body: &Value) -> Script {
             fast,
         ));
     }
-    let start = json!({
-        "type": "message_start",
-        "message": {
-            "id": "msg_fake", "type": "message", "role": "assistant", "content": [],
-            "model": model, "stop_reason": null, "stop_sequence": null,
-            "usage": { "input_tokens": 12, "output_tokens": 1 },
-        },
-    });
     let block = json!({
         "type": "content_block_start", "index": 0,
         "content_block": { "type": "tool_use", "id": "toolu_fake", "name": "message_history", "input": {} },
     });
     let mut script = Script::default()
-        .event(&event("message_start", start))
+        .event(&message_start(model))
         .event(&event("content_block_start", block));
     for fragment in ["{\"limit\":", " 2}"] {
         let delta = json!({
@@ -125,24 +117,11 @@ fn tool_script(model: &str, body: &Value) -> Script {
             .then(Step::Pause(fast))
             .event(&event("content_block_delta", delta));
     }
-    script
-        .event(&event(
-            "content_block_stop",
-            json!({ "type": "content_block_stop", "index": 0 }),
-        ))
-        .event(&event(
-            "message_delta",
-            json!({
-                "type": "message_delta",
-                "delta": { "stop_reason": "tool_use", "stop_sequence": null },
-                "usage": { "output_tokens": 5 },
-            }),
-        ))
-        .event(&event("message_stop", json!({ "type": "message_stop" })))
+    ended(script, "tool_use")
 }
 
-/// The opening events, then one text delta per word (with a ping among them).
-fn with_words(model: &str, words: Vec<String>, pause: Duration) -> Script {
+/// The event that opens every streamed message (12 input tokens).
+fn message_start(model: &str) -> String {
     let start = json!({
         "type": "message_start",
         "message": {
@@ -151,12 +130,17 @@ fn with_words(model: &str, words: Vec<String>, pause: Duration) -> Script {
             "usage": { "input_tokens": 12, "output_tokens": 1 },
         },
     });
+    event("message_start", start)
+}
+
+/// The opening events, then one text delta per word (with a ping among them).
+fn with_words(model: &str, words: Vec<String>, pause: Duration) -> Script {
     let block = json!({
         "type": "content_block_start", "index": 0,
         "content_block": { "type": "text", "text": "" },
     });
     let mut script = Script::default()
-        .event(&event("message_start", start))
+        .event(&message_start(model))
         .event(&event("content_block_start", block))
         .event(&event("ping", json!({ "type": "ping" })));
     for word in words {
@@ -173,6 +157,12 @@ fn with_words(model: &str, words: Vec<String>, pause: Duration) -> Script {
 
 /// The proper end of a message.
 fn finished(script: Script) -> Script {
+    ended(script, "end_turn")
+}
+
+/// The closing events: the block ends, then the message with
+/// `stop_reason` (9 output tokens).
+fn ended(script: Script, stop_reason: &str) -> Script {
     script
         .event(&event(
             "content_block_stop",
@@ -182,7 +172,7 @@ fn finished(script: Script) -> Script {
             "message_delta",
             json!({
                 "type": "message_delta",
-                "delta": { "stop_reason": "end_turn", "stop_sequence": null },
+                "delta": { "stop_reason": stop_reason, "stop_sequence": null },
                 "usage": { "output_tokens": 9 },
             }),
         ))

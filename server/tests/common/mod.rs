@@ -499,3 +499,25 @@ pub fn shown_branch(view: &ConversationView) -> Vec<&MessageNode> {
     branch.reverse();
     branch
 }
+
+impl TestServer {
+    /// Sends a message to a slow model, stops the reply after two deltas,
+    /// and checks that the upstream request was closed and that the
+    /// reply kept exactly the text streamed; returns the stopped reply.
+    pub async fn stop_mid_reply(&self, fake: &fake_server::FakeServer) -> MessageNode {
+        let (conversation, mut events) = self.watched_conversation().await;
+        let receipt = self.send(conversation, None, "count slowly").await;
+        let mut seen = events.until_deltas(2).await;
+        self.stop(conversation, receipt.assistant.id)
+            .await
+            .expect("stop");
+        seen.extend(events.until_done(receipt.assistant.id).await);
+        fake.wait_for_early_close().await;
+        let reply = self
+            .wait_until_finished(conversation, receipt.assistant.id)
+            .await;
+        assert_eq!(reply.status, app::model::MessageStatus::Interrupted);
+        assert_eq!(reply.content, delta_text(&seen, receipt.assistant.id));
+        reply
+    }
+}
