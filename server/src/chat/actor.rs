@@ -470,43 +470,43 @@ impl ConversationActor {
             node: user,
             client_id: Some(client_id),
         };
-        self.create_reply(user.node.id, Some(user), 0, None, 0)
-            .await
+        self.create_reply(user.node.id, Some(user), None, 0).await
     }
 
-    async fn regenerate(&mut self, message: Uuid) -> Result<SendReceipt, AppError> {
+    /// The assistant reply `message` and the message it answers, for
+    /// starting a sibling of it; `verb` names the action in errors.
+    fn reply_and_parent(
+        &self,
+        message: Uuid,
+        verb: &str,
+    ) -> Result<(&MessageNode, Uuid), AppError> {
         let node = self
             .messages
             .get(&message)
             .ok_or_else(|| AppError::NotFound("message".into()))?;
         if node.role != Role::Assistant {
-            return Err(AppError::BadRequest(
-                "only assistant replies can be regenerated; edit a user message instead".into(),
-            ));
+            return Err(AppError::BadRequest(format!(
+                "only assistant replies can be {verb}; edit a user message instead"
+            )));
         }
-        let Some(parent) = node.parent_id else {
-            return Err(AppError::BadRequest(
-                "this reply answers no message, so it cannot be regenerated".into(),
-            ));
-        };
-        let sibling_index = self.tree.children(Some(parent)).len();
-        self.create_reply(parent, None, sibling_index, None, 0)
-            .await
+        let parent = node.parent_id.ok_or_else(|| {
+            AppError::BadRequest(format!(
+                "this reply answers no message, so it cannot be {verb}"
+            ))
+        })?;
+        Ok((node, parent))
+    }
+
+    async fn regenerate(&mut self, message: Uuid) -> Result<SendReceipt, AppError> {
+        let (_, parent) = self.reply_and_parent(message, "regenerated")?;
+        self.create_reply(parent, None, None, 0).await
     }
 
     /// Starts a sibling of an interrupted or failed reply that begins with
     /// its text and asks the model to go on from there. The offline model
     /// reuses the original's seed, so it carries on with the same reply.
     async fn continue_reply(&mut self, message: Uuid) -> Result<SendReceipt, AppError> {
-        let node = self
-            .messages
-            .get(&message)
-            .ok_or_else(|| AppError::NotFound("message".into()))?;
-        if node.role != Role::Assistant {
-            return Err(AppError::BadRequest(
-                "only assistant replies can be continued".into(),
-            ));
-        }
+        let (node, parent) = self.reply_and_parent(message, "continued")?;
         match node.status {
             MessageStatus::Streaming => {
                 return Err(AppError::Busy(
@@ -525,18 +525,11 @@ impl ConversationActor {
                 "this reply has no text to continue; regenerate it instead".into(),
             ));
         }
-        let Some(parent) = node.parent_id else {
-            return Err(AppError::BadRequest(
-                "this reply answers no message, so it cannot be continued".into(),
-            ));
-        };
         let prefill = Prefill {
             text: node.content.clone(),
             seed: node.params.as_ref().and_then(|p| p.sampler.seed),
         };
-        let sibling_index = self.tree.children(Some(parent)).len();
-        self.create_reply(parent, None, sibling_index, Some(prefill), 0)
-            .await
+        self.create_reply(parent, None, Some(prefill), 0).await
     }
 
     /// Stores (the new user message and) a streaming assistant reply under
@@ -546,7 +539,6 @@ impl ConversationActor {
         &mut self,
         parent: Uuid,
         user: Option<StoredMessage>,
-        sibling_index: usize,
         prefill: Option<Prefill>,
         tool_round: usize,
     ) -> Result<SendReceipt, AppError> {
@@ -556,17 +548,18 @@ impl ConversationActor {
             Some(user) => self.thread_to(&system_prompt, user.node.parent_id, Some(&user.node)),
             None => self.thread_to(&system_prompt, Some(parent), None),
         };
-        if plan.provider.is_offline() && plan.params.seed.is_none() {
-            plan.params.seed = prefill.as_ref().and_then(|p| p.seed);
-        }
         if let Some(prefill) = &prefill {
             // The reply so far, as the start of the model's own turn.
             thread.push(ThreadMessage::new(Role::Assistant, prefill.text.clone()));
         }
         if plan.provider.is_offline() && plan.params.seed.is_none() {
-            // The offline model needs a seed: one per thread and sibling, so
+            // The offline model needs a seed: a continued reply keeps the one
+            // it continues; otherwise one per thread and sibling position, so
             // each regeneration differs and every reply can be reproduced.
-            plan.params.seed = Some(derive_seed(&thread, sibling_index));
+            // (A new user message has no replies yet: position 0.)
+            let sibling_index = self.tree.children(Some(parent)).len();
+            let kept = prefill.as_ref().and_then(|p| p.seed);
+            plan.params.seed = Some(kept.unwrap_or_else(|| derive_seed(&thread, sibling_index)));
         }
         let now = now_ms();
         let stamp = self.tree.activity_stamp(now);
@@ -859,10 +852,7 @@ impl ConversationActor {
                 node: Box::new(node),
             });
         }
-        if let Err(error) = self
-            .create_reply(parent, None, 0, None, tool_round + 1)
-            .await
-        {
+        if let Err(error) = self.create_reply(parent, None, None, tool_round + 1).await {
             tracing::error!(?error, message = %id, "could not answer after the tools ran");
         }
     }
