@@ -4,6 +4,7 @@
 //! sit next to it with the same trait and the same tests).
 
 mod sqlite;
+mod sqlite_writer;
 
 pub use sqlite::SqliteStore;
 
@@ -20,6 +21,8 @@ pub enum StorageError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("corrupt row in {table}: {reason}")]
     Corrupt { table: &'static str, reason: String },
+    #[error("the write was not saved: {0}")]
+    WriteFailed(String),
     #[error("unsupported database URL `{0}` (expected sqlite:// or a file path)")]
     UnsupportedUrl(String),
 }

@@ -1,6 +1,7 @@
 //! The SQLite implementation of [`Store`]: one file, WAL journal, foreign
 //! keys on, migrations embedded in the binary and run on open.
 
+use super::sqlite_writer::Writer;
 use super::{ConversationRecord, StorageError, StorageResult, Store, StoredMessage};
 use app::model::{ConversationSettings, ConversationSummary, MessageNode, ReplyParams, ReplyUsage};
 use app::sampling::SamplerParams;
@@ -16,9 +17,11 @@ use uuid::Uuid;
 
 const LOCAL_USERNAME: &str = "local";
 
-/// A pool of connections to one SQLite file.
+/// One SQLite file: a pool of connections for reads, and the one
+/// [`Writer`] every write goes through.
 pub struct SqliteStore {
     pool: SqlitePool,
+    writer: Writer,
 }
 
 impl SqliteStore {
@@ -46,7 +49,8 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(SqliteStore { pool })
+        let writer = Writer::start(pool.clone());
+        Ok(SqliteStore { pool, writer })
     }
 }
 
@@ -132,15 +136,24 @@ const SUMMARY_COLUMNS: &str = "id, title, created_at, updated_at";
 #[async_trait::async_trait]
 impl Store for SqliteStore {
     async fn local_user(&self) -> StorageResult<Uuid> {
-        sqlx::query(
-            "INSERT INTO users (id, username, is_admin, created_at) VALUES (?, ?, 1, ?) \
-             ON CONFLICT (username) DO NOTHING",
-        )
-        .bind(Uuid::now_v7().to_string())
-        .bind(LOCAL_USERNAME)
-        .bind(crate::clock::now_ms())
-        .execute(&self.pool)
-        .await?;
+        let id = Uuid::now_v7().to_string();
+        let now = crate::clock::now_ms();
+        self.writer
+            .write(move |db| {
+                Box::pin(async move {
+                    sqlx::query(
+                        "INSERT INTO users (id, username, is_admin, created_at) \
+                         VALUES (?, ?, 1, ?) ON CONFLICT (username) DO NOTHING",
+                    )
+                    .bind(id)
+                    .bind(LOCAL_USERNAME)
+                    .bind(now)
+                    .execute(&mut *db)
+                    .await?;
+                    Ok(())
+                })
+            })
+            .await?;
         let row = sqlx::query("SELECT id FROM users WHERE username = ?")
             .bind(LOCAL_USERNAME)
             .fetch_one(&self.pool)
@@ -170,17 +183,25 @@ impl Store for SqliteStore {
             created_at: now,
             updated_at: now,
         };
-        sqlx::query(
-            "INSERT INTO conversations (id, owner_id, title, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(summary.id.to_string())
-        .bind(owner.to_string())
-        .bind(&summary.title)
-        .bind(now)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
+        let row = summary.clone();
+        self.writer
+            .write(move |db| {
+                Box::pin(async move {
+                    sqlx::query(
+                        "INSERT INTO conversations (id, owner_id, title, created_at, updated_at) \
+                         VALUES (?, ?, ?, ?, ?)",
+                    )
+                    .bind(row.id.to_string())
+                    .bind(owner.to_string())
+                    .bind(row.title)
+                    .bind(now)
+                    .bind(now)
+                    .execute(&mut *db)
+                    .await?;
+                    Ok(())
+                })
+            })
+            .await?;
         Ok(summary)
     }
 
@@ -218,25 +239,39 @@ impl Store for SqliteStore {
         id: Uuid,
         title: &str,
     ) -> StorageResult<Option<ConversationSummary>> {
-        let row = sqlx::query(&format!(
-            "UPDATE conversations SET title = ? WHERE id = ? AND owner_id = ? \
-             RETURNING {SUMMARY_COLUMNS}"
-        ))
-        .bind(title)
-        .bind(id.to_string())
-        .bind(owner.to_string())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(summary_from_row).transpose()
+        let title = title.to_string();
+        self.writer
+            .write(move |db| {
+                Box::pin(async move {
+                    let row = sqlx::query(&format!(
+                        "UPDATE conversations SET title = ? WHERE id = ? AND owner_id = ? \
+                         RETURNING {SUMMARY_COLUMNS}"
+                    ))
+                    .bind(title)
+                    .bind(id.to_string())
+                    .bind(owner.to_string())
+                    .fetch_optional(&mut *db)
+                    .await?;
+                    row.as_ref().map(summary_from_row).transpose()
+                })
+            })
+            .await
     }
 
     async fn set_system_prompt(&self, id: Uuid, text: &str) -> StorageResult<()> {
-        sqlx::query("UPDATE conversations SET system_prompt = ? WHERE id = ?")
-            .bind(text)
-            .bind(id.to_string())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        let text = text.to_string();
+        self.writer
+            .write(move |db| {
+                Box::pin(async move {
+                    sqlx::query("UPDATE conversations SET system_prompt = ? WHERE id = ?")
+                        .bind(text)
+                        .bind(id.to_string())
+                        .execute(&mut *db)
+                        .await?;
+                    Ok(())
+                })
+            })
+            .await
     }
 
     async fn set_generation_settings(
@@ -249,36 +284,59 @@ impl Store for SqliteStore {
                 table: "conversations",
                 reason: e.to_string(),
             })?;
-        sqlx::query(
-            "UPDATE conversations SET model = ?, persona = ?, params = ?, tools_enabled = ? \
-             WHERE id = ?",
-        )
-        .bind(&settings.model)
-        .bind(&settings.persona)
-        .bind(params)
-        .bind(settings.tools)
-        .bind(id.to_string())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let settings = settings.clone();
+        self.writer
+            .write(move |db| {
+                Box::pin(async move {
+                    sqlx::query(
+                        "UPDATE conversations SET model = ?, persona = ?, params = ?, \
+                         tools_enabled = ? WHERE id = ?",
+                    )
+                    .bind(settings.model)
+                    .bind(settings.persona)
+                    .bind(params)
+                    .bind(settings.tools)
+                    .bind(id.to_string())
+                    .execute(&mut *db)
+                    .await?;
+                    Ok(())
+                })
+            })
+            .await
     }
 
     async fn set_title_if_untitled(&self, id: Uuid, title: &str) -> StorageResult<bool> {
-        let done = sqlx::query("UPDATE conversations SET title = ? WHERE id = ? AND title = ''")
-            .bind(title)
-            .bind(id.to_string())
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() > 0)
+        let title = title.to_string();
+        self.writer
+            .write(move |db| {
+                Box::pin(async move {
+                    let done = sqlx::query(
+                        "UPDATE conversations SET title = ? WHERE id = ? AND title = ''",
+                    )
+                    .bind(title)
+                    .bind(id.to_string())
+                    .execute(&mut *db)
+                    .await?;
+                    Ok(done.rows_affected() > 0)
+                })
+            })
+            .await
     }
 
     async fn delete_conversation(&self, owner: Uuid, id: Uuid) -> StorageResult<bool> {
-        let done = sqlx::query("DELETE FROM conversations WHERE id = ? AND owner_id = ?")
-            .bind(id.to_string())
-            .bind(owner.to_string())
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() > 0)
+        self.writer
+            .write(move |db| {
+                Box::pin(async move {
+                    let done =
+                        sqlx::query("DELETE FROM conversations WHERE id = ? AND owner_id = ?")
+                            .bind(id.to_string())
+                            .bind(owner.to_string())
+                            .execute(&mut *db)
+                            .await?;
+                    Ok(done.rows_affected() > 0)
+                })
+            })
+            .await
     }
 
     async fn messages(&self, conversation: Uuid) -> StorageResult<Vec<StoredMessage>> {
@@ -300,104 +358,143 @@ impl Store for SqliteStore {
         messages: &[StoredMessage],
         active_leaf: Uuid,
     ) -> StorageResult<()> {
-        let mut tx = self.pool.begin().await?;
-        let mut latest = 0;
-        for message in messages {
-            let node = &message.node;
-            latest = latest.max(node.created_at);
-            sqlx::query(
-                "INSERT INTO messages (id, conversation_id, parent_id, role, content, status, \
-                 model, params, error, client_id, last_active_at, created_at, updated_at, \
-                 tool_calls, tool_call_id) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(node.id.to_string())
-            .bind(conversation.to_string())
-            .bind(node.parent_id.map(|p| p.to_string()))
-            .bind(node.role.as_str())
-            .bind(&node.content)
-            .bind(node.status.as_str())
-            .bind(&node.model)
-            .bind(
-                node.params
-                    .as_ref()
-                    .and_then(|p| serde_json::to_string(p).ok()),
-            )
-            .bind(&node.note)
-            .bind(&message.client_id)
-            .bind(node.last_active_at)
-            .bind(node.created_at)
-            .bind(node.created_at)
-            .bind(tool_calls_json(&node.tool_calls))
-            .bind(&node.tool_call_id)
-            .execute(&mut *tx)
+        let messages = messages.to_vec();
+        let count = messages.len() as u64;
+        self.writer
+            .write(move |db| {
+                Box::pin(async move {
+                    let mut latest = 0;
+                    for message in messages {
+                        let node = message.node;
+                        latest = latest.max(node.created_at);
+                        sqlx::query(
+                            "INSERT INTO messages (id, conversation_id, parent_id, role, \
+                             content, status, model, params, error, client_id, last_active_at, \
+                             created_at, updated_at, tool_calls, tool_call_id) \
+                             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        )
+                        .bind(node.id.to_string())
+                        .bind(conversation.to_string())
+                        .bind(node.parent_id.map(|p| p.to_string()))
+                        .bind(node.role.as_str())
+                        .bind(node.content)
+                        .bind(node.status.as_str())
+                        .bind(node.model)
+                        .bind(
+                            node.params
+                                .as_ref()
+                                .and_then(|p| serde_json::to_string(p).ok()),
+                        )
+                        .bind(node.note)
+                        .bind(message.client_id)
+                        .bind(node.last_active_at)
+                        .bind(node.created_at)
+                        .bind(node.created_at)
+                        .bind(tool_calls_json(&node.tool_calls))
+                        .bind(node.tool_call_id)
+                        .execute(&mut *db)
+                        .await?;
+                    }
+                    sqlx::query(
+                        "UPDATE conversations SET active_leaf_id = ?, updated_at = ? WHERE id = ?",
+                    )
+                    .bind(active_leaf.to_string())
+                    .bind(latest)
+                    .bind(conversation.to_string())
+                    .execute(&mut *db)
+                    .await?;
+                    Ok(())
+                })
+            })
             .await?;
-        }
-        sqlx::query("UPDATE conversations SET active_leaf_id = ?, updated_at = ? WHERE id = ?")
-            .bind(active_leaf.to_string())
-            .bind(latest)
-            .bind(conversation.to_string())
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        metrics::counter!("arbor_messages_written_total").increment(count);
         Ok(())
     }
 
     async fn checkpoint_message(&self, id: Uuid, content: &str, now: i64) -> StorageResult<()> {
-        sqlx::query(
-            "UPDATE messages SET content = ?, updated_at = ? WHERE id = ? AND status = 'streaming'",
-        )
-        .bind(content)
-        .bind(now)
-        .bind(id.to_string())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let content = content.to_string();
+        self.writer
+            .write(move |db| {
+                Box::pin(async move {
+                    sqlx::query(
+                        "UPDATE messages SET content = ?, updated_at = ? \
+                         WHERE id = ? AND status = 'streaming'",
+                    )
+                    .bind(content)
+                    .bind(now)
+                    .bind(id.to_string())
+                    .execute(&mut *db)
+                    .await?;
+                    Ok(())
+                })
+            })
+            .await
     }
 
     async fn finish_message(&self, node: &MessageNode, now: i64) -> StorageResult<()> {
-        sqlx::query(
-            "UPDATE messages SET content = ?, status = ?, error = ?, usage = ?, tool_calls = ?, \
-             updated_at = ? WHERE id = ?",
-        )
-        .bind(&node.content)
-        .bind(node.status.as_str())
-        .bind(&node.note)
-        .bind(node.usage.and_then(|u| serde_json::to_string(&u).ok()))
-        .bind(tool_calls_json(&node.tool_calls))
-        .bind(now)
-        .bind(node.id.to_string())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let node = node.clone();
+        self.writer
+            .write(move |db| {
+                Box::pin(async move {
+                    sqlx::query(
+                        "UPDATE messages SET content = ?, status = ?, error = ?, usage = ?, \
+                         tool_calls = ?, updated_at = ? WHERE id = ?",
+                    )
+                    .bind(node.content)
+                    .bind(node.status.as_str())
+                    .bind(node.note)
+                    .bind(node.usage.and_then(|u| serde_json::to_string(&u).ok()))
+                    .bind(tool_calls_json(&node.tool_calls))
+                    .bind(now)
+                    .bind(node.id.to_string())
+                    .execute(&mut *db)
+                    .await?;
+                    Ok(())
+                })
+            })
+            .await
     }
 
     async fn set_active_leaf(&self, conversation: Uuid, leaf: Uuid, at: i64) -> StorageResult<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE messages SET last_active_at = ? WHERE id = ? AND conversation_id = ?")
-            .bind(at)
-            .bind(leaf.to_string())
-            .bind(conversation.to_string())
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE conversations SET active_leaf_id = ? WHERE id = ?")
-            .bind(leaf.to_string())
-            .bind(conversation.to_string())
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        self.writer
+            .write(move |db| {
+                Box::pin(async move {
+                    sqlx::query(
+                        "UPDATE messages SET last_active_at = ? \
+                         WHERE id = ? AND conversation_id = ?",
+                    )
+                    .bind(at)
+                    .bind(leaf.to_string())
+                    .bind(conversation.to_string())
+                    .execute(&mut *db)
+                    .await?;
+                    sqlx::query("UPDATE conversations SET active_leaf_id = ? WHERE id = ?")
+                        .bind(leaf.to_string())
+                        .bind(conversation.to_string())
+                        .execute(&mut *db)
+                        .await?;
+                    Ok(())
+                })
+            })
+            .await
     }
 
     async fn interrupt_streaming(&self, note: &str, now: i64) -> StorageResult<u64> {
-        let done = sqlx::query(
-            "UPDATE messages SET status = 'interrupted', error = ?, updated_at = ? \
-             WHERE status = 'streaming'",
-        )
-        .bind(note)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
+        let note = note.to_string();
+        self.writer
+            .write(move |db| {
+                Box::pin(async move {
+                    let done = sqlx::query(
+                        "UPDATE messages SET status = 'interrupted', error = ?, updated_at = ? \
+                         WHERE status = 'streaming'",
+                    )
+                    .bind(note)
+                    .bind(now)
+                    .execute(&mut *db)
+                    .await?;
+                    Ok(done.rows_affected())
+                })
+            })
+            .await
     }
 }
