@@ -10,7 +10,7 @@ use crate::config::{
 use crate::config_file::{ConfigFile, ProviderKind};
 use crate::providers::{
     Anthropic, AnthropicSettings, OfflineModel, OpenAiCompatible, Provider, ProviderError,
-    OFFLINE_MODEL, OFFLINE_PROVIDER,
+    ProviderErrorKind, OFFLINE_MODEL, OFFLINE_PROVIDER,
 };
 use app::model::{ConversationSettings, EffectiveModel, ModelChoices, ModelOption, PersonaOption};
 use app::sampling::{SamplerField, SamplerParams};
@@ -92,11 +92,14 @@ impl Catalog {
         }
         if let Some(slot) = environment_provider(config)? {
             if providers.iter().any(|p| p.name == slot.name) {
-                return Err(ProviderError(format!(
-                    "the config file already declares a provider named `{}`; \
+                return Err(ProviderError::new(
+                    ProviderErrorKind::Config,
+                    format!(
+                        "the config file already declares a provider named `{}`; \
                      remove the environment variables or rename it",
-                    slot.name
-                )));
+                        slot.name
+                    ),
+                ));
             }
             providers.push(slot);
         }
@@ -129,10 +132,13 @@ impl Catalog {
             discovered: Mutex::new(HashMap::new()),
         };
         if catalog.slot_of(&catalog.default_model).is_none() {
-            return Err(ProviderError(format!(
-                "the default model `{}` names no configured provider",
-                catalog.default_model
-            )));
+            return Err(ProviderError::new(
+                ProviderErrorKind::Config,
+                format!(
+                    "the default model `{}` names no configured provider",
+                    catalog.default_model
+                ),
+            ));
         }
         Ok(catalog)
     }

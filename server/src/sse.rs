@@ -7,7 +7,7 @@
 use crate::chat::event_log::{Replay, Sequenced};
 use crate::service::ChatService;
 use app::errors::{parse_id, AppError};
-use app::model::EventCursor;
+use app::model::{ChatEvent, EventCursor};
 use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -17,7 +17,13 @@ use futures::stream::{self, Stream, StreamExt};
 use serde::Deserialize;
 use std::convert::Infallible;
 use std::sync::Arc;
-use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::broadcast::{
+    self,
+    error::{RecvError, TryRecvError},
+};
+
+/// Most queued events a subscriber takes (and merges) at once.
+const MAX_DRAIN: usize = 256;
 
 /// Query string of the events route.
 #[derive(Debug, Deserialize)]
@@ -93,16 +99,93 @@ pub async fn conversation_events(
 }
 
 /// Live events until the conversation's actor stops; a subscriber that fell
-/// behind the broadcast buffer gets `reset` and the stream ends.
+/// behind the broadcast buffer gets `reset` and the stream ends. Whatever
+/// has queued up while the last write went out is sent together, with runs
+/// of deltas to one reply merged (see [`coalesce`]): a fast model costs a
+/// slow client fewer, larger events instead of a backlog.
 fn live(receiver: broadcast::Receiver<Arc<Sequenced>>) -> impl Stream<Item = Event> {
-    stream::unfold(Some(receiver), |receiver| async move {
-        let mut receiver = receiver?;
-        match receiver.recv().await {
-            Ok(event) => Some((to_sse(&event), Some(receiver))),
-            Err(RecvError::Lagged(_)) => Some((reset_event(), None)),
-            Err(RecvError::Closed) => None,
+    let state = Some((receiver, SubscriberCount::join()));
+    stream::unfold(state, |state| async move {
+        let (mut receiver, count) = state?;
+        let first = match receiver.recv().await {
+            Ok(event) => event,
+            Err(RecvError::Lagged(_)) => return Some((vec![reset_event()], None)),
+            Err(RecvError::Closed) => return None,
+        };
+        let mut ready = vec![first];
+        let mut ended = None;
+        while ready.len() < MAX_DRAIN {
+            match receiver.try_recv() {
+                Ok(event) => ready.push(event),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Lagged(_)) => {
+                    ended = Some(Some(reset_event()));
+                    break;
+                }
+                Err(TryRecvError::Closed) => {
+                    ended = Some(None);
+                    break;
+                }
+            }
+        }
+        let mut events: Vec<Event> = coalesce(ready).iter().map(|e| to_sse(e)).collect();
+        match ended {
+            None => Some((events, Some((receiver, count)))),
+            Some(last) => {
+                events.extend(last);
+                Some((events, None))
+            }
         }
     })
+    .flat_map(stream::iter)
+}
+
+/// Merges each run of consecutive deltas to the same reply into one delta
+/// carrying the run's last position, so resuming after it misses nothing.
+fn coalesce(events: Vec<Arc<Sequenced>>) -> Vec<Arc<Sequenced>> {
+    let mut merged: Vec<Arc<Sequenced>> = Vec::with_capacity(events.len());
+    for event in events {
+        if let (
+            Some(last),
+            ChatEvent::Delta {
+                id: next_id,
+                text: next_text,
+            },
+        ) = (merged.last_mut(), &event.event)
+        {
+            if let ChatEvent::Delta { id, text } = &last.event {
+                if id == next_id {
+                    let joined = Sequenced {
+                        cursor: event.cursor,
+                        event: ChatEvent::Delta {
+                            id: *id,
+                            text: format!("{text}{next_text}"),
+                        },
+                    };
+                    *last = Arc::new(joined);
+                    continue;
+                }
+            }
+        }
+        merged.push(event);
+    }
+    merged
+}
+
+/// Counts live event-stream subscribers in `/metrics` while it exists.
+struct SubscriberCount;
+
+impl SubscriberCount {
+    fn join() -> Self {
+        metrics::gauge!("arbor_sse_subscribers").increment(1.0);
+        SubscriberCount
+    }
+}
+
+impl Drop for SubscriberCount {
+    fn drop(&mut self) {
+        metrics::gauge!("arbor_sse_subscribers").decrement(1.0);
+    }
 }
 
 #[cfg(test)]
@@ -113,6 +196,48 @@ mod tests {
         EventsQuery {
             after: after.map(str::to_string),
         }
+    }
+
+    fn sequenced(seq: u64, event: ChatEvent) -> Arc<Sequenced> {
+        Arc::new(Sequenced {
+            cursor: EventCursor { epoch: 1, seq },
+            event,
+        })
+    }
+
+    fn delta(id: u128, text: &str) -> ChatEvent {
+        ChatEvent::Delta {
+            id: uuid::Uuid::from_u128(id),
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn runs_of_deltas_to_one_reply_merge_and_keep_the_last_position() {
+        let title = ChatEvent::Title { title: "t".into() };
+        let events = vec![
+            sequenced(1, delta(1, "a")),
+            sequenced(2, delta(1, "b")),
+            sequenced(3, delta(2, "x")),
+            sequenced(4, delta(1, "c")),
+            sequenced(5, title.clone()),
+            sequenced(6, delta(1, "d")),
+            sequenced(7, delta(1, "e")),
+        ];
+        let merged: Vec<(u64, ChatEvent)> = coalesce(events)
+            .iter()
+            .map(|e| (e.cursor.seq, e.event.clone()))
+            .collect();
+        assert_eq!(
+            merged,
+            vec![
+                (2, delta(1, "ab")),
+                (3, delta(2, "x")),
+                (4, delta(1, "c")),
+                (5, title),
+                (7, delta(1, "de")),
+            ]
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 use super::event_log::{EventLog, Replay, Sequenced};
 use super::generation::{self, derive_seed, estimate_tokens, GenerationUpdate, UpdateKind};
+use super::status::ActorStatus;
 use super::title;
 use super::tools::{self, ToolScope, MAX_TOOL_ROUNDS};
 use crate::catalog::{Catalog, ReplyPlan};
@@ -19,7 +20,12 @@ use app::model::{
     ReplyParams, ReplyUsage, Role, SendReceipt, ToolCall,
 };
 use app::tree::{NodeLink, Tree};
+use futures::FutureExt;
+use std::any::Any;
 use std::collections::HashMap;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -31,6 +37,9 @@ use uuid::Uuid;
 pub const STOPPED_NOTE: &str = "Stopped by user.";
 /// Note stored on a reply whose generation died with an earlier actor or process.
 pub const INTERRUPTED_NOTE: &str = "Interrupted: the server stopped before this reply finished.";
+/// Note stored on a reply whose conversation's actor failed (panicked) while it was written.
+pub const CRASHED_NOTE: &str =
+    "Interrupted: this conversation hit an internal error. The text so far is kept.";
 
 /// Where an actor sends the answer to a command.
 pub type Reply<T> = oneshot::Sender<Result<T, AppError>>;
@@ -92,6 +101,32 @@ pub enum Command {
         user: Uuid,
         reply: Reply<()>,
     },
+    /// Counts of the conversation's messages, branches and tokens.
+    Stats {
+        user: Uuid,
+        reply: Reply<ConversationStats>,
+    },
+    /// Stops the actor (the conversation stays stored); refused while a
+    /// reply is being generated.
+    Close {
+        user: Uuid,
+        reply: Reply<()>,
+    },
+}
+
+/// A conversation's size and state, as the programmatic API reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationStats {
+    pub messages: usize,
+    /// Leaves of the tree: each is the end of one branch.
+    pub branches: usize,
+    /// Prompt and completion tokens over every reply (provider counts or estimates).
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    /// Replies being generated now (0: idle).
+    pub running: usize,
+    /// When the last message was written or chosen (Unix milliseconds).
+    pub last_activity_ms: i64,
 }
 
 /// The text a continued reply starts with, and the seed of the reply it continues.
@@ -138,7 +173,26 @@ enum Flow {
     Stop,
 }
 
-/// A generation in progress and what is measured about it.
+/// What woke the actor up.
+enum Wake {
+    Command(Box<Command>),
+    Update(GenerationUpdate),
+    /// Nothing happened for the idle timeout.
+    Quiet,
+}
+
+/// The next generation update, or never if no generation ever started.
+async fn next_update(
+    updates: &mut Option<mpsc::Receiver<GenerationUpdate>>,
+) -> Option<GenerationUpdate> {
+    match updates {
+        Some(receiver) => receiver.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A generation in progress and what is measured about it. Dropping it
+/// (the actor stopping or failing) cancels the generation.
 struct Running {
     task: JoinHandle<()>,
     last_checkpoint: Instant,
@@ -151,6 +205,12 @@ struct Running {
     tool_calls: Vec<ToolCall>,
     /// How many model turns of this tool loop came before this one.
     tool_round: usize,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 impl Running {
@@ -183,8 +243,10 @@ pub struct ConversationActor {
     active_leaf: Option<Uuid>,
     log: EventLog,
     running: HashMap<Uuid, Running>,
-    updates: mpsc::Sender<GenerationUpdate>,
+    /// Where generations send their progress; made with the first one.
+    updates: Option<mpsc::Sender<GenerationUpdate>>,
     updates_rx: Option<mpsc::Receiver<GenerationUpdate>>,
+    status: Arc<ActorStatus>,
     context: ActorContext,
     /// The conversation had no title when loaded and none was made yet.
     needs_title: bool,
@@ -209,8 +271,10 @@ impl ConversationActor {
             .iter()
             .filter_map(|m| Some((m.client_id.clone()?, m.node.id)))
             .collect();
-        let messages = stored.into_iter().map(|m| (m.node.id, m.node)).collect();
-        let (updates, updates_rx) = mpsc::channel(256);
+        let messages: HashMap<Uuid, MessageNode> =
+            stored.into_iter().map(|m| (m.node.id, m.node)).collect();
+        let status = Arc::new(ActorStatus::default());
+        status.record(0, messages.len(), now_ms());
         // Microseconds of the start time tell this incarnation's event ids
         // apart from any earlier one's.
         let epoch = std::time::SystemTime::now()
@@ -225,8 +289,9 @@ impl ConversationActor {
             active_leaf: record.active_leaf_id,
             log: EventLog::new(epoch, context.replay_capacity),
             running: HashMap::new(),
-            updates,
-            updates_rx: Some(updates_rx),
+            updates: None,
+            updates_rx: None,
+            status,
             context,
             needs_title: record.summary.title.trim().is_empty(),
             system_prompt: record.system_prompt,
@@ -234,35 +299,124 @@ impl ConversationActor {
         })
     }
 
-    /// Serves commands until shut down or idle.
-    pub async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
-        let Some(mut updates) = self.updates_rx.take() else {
+    /// What outsiders can see of this actor without asking it.
+    pub fn status(&self) -> Arc<ActorStatus> {
+        self.status.clone()
+    }
+
+    /// Serves commands until closed, deleted or idle. Each command and each
+    /// generation update runs as one step; a step that panics ends the actor
+    /// after saving its running replies as interrupted (see
+    /// [`Self::recover_from_panic`]), and the registry starts a fresh one from
+    /// the database on the conversation's next use.
+    pub async fn run(mut self, mut commands: mpsc::Receiver<Box<Command>>) {
+        let mut updates: Option<mpsc::Receiver<GenerationUpdate>> = None;
+        let orphans = AssertUnwindSafe(Box::pin(self.interrupt_orphans())).catch_unwind();
+        if let Err(panic) = orphans.await {
+            self.recover_from_panic(panic).await;
             return;
-        };
-        self.interrupt_orphans().await;
+        }
         let idle = self.context.idle_timeout;
-        let mut deadline = Instant::now() + idle;
         loop {
-            tokio::select! {
+            if updates.is_none() {
+                updates = self.updates_rx.take();
+            }
+            let deadline = Instant::now() + idle;
+            let wake = tokio::select! {
                 command = commands.recv() => match command {
-                    Some(command) => if self.handle(command).await == Flow::Stop {
-                        break;
-                    },
+                    Some(command) => Wake::Command(command),
                     None => break,
                 },
-                Some(update) = updates.recv() => self.on_update(update).await,
-                _ = tokio::time::sleep_until(deadline) => {
-                    if self.running.is_empty() && self.log.subscriber_count() == 0 {
+                Some(update) = next_update(&mut updates) => Wake::Update(update),
+                () = tokio::time::sleep_until(deadline) => Wake::Quiet,
+            };
+            let before = self.running.len();
+            let this = &mut self;
+            let step: Pin<Box<dyn Future<Output = Flow> + Send + '_>> = match wake {
+                Wake::Command(command) => Box::pin(this.handle(*command)),
+                Wake::Update(update) => Box::pin(async move {
+                    this.on_update(update).await;
+                    Flow::Continue
+                }),
+                Wake::Quiet if self.running.is_empty() && self.log.subscriber_count() == 0 => break,
+                Wake::Quiet => continue,
+            };
+            match AssertUnwindSafe(step).catch_unwind().await {
+                Ok(flow) => {
+                    self.report_status(before);
+                    if flow == Flow::Stop {
                         break;
                     }
                 }
+                Err(panic) => {
+                    self.recover_from_panic(panic).await;
+                    break;
+                }
             }
-            deadline = Instant::now() + idle;
         }
-        for (_, running) in self.running.drain() {
-            running.task.abort();
-        }
+        metrics::gauge!("arbor_running_generations").decrement(self.running.len() as f64);
+        self.running.clear();
         tracing::debug!(conversation = %self.id, "actor stopped");
+    }
+
+    /// Publishes the actor's state after a step that began with `before`
+    /// generations running.
+    fn report_status(&self, before: usize) {
+        let after = self.running.len();
+        if after != before {
+            metrics::gauge!("arbor_running_generations").increment(after as f64 - before as f64);
+        }
+        self.status.record(after, self.messages.len(), now_ms());
+    }
+
+    /// A step panicked, so the actor's state cannot be trusted beyond each
+    /// reply's text: cancel every generation and store its reply as
+    /// interrupted with the text it had. If storing panics too, the next
+    /// actor marks what is left as interrupted when it loads.
+    async fn recover_from_panic(&mut self, panic: Box<dyn Any + Send>) {
+        let reason = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        tracing::error!(
+            conversation = %self.id,
+            %reason,
+            running = self.running.len(),
+            "the conversation's actor panicked; its replies are kept as interrupted"
+        );
+        metrics::counter!("arbor_actor_panics_total").increment(1);
+        metrics::gauge!("arbor_running_generations").decrement(self.running.len() as f64);
+        let running: Vec<(Uuid, Running)> = self.running.drain().collect();
+        for (id, generation) in running {
+            generation.task.abort();
+            let usage = self.usage_of(&generation, id);
+            let saved = AssertUnwindSafe(Box::pin(self.finish(
+                id,
+                MessageStatus::Interrupted,
+                Some(CRASHED_NOTE.into()),
+                usage,
+            )))
+            .catch_unwind()
+            .await;
+            if saved.is_err() {
+                tracing::error!(conversation = %self.id, "could not save replies after a panic");
+                break;
+            }
+        }
+        self.status.record(0, self.messages.len(), now_ms());
+    }
+
+    /// The sender generations report through, made on first use (an idle
+    /// actor keeps no channel).
+    fn updates_sender(&mut self) -> mpsc::Sender<GenerationUpdate> {
+        if let Some(sender) = &self.updates {
+            return sender.clone();
+        }
+        let (sender, receiver) = mpsc::channel(256);
+        self.updates = Some(sender.clone());
+        self.updates_rx = Some(receiver);
+        sender
     }
 
     /// Replies left `streaming` by an earlier actor or process have no
@@ -375,6 +529,35 @@ impl ConversationActor {
                 };
                 _ = reply.send(result.await);
             }
+            Command::Stats { user, reply } => {
+                _ = reply.send(self.check_owner(user).map(|()| self.stats()));
+            }
+            Command::Close { user, reply } => {
+                let closing = self.check_owner(user).and_then(|()| {
+                    if self.running.is_empty() {
+                        Ok(())
+                    } else {
+                        Err(AppError::Busy(format!(
+                            "the conversation is generating {} repl{}; interrupt {} or wait \
+                             before closing it",
+                            self.running.len(),
+                            if self.running.len() == 1 { "y" } else { "ies" },
+                            if self.running.len() == 1 {
+                                "it"
+                            } else {
+                                "them"
+                            },
+                        )))
+                    }
+                });
+                let flow = if closing.is_ok() {
+                    Flow::Stop
+                } else {
+                    Flow::Continue
+                };
+                _ = reply.send(closing);
+                return flow;
+            }
             Command::Delete { user, reply } => {
                 let deleted = self.delete(user).await;
                 let flow = if deleted.is_ok() {
@@ -409,6 +592,41 @@ impl ConversationActor {
             Ok(())
         } else {
             Err(AppError::NotFound("conversation".into()))
+        }
+    }
+
+    fn stats(&self) -> ConversationStats {
+        let replies = self.messages.values().filter_map(|m| m.usage.as_ref());
+        let (prompt_tokens, completion_tokens) = replies.fold((0, 0), |(p, c), usage| {
+            (
+                p + u64::from(usage.prompt_tokens),
+                c + u64::from(usage.completion_tokens),
+            )
+        });
+        let branches = self
+            .messages
+            .keys()
+            .filter(|id| self.tree.children(Some(**id)).is_empty())
+            .count();
+        let last_activity_ms = self
+            .messages
+            .values()
+            .map(|m| m.last_active_at.unwrap_or(m.created_at).max(m.created_at))
+            .max()
+            .unwrap_or(0);
+        // A reply being written is activity now.
+        let last_activity_ms = if self.running.is_empty() {
+            last_activity_ms
+        } else {
+            now_ms()
+        };
+        ConversationStats {
+            messages: self.messages.len(),
+            branches,
+            prompt_tokens,
+            completion_tokens,
+            running: self.running.len(),
+            last_activity_ms,
         }
     }
 
@@ -626,7 +844,7 @@ impl ConversationActor {
                 },
             },
             assistant.id,
-            self.updates.clone(),
+            self.updates_sender(),
             self.context.stream_idle_timeout,
         );
         self.running.insert(
@@ -748,6 +966,8 @@ impl ConversationActor {
                 };
                 node.content.push_str(&text);
                 running.first_text.get_or_insert_with(Instant::now);
+                self.status.add_delta();
+                metrics::counter!("arbor_tokens_streamed_total").increment(1);
                 if running.last_checkpoint.elapsed() >= self.context.checkpoint_every {
                     running.last_checkpoint = Instant::now();
                     if let Err(error) = self
@@ -773,24 +993,26 @@ impl ConversationActor {
                 }
             }
             UpdateKind::Finished(result) => {
-                let Some(running) = self.running.remove(&id) else {
+                let Some(mut running) = self.running.remove(&id) else {
                     return;
                 };
                 let usage = self.usage_of(&running, id);
                 match result {
                     Ok(()) if !running.tool_calls.is_empty() => {
+                        let calls = std::mem::take(&mut running.tool_calls);
                         if let Some(node) = self.messages.get_mut(&id) {
-                            node.tool_calls = running.tool_calls.clone();
+                            node.tool_calls = calls.clone();
                         }
                         self.finish(id, MessageStatus::Complete, None, usage).await;
-                        self.run_tools(id, running.tool_calls, running.tool_round)
-                            .await;
+                        self.run_tools(id, calls, running.tool_round).await;
                     }
                     Ok(()) => {
                         self.finish(id, MessageStatus::Complete, None, usage).await;
                         self.name_conversation(id).await;
                     }
                     Err(error) => {
+                        metrics::counter!("arbor_provider_errors_total", "kind" => error.kind.as_str())
+                            .increment(1);
                         self.finish(id, MessageStatus::Error, Some(error.to_string()), usage)
                             .await
                     }
@@ -886,7 +1108,7 @@ impl ConversationActor {
             reply_text,
             fallback,
             reply,
-            self.updates.clone(),
+            self.updates_sender(),
         );
     }
 

@@ -32,19 +32,22 @@ pub struct EventLog {
     last_seq: u64,
     recent: VecDeque<Arc<Sequenced>>,
     capacity: usize,
-    live: broadcast::Sender<Arc<Sequenced>>,
+    /// Made by the first subscriber: an actor nobody watches keeps no buffer.
+    live: Option<broadcast::Sender<Arc<Sequenced>>>,
 }
+
+/// Events a live subscriber may fall behind by before it must reload.
+const LIVE_BUFFER: usize = 1024;
 
 impl EventLog {
     /// A log numbering events under `epoch`, keeping the last `capacity` of them.
     pub fn new(epoch: u64, capacity: usize) -> Self {
-        let (live, _) = broadcast::channel(capacity.max(16));
         EventLog {
             epoch,
             last_seq: 0,
-            recent: VecDeque::with_capacity(capacity.min(1024)),
+            recent: VecDeque::new(),
             capacity: capacity.max(1),
-            live,
+            live: None,
         }
     }
 
@@ -67,8 +70,10 @@ impl EventLog {
             self.recent.pop_front();
         }
         self.recent.push_back(sequenced.clone());
-        // No receivers is fine: nobody is watching right now.
-        _ = self.live.send(sequenced);
+        if let Some(live) = &self.live {
+            // No receivers is fine: nobody is watching right now.
+            _ = live.send(sequenced);
+        }
     }
 
     /// The events after `after` that a resuming subscriber missed.
@@ -97,13 +102,17 @@ impl EventLog {
     }
 
     /// A receiver of every event published from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Sequenced>> {
-        self.live.subscribe()
+    pub fn subscribe(&mut self) -> broadcast::Receiver<Arc<Sequenced>> {
+        self.live
+            .get_or_insert_with(|| broadcast::channel(LIVE_BUFFER).0)
+            .subscribe()
     }
 
     /// How many live subscribers there are.
     pub fn subscriber_count(&self) -> usize {
-        self.live.receiver_count()
+        self.live
+            .as_ref()
+            .map_or(0, broadcast::Sender::receiver_count)
     }
 }
 

@@ -3,7 +3,7 @@
 //! it drops the provider stream, which closes the upstream request.
 
 use crate::providers::{
-    Delta, GenerationRequest, Provider, ProviderError, ThreadMessage, TokenUsage,
+    Delta, GenerationRequest, Provider, ProviderError, ProviderErrorKind, ThreadMessage, TokenUsage,
 };
 use futures::StreamExt;
 use std::sync::Arc;
@@ -54,10 +54,10 @@ pub fn spawn(
             let item = match tokio::time::timeout(idle_timeout, stream.next()).await {
                 Ok(Some(item)) => item,
                 Ok(None) => break,
-                Err(_) => Err(ProviderError(format!(
-                    "the model sent nothing for {} s",
-                    idle_timeout.as_secs()
-                ))),
+                Err(_) => Err(ProviderError::new(
+                    ProviderErrorKind::Timeout,
+                    format!("the model sent nothing for {} s", idle_timeout.as_secs()),
+                )),
             };
             let kind = match item {
                 Ok(Delta::Text(text)) if text.is_empty() => continue,
@@ -106,7 +106,10 @@ impl Drop for EndGuard {
         };
         let update = GenerationUpdate {
             id: self.id,
-            kind: UpdateKind::Finished(Err(ProviderError("the model stopped unexpectedly".into()))),
+            kind: UpdateKind::Finished(Err(ProviderError::new(
+                ProviderErrorKind::Crashed,
+                "the model stopped unexpectedly",
+            ))),
         };
         // Usually there is room; if not, deliver it from a task of its own.
         if let Err(mpsc::error::TrySendError::Full(update)) = updates.try_send(update) {

@@ -5,5 +5,6 @@ pub mod actor;
 pub mod event_log;
 pub mod generation;
 pub mod registry;
+pub mod status;
 pub mod title;
 pub mod tools;

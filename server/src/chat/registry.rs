@@ -1,14 +1,28 @@
 //! Finds the actor of a conversation, starting it from the database on
 //! first use (or after it stopped or crashed), and delivers commands to it.
+//! It also answers, without disturbing any actor, which conversations are
+//! in memory and what each is doing.
 
 use super::actor::{ActorContext, Command, ConversationActor, Reply};
+use super::status::ActorStatus;
 use app::errors::AppError;
+use futures::FutureExt;
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument;
 use uuid::Uuid;
 
-type Actors = Arc<Mutex<HashMap<Uuid, mpsc::Sender<Command>>>>;
+/// How to reach one running actor and what it reports of itself.
+#[derive(Clone)]
+struct ActorHandle {
+    /// Commands are boxed so an idle actor's queue stays small.
+    commands: mpsc::Sender<Box<Command>>,
+    status: Arc<ActorStatus>,
+}
+
+type Actors = Arc<Mutex<HashMap<Uuid, ActorHandle>>>;
 
 /// The live conversation actors, by conversation id.
 pub struct Registry {
@@ -19,7 +33,10 @@ pub struct Registry {
 /// How many times a command is retried when its actor stops under it.
 const ATTEMPTS: usize = 3;
 
-fn lock(actors: &Actors) -> MutexGuard<'_, HashMap<Uuid, mpsc::Sender<Command>>> {
+/// Commands that may wait for one actor.
+const COMMAND_QUEUE: usize = 32;
+
+fn lock(actors: &Actors) -> MutexGuard<'_, HashMap<Uuid, ActorHandle>> {
     // A panic while holding this lock cannot leave the map inconsistent
     // (each operation is a single insert or remove), so poisoning is ignored.
     actors
@@ -47,7 +64,7 @@ impl Registry {
         for _ in 0..ATTEMPTS {
             let actor = self.actor(conversation).await?;
             let (reply, answer) = oneshot::channel();
-            if actor.send(make(reply)).await.is_err() {
+            if actor.send(Box::new(make(reply))).await.is_err() {
                 continue;
             }
             if let Ok(result) = answer.await {
@@ -59,32 +76,91 @@ impl Registry {
         ))
     }
 
-    async fn actor(&self, conversation: Uuid) -> Result<mpsc::Sender<Command>, AppError> {
+    /// Like [`Self::request`], but only if the actor is in memory: `None`
+    /// when it is not (nothing is started).
+    pub async fn request_if_running<T>(
+        &self,
+        conversation: Uuid,
+        make: impl FnOnce(Reply<T>) -> Command,
+    ) -> Option<Result<T, AppError>> {
+        let actor = self.running(conversation)?;
+        let (reply, answer) = oneshot::channel();
+        actor.commands.send(Box::new(make(reply))).await.ok()?;
+        answer.await.ok()
+    }
+
+    /// How many actors are in memory.
+    pub fn active_count(&self) -> usize {
+        lock(&self.actors)
+            .values()
+            .filter(|a| !a.commands.is_closed())
+            .count()
+    }
+
+    /// Every actor in memory with its status.
+    pub fn statuses(&self) -> Vec<(Uuid, Arc<ActorStatus>)> {
+        lock(&self.actors)
+            .iter()
+            .filter(|(_, a)| !a.commands.is_closed())
+            .map(|(id, a)| (*id, a.status.clone()))
+            .collect()
+    }
+
+    /// The status of a conversation's actor, if it is in memory.
+    pub fn status(&self, conversation: Uuid) -> Option<Arc<ActorStatus>> {
+        self.running(conversation).map(|a| a.status)
+    }
+
+    async fn actor(&self, conversation: Uuid) -> Result<mpsc::Sender<Box<Command>>, AppError> {
         if let Some(actor) = self.running(conversation) {
-            return Ok(actor);
+            return Ok(actor.commands);
         }
         let actor = ConversationActor::load(conversation, self.context.clone()).await?;
         let mut actors = lock(&self.actors);
-        if let Some(running) = actors.get(&conversation).filter(|a| !a.is_closed()) {
-            return Ok(running.clone()); // another request started it meanwhile
+        if let Some(running) = actors
+            .get(&conversation)
+            .filter(|a| !a.commands.is_closed())
+        {
+            return Ok(running.commands.clone()); // another request started it meanwhile
         }
-        let (sender, commands) = mpsc::channel(64);
+        let (sender, commands) = mpsc::channel(COMMAND_QUEUE);
+        let handle = ActorHandle {
+            commands: sender.clone(),
+            status: actor.status(),
+        };
         let registry = self.actors.clone();
-        tokio::spawn(async move {
-            actor.run(commands).await;
-            let mut actors = lock(&registry);
-            if actors.get(&conversation).is_some_and(|a| a.is_closed()) {
-                actors.remove(&conversation);
+        let span = tracing::info_span!("conversation", id = %conversation);
+        tokio::spawn(
+            async move {
+                // The actor catches panics in its own steps; this catches
+                // any elsewhere so the entry is always cleaned up.
+                if AssertUnwindSafe(actor.run(commands))
+                    .catch_unwind()
+                    .await
+                    .is_err()
+                {
+                    tracing::error!("conversation actor panicked outside a step");
+                }
+                let mut actors = lock(&registry);
+                if actors
+                    .get(&conversation)
+                    .is_some_and(|a| a.commands.is_closed())
+                {
+                    actors.remove(&conversation);
+                }
+                metrics::gauge!("arbor_active_actors").set(actors.len() as f64);
             }
-        });
-        actors.insert(conversation, sender.clone());
+            .instrument(span),
+        );
+        actors.insert(conversation, handle);
+        metrics::gauge!("arbor_active_actors").set(actors.len() as f64);
         Ok(sender)
     }
 
-    fn running(&self, conversation: Uuid) -> Option<mpsc::Sender<Command>> {
+    fn running(&self, conversation: Uuid) -> Option<ActorHandle> {
         lock(&self.actors)
             .get(&conversation)
-            .filter(|a| !a.is_closed())
+            .filter(|a| !a.commands.is_closed())
             .cloned()
     }
 }

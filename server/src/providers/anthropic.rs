@@ -5,6 +5,7 @@
 //! short message for the user; the detail goes to the log.
 
 use super::tool_call_assembly::ToolCallAssembly;
+use super::ProviderErrorKind as Kind;
 use super::{
     http_client, refusal, shorten, Delta, DeltaStream, GenerationRequest, Provider, ProviderError,
     ThreadMessage, TokenUsage,
@@ -345,11 +346,14 @@ async fn open(
     let response = response.map_err(|error| {
         tracing::warn!(%error, "Anthropic request failed");
         if error.is_connect() {
-            ProviderError(format!("cannot connect to the provider at {base_url}"))
+            ProviderError::new(
+                Kind::Connect,
+                format!("cannot connect to the provider at {base_url}"),
+            )
         } else if error.is_timeout() {
-            ProviderError("the provider did not answer in time".into())
+            ProviderError::new(Kind::Timeout, "the provider did not answer in time")
         } else {
-            ProviderError("the connection to the provider failed".into())
+            ProviderError::new(Kind::Connect, "the connection to the provider failed")
         }
     })?;
     let status = response.status().as_u16();
@@ -369,12 +373,14 @@ async fn open(
             let item = match events.next().await {
                 None => {
                     let error = "the provider's stream ended before the reply finished";
-                    return Some((Err(ProviderError(error.into())), None));
+                    return Some((Err(ProviderError::new(Kind::Broken, error)), None));
                 }
                 Some(Err(error)) => {
                     tracing::warn!(%error, "Anthropic stream broke");
-                    let error =
-                        ProviderError("the connection to the provider broke mid-reply".into());
+                    let error = ProviderError::new(
+                        Kind::Broken,
+                        "the connection to the provider broke mid-reply",
+                    );
                     return Some((Err(error), None));
                 }
                 Some(Ok(event)) => event,
@@ -404,13 +410,17 @@ async fn open(
                 }
                 Ok(StreamEvent::Error { error }) => {
                     let detail = shorten(&format!("{}: {}", error.kind, error.message));
-                    let error = ProviderError(format!("the provider failed mid-reply: {detail}"));
+                    let error = ProviderError::new(
+                        Kind::Upstream,
+                        format!("the provider failed mid-reply: {detail}"),
+                    );
                     return Some((Err(error), None));
                 }
                 Ok(_) => continue,
                 Err(error) => {
                     tracing::warn!(%error, data = %item.data, "malformed Anthropic event");
-                    let error = ProviderError("the provider sent a malformed reply".into());
+                    let error =
+                        ProviderError::new(Kind::Malformed, "the provider sent a malformed reply");
                     return Some((Err(error), None));
                 }
             }

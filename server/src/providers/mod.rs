@@ -64,10 +64,66 @@ pub struct GenerationRequest {
     pub tools: Vec<ToolSpec>,
 }
 
-/// Why a generation failed, in words fit for the user.
+/// Why a generation failed: its kind (for metrics and logs) and words fit
+/// for the user.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ProviderError(pub String);
+#[error("{message}")]
+pub struct ProviderError {
+    pub kind: ProviderErrorKind,
+    pub message: String,
+}
+
+impl ProviderError {
+    pub fn new(kind: ProviderErrorKind, message: impl Into<String>) -> Self {
+        ProviderError {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// The kinds of provider failure `/metrics` counts apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProviderErrorKind {
+    /// Arbor's own set-up is wrong (a model naming no provider, say).
+    Config,
+    /// The provider could not be reached.
+    Connect,
+    /// The provider sent nothing for too long.
+    Timeout,
+    /// The API key was rejected (401, 403).
+    Auth,
+    /// The provider is rate limiting (429).
+    RateLimit,
+    /// Any other refusal of the request (4xx).
+    Refused,
+    /// The provider failed (5xx, or an error event mid-reply).
+    Upstream,
+    /// The connection broke or the stream ended before the reply did.
+    Broken,
+    /// The provider sent something that is not its format.
+    Malformed,
+    /// The generation task died (a panic).
+    Crashed,
+}
+
+impl ProviderErrorKind {
+    /// The label used in metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderErrorKind::Config => "config",
+            ProviderErrorKind::Connect => "connect",
+            ProviderErrorKind::Timeout => "timeout",
+            ProviderErrorKind::Auth => "auth",
+            ProviderErrorKind::RateLimit => "rate_limit",
+            ProviderErrorKind::Refused => "refused",
+            ProviderErrorKind::Upstream => "upstream",
+            ProviderErrorKind::Broken => "broken",
+            ProviderErrorKind::Malformed => "malformed",
+            ProviderErrorKind::Crashed => "crashed",
+        }
+    }
+}
 
 /// Token counts a provider reports; either may be missing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -107,7 +163,12 @@ fn http_client(connect_timeout: std::time::Duration) -> Result<reqwest::Client, 
     reqwest::Client::builder()
         .connect_timeout(connect_timeout)
         .build()
-        .map_err(|e| ProviderError(format!("cannot set up the HTTP client: {e}")))
+        .map_err(|e| {
+            ProviderError::new(
+                ProviderErrorKind::Config,
+                format!("cannot set up the HTTP client: {e}"),
+            )
+        })
 }
 
 /// Longest upstream error detail shown to the user.
@@ -127,13 +188,30 @@ fn shorten(text: &str) -> String {
 /// What an HTTP error status from a provider means, for the user.
 fn refusal(status: u16, detail: &str) -> ProviderError {
     let detail = shorten(detail);
-    ProviderError(match status {
-        401 | 403 => format!("the provider rejected the API key ({status}): {detail}"),
-        429 => format!("the provider is rate limiting requests (429): {detail}"),
-        529 => format!("the provider is overloaded (529): {detail}"),
-        500..=599 => format!("the provider failed ({status}): {detail}"),
-        _ => format!("the provider refused the request ({status}): {detail}"),
-    })
+    use ProviderErrorKind::{Auth, RateLimit, Refused, Upstream};
+    let (kind, message) = match status {
+        401 | 403 => (
+            Auth,
+            format!("the provider rejected the API key ({status}): {detail}"),
+        ),
+        429 => (
+            RateLimit,
+            format!("the provider is rate limiting requests (429): {detail}"),
+        ),
+        529 => (
+            Upstream,
+            format!("the provider is overloaded (529): {detail}"),
+        ),
+        500..=599 => (
+            Upstream,
+            format!("the provider failed ({status}): {detail}"),
+        ),
+        _ => (
+            Refused,
+            format!("the provider refused the request ({status}): {detail}"),
+        ),
+    };
+    ProviderError::new(kind, message)
 }
 
 /// A source of replies: one endpoint (or the offline model) that may serve
@@ -197,10 +275,15 @@ mod tests {
 
     #[test]
     fn refusals_name_the_cause_and_shorten_the_detail() {
-        assert!(refusal(401, "bad key")
-            .0
+        let auth = refusal(401, "bad key");
+        assert!(auth
+            .message
             .starts_with("the provider rejected the API key (401)"));
-        assert!(refusal(503, "down").0.contains("failed (503): down"));
+        assert_eq!(auth.kind, ProviderErrorKind::Auth);
+        assert_eq!(refusal(429, "slow down").kind, ProviderErrorKind::RateLimit);
+        let down = refusal(503, "down");
+        assert!(down.message.contains("failed (503): down"));
+        assert_eq!(down.kind, ProviderErrorKind::Upstream);
         let long = "word ".repeat(200);
         assert!(shorten(&long).chars().count() <= MAX_UPSTREAM_DETAIL + 1);
         assert_eq!(shorten("a\n b"), "a b");

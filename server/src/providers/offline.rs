@@ -3,7 +3,9 @@
 //! the sampler fields it honours `seed` (which reply) and `max_tokens`.
 
 use super::offline_text::{compose_reply, split_tokens};
-use super::{Delta, DeltaStream, GenerationRequest, Provider, ProviderError, TokenUsage};
+use super::{
+    Delta, DeltaStream, GenerationRequest, Provider, ProviderError, ProviderErrorKind, TokenUsage,
+};
 use app::model::Role;
 use app::sampling::SamplerField;
 use futures::stream;
@@ -83,9 +85,12 @@ impl Provider for OfflineModel {
                         tokio::time::sleep(delay).await;
                     }
                     if fail_after == Some(index) {
-                        let error = ProviderError(format!(
-                            "the offline model was configured to fail after {index} tokens"
-                        ));
+                        let error = ProviderError::new(
+                            ProviderErrorKind::Upstream,
+                            format!(
+                                "the offline model was configured to fail after {index} tokens"
+                            ),
+                        );
                         return Some((Err(error), (pieces, true)));
                     }
                 }

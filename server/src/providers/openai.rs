@@ -4,6 +4,7 @@
 //! message for the user; the detail goes to the log.
 
 use super::tool_call_assembly::ToolCallAssembly;
+use super::ProviderErrorKind as Kind;
 use super::{
     http_client, refusal, shorten, Delta, DeltaStream, GenerationRequest, Provider, ProviderError,
     ThreadMessage, TokenUsage,
@@ -135,7 +136,12 @@ impl Provider for OpenAiCompatible {
                 client.models().list_byot::<ModelList>(),
             )
             .await
-            .map_err(|_| ProviderError("the provider did not list its models in time".into()))?
+            .map_err(|_| {
+                ProviderError::new(
+                    Kind::Timeout,
+                    "the provider did not list its models in time",
+                )
+            })?
             .map_err(|error| describe(&error, &base_url))?;
             Ok(listed.data.into_iter().map(|m| m.id).collect())
         })
@@ -301,23 +307,38 @@ fn texts(chunks: ChunkStream) -> DeltaStream {
 /// What went wrong, in words for the user.
 fn describe(error: &OpenAIError, base_url: &str) -> ProviderError {
     tracing::warn!(%error, "OpenAI-compatible provider error");
-    let message = match error {
+    let (kind, message) = match error {
         OpenAIError::ApiError(response) => {
             return refusal(response.status_code.as_u16(), &response.api_error.message)
         }
-        OpenAIError::Reqwest(e) if e.is_connect() => {
-            format!("cannot connect to the provider at {base_url}")
+        OpenAIError::Reqwest(e) if e.is_connect() => (
+            Kind::Connect,
+            format!("cannot connect to the provider at {base_url}"),
+        ),
+        OpenAIError::Reqwest(e) if e.is_timeout() => {
+            (Kind::Timeout, "the provider did not answer in time".into())
         }
-        OpenAIError::Reqwest(e) if e.is_timeout() => "the provider did not answer in time".into(),
-        OpenAIError::Reqwest(_) => "the connection to the provider failed".into(),
-        OpenAIError::StreamError(_) => "the connection to the provider broke mid-reply".into(),
-        OpenAIError::JSONDeserialize(..) => "the provider sent a malformed reply".into(),
-        other => format!(
-            "the provider request failed: {}",
-            shorten(&other.to_string())
+        OpenAIError::Reqwest(_) => (
+            Kind::Connect,
+            "the connection to the provider failed".into(),
+        ),
+        OpenAIError::StreamError(_) => (
+            Kind::Broken,
+            "the connection to the provider broke mid-reply".into(),
+        ),
+        OpenAIError::JSONDeserialize(..) => (
+            Kind::Malformed,
+            "the provider sent a malformed reply".into(),
+        ),
+        other => (
+            Kind::Upstream,
+            format!(
+                "the provider request failed: {}",
+                shorten(&other.to_string())
+            ),
         ),
     };
-    ProviderError(message)
+    ProviderError::new(kind, message)
 }
 
 #[cfg(test)]
