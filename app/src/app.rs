@@ -2,7 +2,7 @@
 
 use crate::components::error_page::NotFoundPage;
 use crate::components::sidebar::Sidebar;
-use crate::routes::{chat::ChatPage, home::HomePage};
+use crate::routes::{admin::AdminPage, chat::ChatPage, home::HomePage};
 use crate::state::conversation_list::ConversationList;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -47,6 +47,7 @@ pub fn App() -> impl IntoView {
                     <Routes fallback=NotFoundPage>
                         <Route path=path!("/") view=HomePage/>
                         <Route path=path!("/c/:id") view=ChatPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin") view=AdminPage/>
                     </Routes>
                 </main>
             </div>

@@ -90,3 +90,20 @@ pub trait Backend: Send + Sync + 'static {
 
 /// The backend as provided in the Leptos context.
 pub type SharedBackend = Arc<dyn Backend>;
+
+/// What the operators' dashboard may ask of the server.
+#[async_trait::async_trait]
+pub trait OperationsBackend: Send + Sync + 'static {
+    /// Starts `count` conversations on the offline model and sends `text` to
+    /// each, in the background; progress shows in the dashboard's snapshots.
+    /// Refused while another such broadcast runs.
+    async fn start_test_broadcast(
+        &self,
+        user: Uuid,
+        count: u32,
+        text: String,
+    ) -> Result<(), AppError>;
+}
+
+/// The operations backend as provided in the Leptos context.
+pub type SharedOperations = Arc<dyn OperationsBackend>;

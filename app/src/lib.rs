@@ -11,6 +11,7 @@ pub mod errors;
 pub mod functions;
 pub mod markdown;
 pub mod model;
+pub mod operations;
 pub mod routes;
 pub mod sampling;
 pub mod state;

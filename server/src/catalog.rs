@@ -205,6 +205,11 @@ impl Catalog {
         ids
     }
 
+    /// The key of the built-in offline model, always offered.
+    pub fn offline_key(&self) -> String {
+        format!("{OFFLINE_PROVIDER}/{OFFLINE_MODEL}")
+    }
+
     /// A persona by name.
     pub fn persona(&self, name: &str) -> Option<&PersonaOption> {
         self.personas.iter().find(|p| p.name == name)

@@ -1,9 +1,12 @@
-//! The HTTP surface: Leptos pages and server functions, the event stream,
-//! static files, compression and request tracing.
+//! The HTTP surface: Leptos pages and server functions, the event streams,
+//! `/metrics`, static files, compression, and request tracing (each request
+//! gets an `x-request-id`, logged on every line of its span and answered
+//! back to the client).
 
-use crate::service::ChatService;
+use crate::api::Arbor;
+use crate::operations::{dashboard_events, Operations};
 use crate::sse::conversation_events;
-use app::backend::{CurrentUser, SharedBackend};
+use app::backend::{CurrentUser, SharedBackend, SharedOperations};
 use app::errors::AppError;
 use app::{shell, App};
 use axum::body::Body;
@@ -15,21 +18,30 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
 use tower_http::compression::CompressionLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-/// Builds the router serving the whole application.
-pub fn router(chat: Arc<ChatService>, options: LeptosOptions) -> Router {
+/// Builds the router serving the whole application. `metrics` renders
+/// `/metrics` (none: that route answers 503).
+pub fn router(arbor: Arbor, metrics: Option<PrometheusHandle>, options: LeptosOptions) -> Router {
+    let chat = arbor.service();
+    let operations = Arc::new(Operations::new(arbor));
     let routes = generate_route_list(App);
     let backend: SharedBackend = chat.clone();
+    let shared_operations: SharedOperations = operations.clone();
     let user = CurrentUser(chat.local_user());
     let context = move || {
         provide_context(backend.clone());
+        provide_context(shared_operations.clone());
         provide_context(user);
     };
     Router::new()
         .route("/api/conversations/{id}/events", get(conversation_events))
+        .route("/api/admin/events", get(dashboard_events))
+        .route("/metrics", get(move || render_metrics(metrics.clone())))
         .leptos_routes_with_context(&options, routes, context, {
             let options = options.clone();
             move || shell(options.clone())
@@ -37,9 +49,46 @@ pub fn router(chat: Arc<ChatService>, options: LeptosOptions) -> Router {
         .fallback(leptos_axum::file_and_error_handler(shell))
         .layer(middleware::from_fn(server_fn_error_status))
         .layer(Extension(chat))
+        .layer(Extension(operations))
         .layer(CompressionLayer::new())
-        .layer(TraceLayer::new_for_http())
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(options)
+}
+
+/// The span every log line of a request is written in.
+fn request_span(request: &Request) -> tracing::Span {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!(
+        "request",
+        id,
+        method = %request.method(),
+        path = %request.uri().path(),
+    )
+}
+
+/// `GET /metrics`: every recorded figure in Prometheus' text format.
+async fn render_metrics(metrics: Option<PrometheusHandle>) -> Response {
+    match metrics {
+        Some(handle) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            handle.render(),
+        )
+            .into_response(),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "metrics are recorded by another server in this process",
+        )
+            .into_response(),
+    }
 }
 
 /// Largest server function error body inspected for its status.

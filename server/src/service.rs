@@ -3,7 +3,7 @@
 //! that `app`'s server functions call, and serves the event stream.
 
 use crate::catalog::Catalog;
-use crate::chat::actor::{ActorContext, Command, Subscription};
+use crate::chat::actor::{ActorContext, Command, Parent, Subscription};
 use crate::chat::registry::Registry;
 use crate::clock::now_ms;
 use crate::storage::{StorageError, Store};
@@ -88,7 +88,51 @@ impl ChatService {
             .await
     }
 
-    fn check_text(&self, text: &str) -> Result<(), AppError> {
+    /// The live actors.
+    pub(crate) fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The database.
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Which providers, models and personas exist.
+    pub(crate) fn catalog(&self) -> &Arc<Catalog> {
+        &self.catalog
+    }
+
+    /// Validates and sends a user message under `parent`; the reply starts
+    /// streaming before this returns.
+    pub async fn send_under(
+        &self,
+        user: Uuid,
+        conversation: Uuid,
+        parent: Parent,
+        client_id: String,
+        text: String,
+    ) -> Result<SendReceipt, AppError> {
+        self.check_text(&text)?;
+        let client_id = client_id.trim().to_string();
+        if client_id.is_empty() || client_id.chars().count() > MAX_CLIENT_ID_CHARS {
+            return Err(AppError::BadRequest(format!(
+                "client_id must be 1 to {MAX_CLIENT_ID_CHARS} characters"
+            )));
+        }
+        self.registry
+            .request(conversation, |reply| Command::Send {
+                user,
+                parent,
+                client_id: client_id.clone(),
+                text: text.clone(),
+                reply,
+            })
+            .await
+    }
+
+    /// Refuses an empty message or one over the length limit.
+    pub(crate) fn check_text(&self, text: &str) -> Result<(), AppError> {
         if text.trim().is_empty() {
             return Err(AppError::BadRequest("the message is empty".into()));
         }
@@ -166,22 +210,14 @@ impl Backend for ChatService {
         user: Uuid,
         message: NewUserMessage,
     ) -> Result<SendReceipt, AppError> {
-        self.check_text(&message.text)?;
-        let client_id = message.client_id.trim().to_string();
-        if client_id.is_empty() || client_id.chars().count() > MAX_CLIENT_ID_CHARS {
-            return Err(AppError::BadRequest(format!(
-                "client_id must be 1 to {MAX_CLIENT_ID_CHARS} characters"
-            )));
-        }
-        self.registry
-            .request(message.conversation_id, |reply| Command::Send {
-                user,
-                parent: message.parent_id,
-                client_id: client_id.clone(),
-                text: message.text.clone(),
-                reply,
-            })
-            .await
+        self.send_under(
+            user,
+            message.conversation_id,
+            message.parent_id.map_or(Parent::Root, Parent::Message),
+            message.client_id,
+            message.text,
+        )
+        .await
     }
 
     async fn regenerate(

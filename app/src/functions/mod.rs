@@ -4,6 +4,7 @@
 
 pub mod conversations;
 pub mod messages;
+pub mod operations;
 
 #[cfg(feature = "ssr")]
 use crate::{
@@ -21,12 +22,18 @@ where
     F: std::future::Future<Output = Result<T, AppError>>,
 {
     use leptos::prelude::use_context;
-    let response = use_context::<leptos_axum::ResponseOptions>();
     let context = use_context::<SharedBackend>().zip(use_context::<CurrentUser>());
     let result = match context {
         Some((backend, user)) => body(backend, user.0).await,
         None => Err(AppError::Internal("the backend is not configured".into())),
     };
+    with_status(result)
+}
+
+/// Gives the response the status code of the error, if `result` is one.
+#[cfg(feature = "ssr")]
+pub(crate) fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    let response = leptos::prelude::use_context::<leptos_axum::ResponseOptions>();
     if let (Err(err), Some(response)) = (&result, response) {
         response.set_status(
             http::StatusCode::from_u16(err.status_code())

@@ -1,4 +1,5 @@
 //! Pages, one per file.
 
+pub mod admin;
 pub mod chat;
 pub mod home;

@@ -58,7 +58,7 @@ pub enum Command {
     },
     Send {
         user: Uuid,
-        parent: Option<Uuid>,
+        parent: Parent,
         client_id: String,
         text: String,
         reply: Reply<SendReceipt>,
@@ -101,6 +101,13 @@ pub enum Command {
         user: Uuid,
         reply: Reply<()>,
     },
+    /// Answers with the reply once it is no longer streaming (at once if it
+    /// is not). If the actor stops first, the registry asks the next one.
+    AwaitReply {
+        user: Uuid,
+        message: Uuid,
+        reply: Reply<MessageNode>,
+    },
     /// Counts of the conversation's messages, branches and tokens.
     Stats {
         user: Uuid,
@@ -127,6 +134,17 @@ pub struct ConversationStats {
     pub running: usize,
     /// When the last message was written or chosen (Unix milliseconds).
     pub last_activity_ms: i64,
+}
+
+/// Where a new user message goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parent {
+    /// A new root: a fresh thread in the conversation.
+    Root,
+    /// Under this reply (editing a message sends under its parent).
+    Message(Uuid),
+    /// At the end of the branch the conversation shows (a new root if it is empty).
+    ShownBranch,
 }
 
 /// The text a continued reply starts with, and the seed of the reply it continues.
@@ -167,10 +185,11 @@ pub struct ActorContext {
 }
 
 /// Whether the actor keeps serving after a command.
-#[derive(Debug, PartialEq, Eq)]
 enum Flow {
     Continue,
-    Stop,
+    /// Stop; the reply, if any, is answered once no command can reach the
+    /// actor any more, so the caller sees it gone.
+    Stop(Option<Reply<()>>),
 }
 
 /// What woke the actor up.
@@ -254,6 +273,8 @@ pub struct ConversationActor {
     system_prompt: String,
     /// Model, persona and sampler choices for new replies.
     settings: ConversationSettings,
+    /// Callers waiting for a streaming reply to end, by reply.
+    waiters: HashMap<Uuid, Vec<Reply<MessageNode>>>,
 }
 
 impl ConversationActor {
@@ -296,6 +317,7 @@ impl ConversationActor {
             needs_title: record.summary.title.trim().is_empty(),
             system_prompt: record.system_prompt,
             settings: record.settings,
+            waiters: HashMap::new(),
         })
     }
 
@@ -342,11 +364,13 @@ impl ConversationActor {
                 Wake::Quiet => continue,
             };
             match AssertUnwindSafe(step).catch_unwind().await {
-                Ok(flow) => {
-                    self.report_status(before);
-                    if flow == Flow::Stop {
-                        break;
+                Ok(Flow::Continue) => self.report_status(before),
+                Ok(Flow::Stop(reply)) => {
+                    commands.close();
+                    if let Some(reply) = reply {
+                        _ = reply.send(Ok(()));
                     }
+                    break;
                 }
                 Err(panic) => {
                     self.recover_from_panic(panic).await;
@@ -529,6 +553,23 @@ impl ConversationActor {
                 };
                 _ = reply.send(result.await);
             }
+            Command::AwaitReply {
+                user,
+                message,
+                reply,
+            } => {
+                let found = self.check_owner(user).and_then(|()| {
+                    self.messages
+                        .get(&message)
+                        .ok_or_else(|| AppError::NotFound("message".into()))
+                });
+                match found {
+                    Ok(node) if node.status == MessageStatus::Streaming => {
+                        self.waiters.entry(message).or_default().push(reply);
+                    }
+                    other => _ = reply.send(other.cloned()),
+                }
+            }
             Command::Stats { user, reply } => {
                 _ = reply.send(self.check_owner(user).map(|()| self.stats()));
             }
@@ -550,23 +591,22 @@ impl ConversationActor {
                         )))
                     }
                 });
-                let flow = if closing.is_ok() {
-                    Flow::Stop
-                } else {
-                    Flow::Continue
+                return match closing {
+                    Ok(()) => Flow::Stop(Some(reply)),
+                    Err(error) => {
+                        _ = reply.send(Err(error));
+                        Flow::Continue
+                    }
                 };
-                _ = reply.send(closing);
-                return flow;
             }
             Command::Delete { user, reply } => {
-                let deleted = self.delete(user).await;
-                let flow = if deleted.is_ok() {
-                    Flow::Stop
-                } else {
-                    Flow::Continue
+                return match self.delete(user).await {
+                    Ok(()) => Flow::Stop(Some(reply)),
+                    Err(error) => {
+                        _ = reply.send(Err(error));
+                        Flow::Continue
+                    }
                 };
-                _ = reply.send(deleted);
-                return flow;
             }
         }
         Flow::Continue
@@ -644,13 +684,18 @@ impl ConversationActor {
 
     async fn send(
         &mut self,
-        parent: Option<Uuid>,
+        parent: Parent,
         client_id: String,
         text: String,
     ) -> Result<SendReceipt, AppError> {
         if let Some(existing) = self.client_ids.get(&client_id) {
             return self.receipt_for(*existing);
         }
+        let parent = match parent {
+            Parent::Root => None,
+            Parent::Message(id) => Some(id),
+            Parent::ShownBranch => self.active_leaf,
+        };
         if let Some(parent_id) = parent {
             let parent = self
                 .messages
@@ -1151,6 +1196,9 @@ impl ConversationActor {
             tracing::error!(%error, message = %id, "could not store the end of a reply");
         }
         let tool_calls = node.tool_calls.clone();
+        for waiter in self.waiters.remove(&id).unwrap_or_default() {
+            _ = waiter.send(Ok(node.clone()));
+        }
         self.log.publish(ChatEvent::Done {
             id,
             status,

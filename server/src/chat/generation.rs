@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 use uuid::Uuid;
 
 /// Progress of one generation, sent to its actor.
@@ -44,38 +45,42 @@ pub fn spawn(
     updates: mpsc::Sender<GenerationUpdate>,
     idle_timeout: Duration,
 ) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let guard = EndGuard {
-            id,
-            updates: Some(updates.clone()),
-        };
-        let mut stream = provider.generate(request);
-        loop {
-            let item = match tokio::time::timeout(idle_timeout, stream.next()).await {
-                Ok(Some(item)) => item,
-                Ok(None) => break,
-                Err(_) => Err(ProviderError::new(
-                    ProviderErrorKind::Timeout,
-                    format!("the model sent nothing for {} s", idle_timeout.as_secs()),
-                )),
+    let span = tracing::Span::current();
+    tokio::spawn(
+        async move {
+            let guard = EndGuard {
+                id,
+                updates: Some(updates.clone()),
             };
-            let kind = match item {
-                Ok(Delta::Text(text)) if text.is_empty() => continue,
-                Ok(Delta::Text(text)) => UpdateKind::Text(text),
-                Ok(Delta::Usage(usage)) => UpdateKind::Usage(usage),
-                Ok(Delta::ToolCalls(calls)) => UpdateKind::ToolCalls(calls),
-                Err(error) => {
-                    tracing::warn!(message = %id, %error, "generation failed");
-                    guard.end(Err(error)).await;
-                    return;
+            let mut stream = provider.generate(request);
+            loop {
+                let item = match tokio::time::timeout(idle_timeout, stream.next()).await {
+                    Ok(Some(item)) => item,
+                    Ok(None) => break,
+                    Err(_) => Err(ProviderError::new(
+                        ProviderErrorKind::Timeout,
+                        format!("the model sent nothing for {} s", idle_timeout.as_secs()),
+                    )),
+                };
+                let kind = match item {
+                    Ok(Delta::Text(text)) if text.is_empty() => continue,
+                    Ok(Delta::Text(text)) => UpdateKind::Text(text),
+                    Ok(Delta::Usage(usage)) => UpdateKind::Usage(usage),
+                    Ok(Delta::ToolCalls(calls)) => UpdateKind::ToolCalls(calls),
+                    Err(error) => {
+                        tracing::warn!(message = %id, %error, "generation failed");
+                        guard.end(Err(error)).await;
+                        return;
+                    }
+                };
+                if updates.send(GenerationUpdate { id, kind }).await.is_err() {
+                    return; // the actor is gone; nobody wants the rest
                 }
-            };
-            if updates.send(GenerationUpdate { id, kind }).await.is_err() {
-                return; // the actor is gone; nobody wants the rest
             }
+            guard.end(Ok(())).await;
         }
-        guard.end(Ok(())).await;
-    })
+        .instrument(span),
+    )
 }
 
 /// Reports the end of a generation. If the task stops without reporting

@@ -9,6 +9,7 @@ mod sqlite_writer;
 pub use sqlite::SqliteStore;
 
 use app::model::{ConversationSettings, ConversationSummary, MessageNode};
+use std::collections::HashMap;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -92,6 +93,8 @@ pub trait Store: Send + Sync + 'static {
     async fn set_title_if_untitled(&self, id: Uuid, title: &str) -> StorageResult<bool>;
     /// Deletes the owner's conversation and its messages; false when there was none.
     async fn delete_conversation(&self, owner: Uuid, id: Uuid) -> StorageResult<bool>;
+    /// How many messages each of the owner's conversations has (none: absent).
+    async fn message_counts(&self, owner: Uuid) -> StorageResult<HashMap<Uuid, u64>>;
 
     /// Every message of a conversation, oldest first.
     async fn messages(&self, conversation: Uuid) -> StorageResult<Vec<StoredMessage>>;

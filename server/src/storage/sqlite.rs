@@ -10,6 +10,7 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 use sqlx::Row;
+use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -337,6 +338,24 @@ impl Store for SqliteStore {
                 })
             })
             .await
+    }
+
+    async fn message_counts(&self, owner: Uuid) -> StorageResult<HashMap<Uuid, u64>> {
+        let rows = sqlx::query(
+            "SELECT m.conversation_id, COUNT(*) AS count FROM messages m \
+             JOIN conversations c ON c.id = m.conversation_id \
+             WHERE c.owner_id = ? GROUP BY m.conversation_id",
+        )
+        .bind(owner.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let id = uuid_column(row, "messages", "conversation_id")?;
+                let count: i64 = row.try_get("count")?;
+                Ok((id, u64::try_from(count).unwrap_or(0)))
+            })
+            .collect()
     }
 
     async fn messages(&self, conversation: Uuid) -> StorageResult<Vec<StoredMessage>> {

@@ -1,0 +1,246 @@
+//! The operators' side of a running Arbor: the dashboard's live snapshots
+//! (`GET /api/admin/events`, one every half second as Server-Sent Events)
+//! and the test broadcast the dashboard starts.
+
+use crate::api::Arbor;
+use app::backend::OperationsBackend;
+use app::errors::AppError;
+use app::model::{ConversationSettings, MessageStatus};
+use app::operations::{
+    rate, ActiveConversation, BroadcastProgress, DashboardSnapshot, MAX_LISTED_CONVERSATIONS,
+    MAX_TEST_CONVERSATIONS,
+};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::Extension;
+use futures::stream::{self, Stream, StreamExt};
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+/// How often the dashboard gets a snapshot.
+const SNAPSHOT_EVERY: Duration = Duration::from_millis(500);
+/// How many test conversations are created at once.
+const CREATE_CONCURRENCY: usize = 256;
+
+/// Owns the latest test broadcast; shared by the dashboard's requests.
+pub struct Operations {
+    arbor: Arbor,
+    latest: Mutex<Option<Arc<BroadcastRun>>>,
+}
+
+/// Counters of one test broadcast, updated as it runs.
+struct BroadcastRun {
+    total: u32,
+    started: AtomicU32,
+    completed: AtomicU32,
+    failed: AtomicU32,
+    began: Instant,
+    finished: AtomicBool,
+    elapsed_at_finish: Mutex<Option<Duration>>,
+    error: Mutex<Option<String>>,
+}
+
+impl BroadcastRun {
+    fn progress(&self) -> BroadcastProgress {
+        let elapsed = self
+            .elapsed_at_finish
+            .lock()
+            .ok()
+            .and_then(|d| *d)
+            .unwrap_or_else(|| self.began.elapsed());
+        BroadcastProgress {
+            total: self.total,
+            started: self.started.load(Ordering::Relaxed),
+            completed: self.completed.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+            elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+            finished: self.finished.load(Ordering::Relaxed),
+            error: self.error.lock().ok().and_then(|e| e.clone()),
+        }
+    }
+
+    fn finish(&self, error: Option<String>) {
+        if let Ok(mut slot) = self.elapsed_at_finish.lock() {
+            *slot = Some(self.began.elapsed());
+        }
+        if let Ok(mut slot) = self.error.lock() {
+            *slot = error;
+        }
+        self.finished.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Operations {
+    pub fn new(arbor: Arbor) -> Self {
+        Operations {
+            arbor,
+            latest: Mutex::new(None),
+        }
+    }
+
+    fn latest(&self) -> Option<Arc<BroadcastRun>> {
+        self.latest.lock().ok().and_then(|run| run.clone())
+    }
+
+    /// The server now; `sampler` remembers the previous one for rates.
+    fn snapshot(&self, sampler: &mut Sampler) -> DashboardSnapshot {
+        let statuses = self.arbor.service().registry().statuses();
+        let millis = u64::try_from(sampler.at.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let mut previous = std::mem::take(&mut sampler.deltas);
+        let mut conversations: Vec<ActiveConversation> = statuses
+            .iter()
+            .map(|(id, status)| {
+                let deltas = status.deltas_streamed();
+                let before = previous.remove(id).unwrap_or(deltas);
+                sampler.deltas.insert(*id, deltas);
+                ActiveConversation {
+                    id: *id,
+                    messages: status.messages(),
+                    running: status.running(),
+                    tokens_per_second: rate(before, deltas, millis),
+                    last_activity_ms: status.last_activity_ms(),
+                }
+            })
+            .collect();
+        sampler.at = Instant::now();
+        let running_generations = conversations.iter().map(|c| c.running).sum();
+        let tokens_per_second = conversations.iter().map(|c| c.tokens_per_second).sum();
+        conversations.sort_by(|a, b| {
+            (b.running, b.last_activity_ms)
+                .cmp(&(a.running, a.last_activity_ms))
+                .then(a.id.cmp(&b.id))
+        });
+        conversations.truncate(MAX_LISTED_CONVERSATIONS);
+        DashboardSnapshot {
+            active_conversations: statuses.len(),
+            running_generations,
+            tokens_per_second,
+            conversations,
+            broadcast: self.latest().map(|run| run.progress()),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl OperationsBackend for Operations {
+    async fn start_test_broadcast(
+        &self,
+        _user: Uuid,
+        count: u32,
+        text: String,
+    ) -> Result<(), AppError> {
+        if !(1..=MAX_TEST_CONVERSATIONS).contains(&count) {
+            return Err(AppError::BadRequest(format!(
+                "start 1 to {MAX_TEST_CONVERSATIONS} conversations"
+            )));
+        }
+        self.arbor.service().check_text(&text)?;
+        let run = {
+            let mut latest = self
+                .latest
+                .lock()
+                .map_err(|_| AppError::Internal("the broadcast state is unavailable".into()))?;
+            if latest
+                .as_ref()
+                .is_some_and(|run| !run.finished.load(Ordering::Relaxed))
+            {
+                return Err(AppError::Busy(
+                    "a test broadcast is still running; wait for it to finish".into(),
+                ));
+            }
+            let run = Arc::new(BroadcastRun {
+                total: count,
+                started: AtomicU32::new(0),
+                completed: AtomicU32::new(0),
+                failed: AtomicU32::new(0),
+                began: Instant::now(),
+                finished: AtomicBool::new(false),
+                elapsed_at_finish: Mutex::new(None),
+                error: Mutex::new(None),
+            });
+            *latest = Some(run.clone());
+            run
+        };
+        tokio::spawn(run_test_broadcast(self.arbor.clone(), run, text));
+        Ok(())
+    }
+}
+
+/// Creates the run's conversations on the offline model, then broadcasts.
+async fn run_test_broadcast(arbor: Arbor, run: Arc<BroadcastRun>, text: String) {
+    tracing::info!(count = run.total, "test broadcast started");
+    let offline = ConversationSettings {
+        model: Some(arbor.offline_model()),
+        ..ConversationSettings::default()
+    };
+    let created: Result<Vec<Uuid>, AppError> = stream::iter(0..run.total)
+        .map(|_| async {
+            let id = arbor.start_conversation().await?;
+            arbor.configure(id, offline.clone()).await?;
+            run.started.fetch_add(1, Ordering::Relaxed);
+            Ok(id)
+        })
+        .buffer_unordered(CREATE_CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect();
+    let ids = match created {
+        Ok(ids) => ids,
+        Err(error) => {
+            tracing::error!(%error, "test broadcast could not create its conversations");
+            run.finish(Some(error.to_string()));
+            return;
+        }
+    };
+    arbor
+        .broadcast_with_progress(&ids, &text, |result| {
+            let counter = match &result.reply {
+                Ok(reply) if reply.status == MessageStatus::Complete => &run.completed,
+                _ => &run.failed,
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+        })
+        .await;
+    let progress = run.progress();
+    tracing::info!(
+        completed = progress.completed,
+        failed = progress.failed,
+        elapsed_ms = progress.elapsed_ms,
+        "test broadcast finished"
+    );
+    run.finish(None);
+}
+
+/// What the previous snapshot saw, for per-second rates.
+struct Sampler {
+    at: Instant,
+    deltas: HashMap<Uuid, u64>,
+}
+
+/// `GET /api/admin/events`: a `snapshot` event now and every half second.
+pub async fn dashboard_events(
+    Extension(operations): Extension<Arc<Operations>>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let closing = operations.arbor.service().closing();
+    let sampler = Sampler {
+        at: Instant::now(),
+        deltas: HashMap::new(),
+    };
+    let snapshots = stream::unfold(
+        (operations, sampler, true),
+        |(operations, mut sampler, first)| async move {
+            if !first {
+                tokio::time::sleep(SNAPSHOT_EVERY).await;
+            }
+            let snapshot = operations.snapshot(&mut sampler);
+            let data = serde_json::to_string(&snapshot).unwrap_or_else(|_| "{}".into());
+            let event = Event::default().event("snapshot").data(data);
+            Some((Ok(event), (operations, sampler, false)))
+        },
+    );
+    Sse::new(snapshots.take_until(closing)).keep_alive(KeepAlive::default())
+}
