@@ -76,6 +76,7 @@ impl Catalog {
             provider: Arc::new(OfflineModel {
                 token_delay: config.offline_token_delay,
                 fail_after: config.offline_fail_after,
+                min_tokens: config.offline_min_tokens,
             }),
             models: vec![ConfiguredModel {
                 id: OFFLINE_MODEL.into(),

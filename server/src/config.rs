@@ -75,6 +75,8 @@ pub struct Config {
     pub offline_token_delay: Duration,
     /// `ARBOR_OFFLINE_FAIL_AFTER`: make every offline reply fail after N tokens (tests).
     pub offline_fail_after: Option<usize>,
+    /// `ARBOR_OFFLINE_MIN_TOKENS`: offline replies go on until this long (benchmarks).
+    pub offline_min_tokens: usize,
     /// `ARBOR_MAX_MESSAGE_CHARS`: longest accepted message.
     pub max_message_chars: usize,
     /// `ARBOR_ACTOR_IDLE_SECS`: how long an unused conversation stays in memory (at least 1 s).
@@ -158,6 +160,7 @@ impl Config {
                 30,
             )?),
             offline_fail_after: usize::try_from(fail_after).ok(),
+            offline_min_tokens: parse(&lookup, "ARBOR_OFFLINE_MIN_TOKENS", 0)?,
             max_message_chars,
             actor_idle: Duration::from_secs(parse(&lookup, "ARBOR_ACTOR_IDLE_SECS", 300)?)
                 .max(MIN_ACTOR_IDLE),

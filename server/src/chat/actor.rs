@@ -132,6 +132,8 @@ pub struct ConversationStats {
     pub completion_tokens: u64,
     /// Replies being generated now (0: idle).
     pub running: usize,
+    /// Live event streams following the conversation.
+    pub subscribers: usize,
     /// When the last message was written or chosen (Unix milliseconds).
     pub last_activity_ms: i64,
 }
@@ -666,6 +668,7 @@ impl ConversationActor {
             prompt_tokens,
             completion_tokens,
             running: self.running.len(),
+            subscribers: self.log.subscriber_count(),
             last_activity_ms,
         }
     }

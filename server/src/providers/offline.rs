@@ -18,6 +18,9 @@ pub struct OfflineModel {
     pub token_delay: Duration,
     /// When set, the reply fails after this many tokens (for tests of error handling).
     pub fail_after: Option<usize>,
+    /// Replies go on with further paragraphs until they have at least this
+    /// many tokens (for benchmarks of long replies; 0: one paragraph set).
+    pub min_tokens: usize,
 }
 
 /// The provider name of the offline model.
@@ -53,6 +56,15 @@ impl Provider for OfflineModel {
             _ => reply,
         };
         let mut tokens = split_tokens(&reply);
+        if tokens.len() < self.min_tokens {
+            let mut next_seed = request.params.seed.unwrap_or(0);
+            while tokens.len() < self.min_tokens {
+                next_seed = next_seed.wrapping_add(1);
+                tokens.push("\n\n".into());
+                tokens.extend(split_tokens(&compose_reply(prompt, next_seed)));
+            }
+            tokens.truncate(self.min_tokens);
+        }
         if let Some(limit) = request.params.max_tokens {
             tokens.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         }
@@ -127,6 +139,7 @@ mod tests {
         let model = OfflineModel {
             token_delay: Duration::ZERO,
             fail_after: None,
+            min_tokens: 0,
         };
         let parts: Vec<Delta> = model
             .generate(request(5))
@@ -156,6 +169,7 @@ mod tests {
         let model = OfflineModel {
             token_delay: Duration::ZERO,
             fail_after: None,
+            min_tokens: 0,
         };
         let full = compose_reply("plant a tree", 5);
         let start: String = full.chars().take(40).collect();
@@ -182,6 +196,7 @@ mod tests {
         let model = OfflineModel {
             token_delay: Duration::ZERO,
             fail_after: None,
+            min_tokens: 0,
         };
         let every = crate::providers::every_sampler_field();
         let kept = every.retain(model.supported_params());
@@ -200,6 +215,7 @@ mod tests {
         let model = OfflineModel {
             token_delay: Duration::ZERO,
             fail_after: None,
+            min_tokens: 0,
         };
         let mut short = request(5);
         short.params.max_tokens = Some(3);
@@ -212,10 +228,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_minimum_length_makes_the_reply_exactly_that_long() {
+        let model = OfflineModel {
+            token_delay: Duration::ZERO,
+            fail_after: None,
+            min_tokens: 10_000,
+        };
+        let texts: Vec<String> = model
+            .generate(request(5))
+            .filter_map(|d| async move {
+                match d {
+                    Ok(Delta::Text(text)) => Some(text),
+                    _ => None,
+                }
+            })
+            .collect()
+            .await;
+        assert_eq!(texts.len(), 10_000);
+        assert!(texts.concat().contains("\n\n"), "further paragraphs follow");
+    }
+
+    #[tokio::test]
     async fn fails_mid_stream_when_told_to_and_then_ends() {
         let model = OfflineModel {
             token_delay: Duration::ZERO,
             fail_after: Some(4),
+            min_tokens: 0,
         };
         let items: Vec<Result<Delta, ProviderError>> = model.generate(request(5)).collect().await;
         assert_eq!(items.len(), 5);

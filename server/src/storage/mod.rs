@@ -4,6 +4,7 @@
 //! sit next to it with the same trait and the same tests).
 
 mod sqlite;
+mod sqlite_message_writes;
 mod sqlite_writer;
 
 pub use sqlite::SqliteStore;

@@ -1,6 +1,7 @@
 //! The SQLite implementation of [`Store`]: one file, WAL journal, foreign
 //! keys on, migrations embedded in the binary and run on open.
 
+use super::sqlite_message_writes::MessageWrite;
 use super::sqlite_writer::Writer;
 use super::{ConversationRecord, StorageError, StorageResult, Store, StoredMessage};
 use app::model::{ConversationSettings, ConversationSummary, MessageNode, ReplyParams, ReplyUsage};
@@ -121,15 +122,6 @@ fn message_from_row(row: &SqliteRow) -> StorageResult<StoredMessage> {
         },
         client_id: row.try_get("client_id")?,
     })
-}
-
-/// The stored form of a node's tool calls (none: NULL).
-fn tool_calls_json(calls: &[app::model::ToolCall]) -> Option<String> {
-    if calls.is_empty() {
-        None
-    } else {
-        serde_json::to_string(calls).ok()
-    }
 }
 
 const SUMMARY_COLUMNS: &str = "id, title, created_at, updated_at";
@@ -377,99 +369,30 @@ impl Store for SqliteStore {
         messages: &[StoredMessage],
         active_leaf: Uuid,
     ) -> StorageResult<()> {
-        let messages = messages.to_vec();
-        let count = messages.len() as u64;
         self.writer
-            .write(move |db| {
-                Box::pin(async move {
-                    let mut latest = 0;
-                    for message in messages {
-                        let node = message.node;
-                        latest = latest.max(node.created_at);
-                        sqlx::query(
-                            "INSERT INTO messages (id, conversation_id, parent_id, role, \
-                             content, status, model, params, error, client_id, last_active_at, \
-                             created_at, updated_at, tool_calls, tool_call_id) \
-                             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        )
-                        .bind(node.id.to_string())
-                        .bind(conversation.to_string())
-                        .bind(node.parent_id.map(|p| p.to_string()))
-                        .bind(node.role.as_str())
-                        .bind(node.content)
-                        .bind(node.status.as_str())
-                        .bind(node.model)
-                        .bind(
-                            node.params
-                                .as_ref()
-                                .and_then(|p| serde_json::to_string(p).ok()),
-                        )
-                        .bind(node.note)
-                        .bind(message.client_id)
-                        .bind(node.last_active_at)
-                        .bind(node.created_at)
-                        .bind(node.created_at)
-                        .bind(tool_calls_json(&node.tool_calls))
-                        .bind(node.tool_call_id)
-                        .execute(&mut *db)
-                        .await?;
-                    }
-                    sqlx::query(
-                        "UPDATE conversations SET active_leaf_id = ?, updated_at = ? WHERE id = ?",
-                    )
-                    .bind(active_leaf.to_string())
-                    .bind(latest)
-                    .bind(conversation.to_string())
-                    .execute(&mut *db)
-                    .await?;
-                    Ok(())
-                })
+            .write_message(MessageWrite::Insert {
+                conversation,
+                messages: messages.to_vec(),
+                active_leaf,
             })
-            .await?;
-        metrics::counter!("arbor_messages_written_total").increment(count);
-        Ok(())
+            .await
     }
 
     async fn checkpoint_message(&self, id: Uuid, content: &str, now: i64) -> StorageResult<()> {
-        let content = content.to_string();
         self.writer
-            .write(move |db| {
-                Box::pin(async move {
-                    sqlx::query(
-                        "UPDATE messages SET content = ?, updated_at = ? \
-                         WHERE id = ? AND status = 'streaming'",
-                    )
-                    .bind(content)
-                    .bind(now)
-                    .bind(id.to_string())
-                    .execute(&mut *db)
-                    .await?;
-                    Ok(())
-                })
+            .write_message(MessageWrite::Checkpoint {
+                id,
+                content: content.to_string(),
+                now,
             })
             .await
     }
 
     async fn finish_message(&self, node: &MessageNode, now: i64) -> StorageResult<()> {
-        let node = node.clone();
         self.writer
-            .write(move |db| {
-                Box::pin(async move {
-                    sqlx::query(
-                        "UPDATE messages SET content = ?, status = ?, error = ?, usage = ?, \
-                         tool_calls = ?, updated_at = ? WHERE id = ?",
-                    )
-                    .bind(node.content)
-                    .bind(node.status.as_str())
-                    .bind(node.note)
-                    .bind(node.usage.and_then(|u| serde_json::to_string(&u).ok()))
-                    .bind(tool_calls_json(&node.tool_calls))
-                    .bind(now)
-                    .bind(node.id.to_string())
-                    .execute(&mut *db)
-                    .await?;
-                    Ok(())
-                })
+            .write_message(MessageWrite::Finish {
+                node: node.clone(),
+                now,
             })
             .await
     }

@@ -1,14 +1,16 @@
 //! The one writer of a SQLite database. Every write of every conversation
 //! actor is queued here; a single task takes whatever is queued (up to
-//! [`MAX_BATCH`] writes) and runs it in one transaction, so thousands of
+//! [`MAX_BATCH`] writes) and commits it in one transaction, so thousands of
 //! simultaneous replies cost a few commits instead of thousands, and no two
 //! connections ever contend for the database's write lock.
 //!
-//! Each write runs inside its own savepoint: a write that fails (a
-//! conversation deleted meanwhile, say) is rolled back alone and answered
-//! with its error, while the rest of the batch commits. A write is answered
-//! only after its batch has committed.
+//! Consecutive message writes (see [`MessageWrite`]) are grouped into a few
+//! multi-row statements. If a group fails (a conversation deleted meanwhile,
+//! say), it is rolled back and its writes run one at a time, each in its own
+//! savepoint, so only the bad write fails. Other writes are closures run in
+//! their own savepoint. A write is answered only after its batch committed.
 
+use super::sqlite_message_writes::{self, MessageWrite};
 use super::{StorageError, StorageResult};
 use futures::future::BoxFuture;
 use sqlx::{Acquire, SqliteConnection, SqlitePool};
@@ -16,7 +18,7 @@ use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 
 /// Most writes committed in one transaction.
-pub const MAX_BATCH: usize = 1024;
+pub const MAX_BATCH: usize = 4096;
 
 /// How many writes may wait for the writer before callers wait to queue.
 const QUEUE: usize = 16 * 1024;
@@ -26,7 +28,7 @@ const QUEUE: usize = 16 * 1024;
 pub type Operation<T> =
     Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, StorageResult<T>> + Send>;
 
-/// A queued write and the caller waiting for its answer.
+/// A closure write and the caller waiting for its answer.
 trait Job: Send {
     /// Runs the write; true when it succeeded (its result is kept for later).
     fn run<'c>(&'c mut self, connection: &'c mut SqliteConnection) -> BoxFuture<'c, bool>;
@@ -54,28 +56,48 @@ impl<T: Send + 'static> Job for TypedJob<T> {
     }
 
     fn answer(self: Box<Self>, batch: Result<(), String>) {
-        let result = match (batch, self.result) {
-            (Ok(()), Some(result)) => result,
-            (Ok(()), None) => Err(StorageError::WriteFailed("the write never ran".into())),
-            (Err(reason), _) => Err(StorageError::WriteFailed(reason)),
-        };
         // The caller may have gone away; the write stands either way.
-        _ = self.reply.send(result);
+        _ = self.reply.send(outcome(batch, self.result));
     }
+}
+
+/// What a caller is told: its own result if the batch committed.
+fn outcome<T>(batch: Result<(), String>, result: Option<StorageResult<T>>) -> StorageResult<T> {
+    match (batch, result) {
+        (Ok(()), Some(result)) => result,
+        (Ok(()), None) => Err(StorageError::WriteFailed("the write never ran".into())),
+        (Err(reason), _) => Err(StorageError::WriteFailed(reason)),
+    }
+}
+
+/// A message write with the caller waiting for it.
+struct QueuedMessageWrite {
+    write: MessageWrite,
+    result: Option<StorageResult<()>>,
+    reply: oneshot::Sender<StorageResult<()>>,
+}
+
+enum Queued {
+    Message(QueuedMessageWrite),
+    Closure(Box<dyn Job>),
 }
 
 /// The handle writes are queued through; cheap to clone.
 #[derive(Clone)]
 pub struct Writer {
-    jobs: mpsc::Sender<Box<dyn Job>>,
+    queue: mpsc::Sender<Queued>,
+}
+
+fn stopped() -> StorageError {
+    StorageError::WriteFailed("the database writer has stopped".into())
 }
 
 impl Writer {
     /// Starts the writer task on `pool`. It runs until every handle is dropped.
     pub fn start(pool: SqlitePool) -> Self {
-        let (jobs, queue) = mpsc::channel(QUEUE);
-        tokio::spawn(run(pool, queue));
-        Writer { jobs }
+        let (queue, receiver) = mpsc::channel(QUEUE);
+        tokio::spawn(run(pool, receiver));
+        Writer { queue }
     }
 
     /// Queues `operation` and waits until its batch has committed.
@@ -91,18 +113,31 @@ impl Writer {
             result: None,
             reply,
         };
-        self.jobs
-            .send(Box::new(job))
+        self.queue
+            .send(Queued::Closure(Box::new(job)))
             .await
-            .map_err(|_| StorageError::WriteFailed("the database writer has stopped".into()))?;
-        answer
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    /// Queues a message write and waits until its batch has committed.
+    pub async fn write_message(&self, write: MessageWrite) -> StorageResult<()> {
+        let (reply, answer) = oneshot::channel();
+        let queued = QueuedMessageWrite {
+            write,
+            result: None,
+            reply,
+        };
+        self.queue
+            .send(Queued::Message(queued))
             .await
-            .map_err(|_| StorageError::WriteFailed("the database writer has stopped".into()))?
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
     }
 }
 
-async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<Box<dyn Job>>) {
-    let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
+async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<Queued>) {
+    let mut batch: Vec<Queued> = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let started = Instant::now();
         let outcome = write_batch(&pool, &mut batch)
@@ -113,23 +148,88 @@ async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<Box<dyn Job>>) {
         }
         metrics::histogram!("arbor_write_batch_seconds").record(started.elapsed().as_secs_f64());
         metrics::histogram!("arbor_write_batch_size").record(batch.len() as f64);
-        for job in batch.drain(..) {
-            job.answer(outcome.clone());
+        let mut inserted = 0;
+        for queued in batch.drain(..) {
+            match queued {
+                Queued::Message(message) => {
+                    if outcome.is_ok() && matches!(message.result, Some(Ok(()))) {
+                        inserted += message.write.inserted();
+                    }
+                    _ = message
+                        .reply
+                        .send(self::outcome(outcome.clone(), message.result));
+                }
+                Queued::Closure(job) => job.answer(outcome.clone()),
+            }
         }
+        metrics::counter!("arbor_messages_written_total").increment(inserted as u64);
     }
 }
 
-async fn write_batch(pool: &SqlitePool, batch: &mut [Box<dyn Job>]) -> Result<(), sqlx::Error> {
+async fn write_batch(pool: &SqlitePool, batch: &mut [Queued]) -> Result<(), sqlx::Error> {
     let mut transaction = pool.begin().await?;
-    for job in batch.iter_mut() {
-        let mut savepoint = transaction.begin().await?;
-        if job.run(&mut savepoint).await {
+    let mut rest = &mut batch[..];
+    while !rest.is_empty() {
+        let run = rest
+            .iter()
+            .take_while(|q| matches!(q, Queued::Message(_)))
+            .count();
+        if run == 0 {
+            let (first, tail) = rest.split_at_mut(1);
+            if let Queued::Closure(job) = &mut first[0] {
+                let mut savepoint = transaction.begin().await?;
+                if job.run(&mut savepoint).await {
+                    savepoint.commit().await?;
+                } else {
+                    savepoint.rollback().await?;
+                }
+            }
+            rest = tail;
+        } else {
+            let (group, tail) = rest.split_at_mut(run);
+            let mut writes: Vec<&mut QueuedMessageWrite> = group
+                .iter_mut()
+                .filter_map(|q| match q {
+                    Queued::Message(message) => Some(message),
+                    Queued::Closure(_) => None,
+                })
+                .collect();
+            write_group(&mut transaction, &mut writes).await?;
+            rest = tail;
+        }
+    }
+    transaction.commit().await
+}
+
+/// Applies a run of message writes together, or one at a time if together fails.
+async fn write_group(
+    db: &mut SqliteConnection,
+    writes: &mut [&mut QueuedMessageWrite],
+) -> Result<(), sqlx::Error> {
+    let mut savepoint = db.begin().await?;
+    let all: Vec<&MessageWrite> = writes.iter().map(|w| &w.write).collect();
+    if sqlite_message_writes::apply(&mut savepoint, &all)
+        .await
+        .is_ok()
+    {
+        savepoint.commit().await?;
+        for write in writes.iter_mut() {
+            write.result = Some(Ok(()));
+        }
+        return Ok(());
+    }
+    savepoint.rollback().await?;
+    for write in writes.iter_mut() {
+        let mut savepoint = db.begin().await?;
+        let result = sqlite_message_writes::apply(&mut savepoint, &[&write.write]).await;
+        if result.is_ok() {
             savepoint.commit().await?;
         } else {
             savepoint.rollback().await?;
         }
+        write.result = Some(result);
     }
-    transaction.commit().await
+    Ok(())
 }
 
 #[cfg(test)]
