@@ -59,11 +59,10 @@ fn resume_point(headers: &HeaderMap, query: &EventsQuery) -> Result<Option<Event
 }
 
 fn to_sse(event: &Sequenced) -> Event {
-    let data = serde_json::to_string(&event.event).unwrap_or_else(|_| "{}".into());
     Event::default()
         .id(event.cursor.to_string())
         .event(event.event.name())
-        .data(data)
+        .data(event.json())
 }
 
 fn reset_event() -> Event {
@@ -155,13 +154,13 @@ fn coalesce(events: Vec<Arc<Sequenced>>) -> Vec<Arc<Sequenced>> {
         {
             if let ChatEvent::Delta { id, text } = &last.event {
                 if id == next_id {
-                    let joined = Sequenced {
-                        cursor: event.cursor,
-                        event: ChatEvent::Delta {
+                    let joined = Sequenced::new(
+                        event.cursor,
+                        ChatEvent::Delta {
                             id: *id,
                             text: format!("{text}{next_text}"),
                         },
-                    };
+                    );
                     *last = Arc::new(joined);
                     continue;
                 }
@@ -199,10 +198,7 @@ mod tests {
     }
 
     fn sequenced(seq: u64, event: ChatEvent) -> Arc<Sequenced> {
-        Arc::new(Sequenced {
-            cursor: EventCursor { epoch: 1, seq },
-            event,
-        })
+        Arc::new(Sequenced::new(EventCursor { epoch: 1, seq }, event))
     }
 
     fn delta(id: u128, text: &str) -> ChatEvent {

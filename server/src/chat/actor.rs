@@ -1006,7 +1006,7 @@ impl ConversationActor {
     async fn on_update(&mut self, update: GenerationUpdate) {
         let id = update.id;
         match update.kind {
-            UpdateKind::Text(text) => {
+            UpdateKind::Text { text, pieces } => {
                 let (Some(running), Some(node)) =
                     (self.running.get_mut(&id), self.messages.get_mut(&id))
                 else {
@@ -1014,8 +1014,8 @@ impl ConversationActor {
                 };
                 node.content.push_str(&text);
                 running.first_text.get_or_insert_with(Instant::now);
-                self.status.add_delta();
-                metrics::counter!("arbor_tokens_streamed_total").increment(1);
+                self.status.add_deltas(pieces);
+                metrics::counter!("arbor_tokens_streamed_total").increment(pieces);
                 if running.last_checkpoint.elapsed() >= self.context.checkpoint_every {
                     running.last_checkpoint = Instant::now();
                     if let Err(error) = self

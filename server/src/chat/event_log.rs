@@ -5,7 +5,7 @@
 
 use app::model::{ChatEvent, EventCursor};
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use tokio::sync::broadcast;
 
 /// One event with its position in the stream.
@@ -13,6 +13,25 @@ use tokio::sync::broadcast;
 pub struct Sequenced {
     pub cursor: EventCursor,
     pub event: ChatEvent,
+    /// The event as JSON, made by the first subscriber that sends it and
+    /// reused by the others.
+    json: OnceLock<String>,
+}
+
+impl Sequenced {
+    pub fn new(cursor: EventCursor, event: ChatEvent) -> Self {
+        Sequenced {
+            cursor,
+            event,
+            json: OnceLock::new(),
+        }
+    }
+
+    /// The event as JSON, serialized once however many subscribers send it.
+    pub fn json(&self) -> &str {
+        self.json
+            .get_or_init(|| serde_json::to_string(&self.event).unwrap_or_else(|_| "{}".into()))
+    }
 }
 
 /// What a subscriber that asks to resume gets first.
@@ -62,10 +81,7 @@ impl EventLog {
     /// Numbers, keeps and broadcasts an event.
     pub fn publish(&mut self, event: ChatEvent) {
         self.last_seq += 1;
-        let sequenced = Arc::new(Sequenced {
-            cursor: self.cursor(),
-            event,
-        });
+        let sequenced = Arc::new(Sequenced::new(self.cursor(), event));
         if self.recent.len() == self.capacity {
             self.recent.pop_front();
         }

@@ -5,13 +5,16 @@
 use crate::providers::{
     Delta, GenerationRequest, Provider, ProviderError, ProviderErrorKind, ThreadMessage, TokenUsage,
 };
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 use uuid::Uuid;
+
+/// Largest text merged into one delta from pieces that were ready together.
+const MAX_MERGED_BYTES: usize = 4096;
 
 /// Progress of one generation, sent to its actor.
 #[derive(Debug)]
@@ -23,8 +26,8 @@ pub struct GenerationUpdate {
 
 #[derive(Debug)]
 pub enum UpdateKind {
-    /// More text.
-    Text(String),
+    /// More text: `pieces` deltas of the provider, merged.
+    Text { text: String, pieces: u64 },
     /// Token counts reported by the provider.
     Usage(TokenUsage),
     /// The reply calls these tools.
@@ -53,18 +56,46 @@ pub fn spawn(
                 updates: Some(updates.clone()),
             };
             let mut stream = provider.generate(request);
-            loop {
-                let item = match tokio::time::timeout(idle_timeout, stream.next()).await {
-                    Ok(Some(item)) => item,
-                    Ok(None) => break,
-                    Err(_) => Err(ProviderError::new(
-                        ProviderErrorKind::Timeout,
-                        format!("the model sent nothing for {} s", idle_timeout.as_secs()),
-                    )),
+            let mut ready: Option<Result<Delta, ProviderError>> = None;
+            let mut ended = false;
+            while !ended {
+                let item = match ready.take() {
+                    Some(item) => item,
+                    None => match tokio::time::timeout(idle_timeout, stream.next()).await {
+                        Ok(Some(item)) => item,
+                        Ok(None) => break,
+                        Err(_) => Err(ProviderError::new(
+                            ProviderErrorKind::Timeout,
+                            format!("the model sent nothing for {} s", idle_timeout.as_secs()),
+                        )),
+                    },
                 };
                 let kind = match item {
                     Ok(Delta::Text(text)) if text.is_empty() => continue,
-                    Ok(Delta::Text(text)) => UpdateKind::Text(text),
+                    Ok(Delta::Text(mut text)) => {
+                        // Take along whatever text is ready right now (never
+                        // waiting): a fast model then costs fewer, larger
+                        // deltas downstream, a slow one loses no latency.
+                        let mut pieces = 1;
+                        while text.len() < MAX_MERGED_BYTES {
+                            match stream.next().now_or_never() {
+                                Some(Some(Ok(Delta::Text(more)))) => {
+                                    text.push_str(&more);
+                                    pieces += 1;
+                                }
+                                Some(Some(other)) => {
+                                    ready = Some(other);
+                                    break;
+                                }
+                                Some(None) => {
+                                    ended = true;
+                                    break;
+                                }
+                                None => break,
+                            }
+                        }
+                        UpdateKind::Text { text, pieces }
+                    }
                     Ok(Delta::Usage(usage)) => UpdateKind::Usage(usage),
                     Ok(Delta::ToolCalls(calls)) => UpdateKind::ToolCalls(calls),
                     Err(error) => {
@@ -170,7 +201,9 @@ mod tests {
             &[]
         }
         fn generate(&self, _request: GenerationRequest) -> DeltaStream {
-            Box::pin(futures::stream::iter(0..2).map(|i| {
+            // Each item comes after a pause, so the first is sent alone.
+            Box::pin(futures::stream::iter(0..2).then(|i| async move {
+                tokio::task::yield_now().await;
                 assert!(i == 0, "the provider broke");
                 Ok(Delta::Text("one ".to_string()))
             }))
@@ -191,7 +224,7 @@ mod tests {
         let task = spawn(Arc::new(PanickingProvider), request, id, updates, idle);
         assert!(task.await.is_err(), "the task panicked");
         let first = received.recv().await.expect("the delta");
-        assert!(matches!(first.kind, UpdateKind::Text(ref t) if t == "one "));
+        assert!(matches!(first.kind, UpdateKind::Text { ref text, .. } if text == "one "));
         let last = received.recv().await.expect("an end is always reported");
         assert!(matches!(last.kind, UpdateKind::Finished(Err(_))));
     }

@@ -47,7 +47,7 @@ impl ActorStatus {
         self.last_activity_ms.store(now_ms, Ordering::Relaxed);
     }
 
-    pub(crate) fn add_delta(&self) {
-        self.deltas.fetch_add(1, Ordering::Relaxed);
+    pub(crate) fn add_deltas(&self, count: u64) {
+        self.deltas.fetch_add(count, Ordering::Relaxed);
     }
 }
