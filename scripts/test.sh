@@ -22,6 +22,9 @@ cargo test -p app --features ssr
 step "unit and integration tests (server)"
 cargo test -p server
 
+step "the programmatic API example"
+cargo run -q -p server --example embed
+
 step "browser tests (Playwright)"
 # cargo-leptos builds the server and the WASM with matching flags (a server
 # built by plain cargo does not hydrate this WASM) into target/leptos/.

@@ -406,10 +406,7 @@ async fn wire_bytes(dir: &Path, tokens: usize, token_ms: u64) -> BenchResult {
     let reader = tokio::spawn(async move {
         let mut buffer = vec![0u8; 64 * 1024];
         let mut tail = Vec::new();
-        loop {
-            let Ok(n) = socket.read(&mut buffer).await else {
-                break;
-            };
+        while let Ok(n) = socket.read(&mut buffer).await {
             if n == 0 {
                 break;
             }

@@ -1199,8 +1199,15 @@ impl ConversationActor {
             tracing::error!(%error, message = %id, "could not store the end of a reply");
         }
         let tool_calls = node.tool_calls.clone();
-        for waiter in self.waiters.remove(&id).unwrap_or_default() {
-            _ = waiter.send(Ok(node.clone()));
+        let waiters = self.waiters.remove(&id).unwrap_or_default();
+        if !waiters.is_empty() {
+            let ended = node.clone();
+            // Whoever is told the reply ended must not see it still running.
+            self.status
+                .record(self.running.len(), self.messages.len(), now_ms());
+            for waiter in waiters {
+                _ = waiter.send(Ok(ended.clone()));
+            }
         }
         self.log.publish(ChatEvent::Done {
             id,

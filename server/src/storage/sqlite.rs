@@ -391,7 +391,7 @@ impl Store for SqliteStore {
     async fn finish_message(&self, node: &MessageNode, now: i64) -> StorageResult<()> {
         self.writer
             .write_message(MessageWrite::Finish {
-                node: node.clone(),
+                node: Box::new(node.clone()),
                 now,
             })
             .await

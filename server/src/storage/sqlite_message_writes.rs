@@ -25,7 +25,7 @@ pub enum MessageWrite {
     /// The text a streaming reply has so far (ignored once it has ended).
     Checkpoint { id: Uuid, content: String, now: i64 },
     /// A reply's final text, status, note, usage and tool calls.
-    Finish { node: MessageNode, now: i64 },
+    Finish { node: Box<MessageNode>, now: i64 },
 }
 
 impl MessageWrite {
@@ -73,7 +73,7 @@ pub async fn apply(db: &mut SqliteConnection, writes: &[&MessageWrite]) -> Stora
                 checkpoints.insert(*id, (content.as_str(), *now));
             }
             MessageWrite::Finish { node, now } => {
-                finishes.insert(node.id, (node, *now));
+                finishes.insert(node.id, (node.as_ref(), *now));
             }
         }
     }
@@ -273,7 +273,7 @@ mod tests {
             checkpoint(sibling.id, "sooner"),
             checkpoint(sibling.id, "later"),
             MessageWrite::Finish {
-                node: reply.clone(),
+                node: Box::new(reply.clone()),
                 now: 10,
             },
         ];

@@ -78,7 +78,7 @@ struct QueuedMessageWrite {
 }
 
 enum Queued {
-    Message(QueuedMessageWrite),
+    Message(Box<QueuedMessageWrite>),
     Closure(Box<dyn Job>),
 }
 
@@ -129,7 +129,7 @@ impl Writer {
             reply,
         };
         self.queue
-            .send(Queued::Message(queued))
+            .send(Queued::Message(Box::new(queued)))
             .await
             .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
@@ -190,7 +190,7 @@ async fn write_batch(pool: &SqlitePool, batch: &mut [Queued]) -> Result<(), sqlx
             let mut writes: Vec<&mut QueuedMessageWrite> = group
                 .iter_mut()
                 .filter_map(|q| match q {
-                    Queued::Message(message) => Some(message),
+                    Queued::Message(message) => Some(message.as_mut()),
                     Queued::Closure(_) => None,
                 })
                 .collect();

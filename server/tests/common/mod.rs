@@ -267,6 +267,35 @@ impl TestServer {
         }
     }
 
+    /// Opens any Server-Sent Events route.
+    pub async fn event_stream(&self, path: &str) -> EventStream {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("accept", "text/event-stream")
+            .send()
+            .await
+            .expect("the event stream opens");
+        assert_eq!(response.status().as_u16(), 200, "event stream status");
+        EventStream {
+            inner: Box::pin(
+                response
+                    .bytes_stream()
+                    .eventsource()
+                    .map(|e| e.expect("well-formed SSE")),
+            ),
+        }
+    }
+
+    /// GETs a path and returns the whole response.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("the server answers")
+    }
+
     /// Creates a conversation and subscribes to its events from its first
     /// snapshot, as the chat page does.
     pub async fn watched_conversation(&self) -> (Uuid, EventStream) {
