@@ -1024,7 +1024,7 @@ impl ConversationActor {
                         .checkpoint_message(id, &node.content, now_ms())
                         .await
                     {
-                        tracing::error!(%error, message = %id, "checkpoint failed");
+                        tracing::error!(%error, reply = %id, "checkpoint failed");
                     }
                 }
                 self.log.publish(ChatEvent::Delta { id, text });
@@ -1111,7 +1111,7 @@ impl ConversationActor {
                 .insert_messages(self.id, &[row], node.id)
                 .await
             {
-                tracing::error!(%error, message = %id, "could not store a tool result");
+                tracing::error!(%error, reply = %id, "could not store a tool result");
                 return;
             }
             self.tree.insert(NodeLink::from(&node));
@@ -1123,7 +1123,7 @@ impl ConversationActor {
             });
         }
         if let Err(error) = self.create_reply(parent, None, None, tool_round + 1).await {
-            tracing::error!(?error, message = %id, "could not answer after the tools ran");
+            tracing::error!(?error, reply = %id, "could not answer after the tools ran");
         }
     }
 
@@ -1196,7 +1196,7 @@ impl ConversationActor {
         node.note = note.clone();
         node.usage = usage;
         if let Err(error) = self.context.store.finish_message(node, now_ms()).await {
-            tracing::error!(%error, message = %id, "could not store the end of a reply");
+            tracing::error!(%error, reply = %id, "could not store the end of a reply");
         }
         let tool_calls = node.tool_calls.clone();
         let waiters = self.waiters.remove(&id).unwrap_or_default();

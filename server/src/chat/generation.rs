@@ -99,7 +99,7 @@ pub fn spawn(
                     Ok(Delta::Usage(usage)) => UpdateKind::Usage(usage),
                     Ok(Delta::ToolCalls(calls)) => UpdateKind::ToolCalls(calls),
                     Err(error) => {
-                        tracing::warn!(message = %id, %error, "generation failed");
+                        tracing::warn!(reply = %id, %error, "generation failed");
                         guard.end(Err(error)).await;
                         return;
                     }

@@ -129,7 +129,8 @@ impl Registry {
             status: actor.status(),
         };
         let registry = self.actors.clone();
-        let span = tracing::info_span!("conversation", id = %conversation);
+        // A root span: the actor outlives the request that started it.
+        let span = tracing::info_span!(parent: None, "conversation", id = %conversation);
         tokio::spawn(
             async move {
                 // The actor catches panics in its own steps; this catches
