@@ -203,6 +203,34 @@ pub struct MessageNode {
     pub created_at: i64,
 }
 
+impl MessageNode {
+    /// A node with no model, params, note, usage or tool calls.
+    pub fn new(
+        id: Uuid,
+        parent_id: Option<Uuid>,
+        role: Role,
+        content: impl Into<String>,
+        status: MessageStatus,
+        created_at: i64,
+    ) -> Self {
+        MessageNode {
+            id,
+            parent_id,
+            role,
+            content: content.into(),
+            status,
+            model: None,
+            params: None,
+            note: None,
+            last_active_at: None,
+            usage: None,
+            tool_calls: Vec::new(),
+            tool_call_id: None,
+            created_at,
+        }
+    }
+}
+
 /// How a conversation's new replies are generated; each field may be
 /// changed at any time and affects only replies started afterwards.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -490,21 +490,14 @@ async fn sqlite_writes(dir: &Path, duration: Duration) -> BenchResult {
 
 fn user_message(text: &str) -> StoredMessage {
     StoredMessage {
-        node: MessageNode {
-            id: Uuid::now_v7(),
-            parent_id: None,
-            role: Role::User,
-            content: text.into(),
-            status: MessageStatus::Complete,
-            model: None,
-            params: None,
-            note: None,
-            last_active_at: None,
-            usage: None,
-            tool_calls: Vec::new(),
-            tool_call_id: None,
-            created_at: 1,
-        },
+        node: MessageNode::new(
+            Uuid::now_v7(),
+            None,
+            Role::User,
+            text,
+            MessageStatus::Complete,
+            1,
+        ),
         client_id: None,
     }
 }

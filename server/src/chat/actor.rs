@@ -717,21 +717,14 @@ impl ConversationActor {
                 ));
             }
         }
-        let user = MessageNode {
-            id: Uuid::now_v7(),
-            parent_id: parent,
-            role: Role::User,
-            content: text,
-            status: MessageStatus::Complete,
-            model: None,
-            params: None,
-            note: None,
-            last_active_at: None,
-            usage: None,
-            tool_calls: Vec::new(),
-            tool_call_id: None,
-            created_at: now_ms(),
-        };
+        let user = MessageNode::new(
+            Uuid::now_v7(),
+            parent,
+            Role::User,
+            text,
+            MessageStatus::Complete,
+            now_ms(),
+        );
         let user = StoredMessage {
             node: user,
             client_id: Some(client_id),
@@ -1087,19 +1080,16 @@ impl ConversationActor {
             };
             let now = now_ms();
             let node = MessageNode {
-                id: Uuid::now_v7(),
-                parent_id: Some(parent),
-                role: Role::Tool,
-                content: result,
-                status: MessageStatus::Complete,
                 model: Some(call.name.clone()),
-                params: None,
-                note: None,
-                last_active_at: None,
-                usage: None,
-                tool_calls: Vec::new(),
                 tool_call_id: Some(call.id.clone()),
-                created_at: now,
+                ..MessageNode::new(
+                    Uuid::now_v7(),
+                    Some(parent),
+                    Role::Tool,
+                    result,
+                    MessageStatus::Complete,
+                    now,
+                )
             };
             let row = StoredMessage {
                 node: node.clone(),

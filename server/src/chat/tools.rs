@@ -170,20 +170,15 @@ mod tests {
 
     #[test]
     fn branch_entries_skip_empty_nodes_and_cut_long_text() {
-        let node = |role, content: &str| MessageNode {
-            id: Uuid::now_v7(),
-            parent_id: None,
-            role,
-            content: content.into(),
-            status: app::model::MessageStatus::Complete,
-            model: None,
-            params: None,
-            note: None,
-            last_active_at: None,
-            usage: None,
-            tool_calls: Vec::new(),
-            tool_call_id: None,
-            created_at: 0,
+        let node = |role, content: &str| {
+            MessageNode::new(
+                Uuid::now_v7(),
+                None,
+                role,
+                content,
+                app::model::MessageStatus::Complete,
+                0,
+            )
         };
         let long = "x".repeat(MAX_HISTORY_CHARS + 10);
         let nodes = [

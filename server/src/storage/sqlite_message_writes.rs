@@ -209,21 +209,7 @@ mod tests {
     use sqlx::Connection;
 
     fn node(role: Role, parent: Option<Uuid>, status: MessageStatus) -> MessageNode {
-        MessageNode {
-            id: Uuid::now_v7(),
-            parent_id: parent,
-            role,
-            content: String::new(),
-            status,
-            model: None,
-            params: None,
-            note: None,
-            last_active_at: None,
-            usage: None,
-            tool_calls: Vec::new(),
-            tool_call_id: None,
-            created_at: 5,
-        }
+        MessageNode::new(Uuid::now_v7(), parent, role, "", status, 5)
     }
 
     fn stored(node: &MessageNode) -> StoredMessage {

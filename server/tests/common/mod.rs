@@ -255,36 +255,16 @@ impl TestServer {
                 request = self.http.get(&url).header("accept", "text/event-stream");
             }
         }
-        let response = request.send().await.expect("the event stream opens");
-        assert_eq!(response.status().as_u16(), 200, "event stream status");
-        EventStream {
-            inner: Box::pin(
-                response
-                    .bytes_stream()
-                    .eventsource()
-                    .map(|e| e.expect("well-formed SSE")),
-            ),
-        }
+        open_event_stream(request).await
     }
 
     /// Opens any Server-Sent Events route.
     pub async fn event_stream(&self, path: &str) -> EventStream {
-        let response = self
+        let request = self
             .http
             .get(format!("{}{path}", self.base))
-            .header("accept", "text/event-stream")
-            .send()
-            .await
-            .expect("the event stream opens");
-        assert_eq!(response.status().as_u16(), 200, "event stream status");
-        EventStream {
-            inner: Box::pin(
-                response
-                    .bytes_stream()
-                    .eventsource()
-                    .map(|e| e.expect("well-formed SSE")),
-            ),
-        }
+            .header("accept", "text/event-stream");
+        open_event_stream(request).await
     }
 
     /// GETs a path and returns the whole response.
@@ -364,6 +344,20 @@ impl TestServer {
 }
 
 /// A stream of parsed Server-Sent Events.
+/// Sends `request` and follows its answer as Server-Sent Events.
+async fn open_event_stream(request: reqwest::RequestBuilder) -> EventStream {
+    let response = request.send().await.expect("the event stream opens");
+    assert_eq!(response.status().as_u16(), 200, "event stream status");
+    EventStream {
+        inner: Box::pin(
+            response
+                .bytes_stream()
+                .eventsource()
+                .map(|e| e.expect("well-formed SSE")),
+        ),
+    }
+}
+
 pub struct EventStream {
     inner: Pin<Box<dyn Stream<Item = Event> + Send>>,
 }
