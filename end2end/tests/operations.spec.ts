@@ -17,6 +17,7 @@ test('the dashboard starts test conversations, broadcasts to them and shows live
     // While the replies stream: generations running, busy conversations listed.
     await expect(page.getByTestId('running-generations')).toHaveText(/^[1-9]\d*$/);
     await expect(page.getByTestId('conversation-status').filter({ hasText: 'busy' }).first()).toBeVisible();
+    await expect(page.getByTestId('conversation-tokens-per-second').filter({ hasText: /^[1-9]/ }).first()).toBeVisible();
     await expect(page.getByTestId('broadcast-total')).toHaveText('30');
 
     // Then every reply completes.
@@ -27,6 +28,8 @@ test('the dashboard starts test conversations, broadcasts to them and shows live
     await expect(page.getByTestId('running-generations')).toHaveText('0');
     await expect(page.getByTestId('admin-conversation')).toHaveCount(30);
     await expect(page.getByTestId('conversation-status').filter({ hasText: 'busy' })).toHaveCount(0);
+    // The sidebar lists the conversations the broadcast made.
+    await expect(page.locator('.sidebar a[href^="/c/"]')).toHaveCount(30);
 
     // A conversation it started holds the message and the reply.
     await page.getByTestId('admin-conversation').first().getByRole('link').click();

@@ -5,6 +5,7 @@
 
 use crate::functions::operations::start_test_broadcast;
 use crate::operations::{BroadcastProgress, DashboardSnapshot, MAX_TEST_CONVERSATIONS};
+use crate::state::conversation_list::use_conversation_list;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
@@ -15,6 +16,20 @@ pub fn AdminPage() -> impl IntoView {
     let snapshot = RwSignal::new(None::<DashboardSnapshot>);
     let connected = RwSignal::new(false);
     follow_snapshots(snapshot, connected);
+    // The sidebar lists the test conversations once a broadcast finishes.
+    let list = use_conversation_list();
+    let finished = Memo::new(move |_| {
+        snapshot.with(|s| {
+            s.as_ref()
+                .and_then(|s| s.broadcast.as_ref())
+                .is_some_and(|b| b.finished)
+        })
+    });
+    Effect::new(move |_| {
+        if finished.get() {
+            list.refresh();
+        }
+    });
     view! {
         <Title text="Arbor · Operations"/>
         <section class="admin" data-testid="admin">
@@ -216,23 +231,34 @@ fn ConversationTable(snapshot: RwSignal<Option<DashboardSnapshot>>) -> impl Into
                     <th>"Tokens/s"</th>
                 </tr>
             </thead>
+            // Every figure of a row changes with each snapshot: rows are
+            // drawn anew (at most MAX_LISTED_CONVERSATIONS of them).
             <tbody>
-                <For each=rows key=|c| (c.id, c.running, c.messages) let:c>
-                    <tr data-testid="admin-conversation">
-                        <td>
-                            <a href=format!("/c/{}", c.id)>{c.id.to_string()}</a>
-                        </td>
-                        <td data-testid="conversation-status">
-                            {if c.running > 0 {
-                                format!("busy ({})", c.running)
-                            } else {
-                                "idle".to_string()
-                            }}
-                        </td>
-                        <td>{c.messages}</td>
-                        <td>{format!("{:.0}", c.tokens_per_second)}</td>
-                    </tr>
-                </For>
+                {move || {
+                    rows()
+                        .into_iter()
+                        .map(|c| {
+                            view! {
+                                <tr data-testid="admin-conversation">
+                                    <td>
+                                        <a href=format!("/c/{}", c.id)>{c.id.to_string()}</a>
+                                    </td>
+                                    <td data-testid="conversation-status">
+                                        {if c.running > 0 {
+                                            format!("busy ({})", c.running)
+                                        } else {
+                                            "idle".to_string()
+                                        }}
+                                    </td>
+                                    <td>{c.messages}</td>
+                                    <td data-testid="conversation-tokens-per-second">
+                                        {format!("{:.0}", c.tokens_per_second)}
+                                    </td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()
+                }}
             </tbody>
         </table>
     }
