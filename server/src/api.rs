@@ -193,7 +193,10 @@ impl Arbor {
     }
 
     /// Sends `text` at the end of the shown branch and waits until the
-    /// reply is complete (or failed, or stopped); returns the reply.
+    /// reply is complete (or failed, or stopped); returns the reply. A reply
+    /// that calls tools is complete once it has called them: it is returned
+    /// with its `tool_calls`, and the answer written after the tools ran is
+    /// a later node of the branch (see [`Arbor::history`]).
     pub async fn ask(&self, conversation: Uuid, text: &str) -> Result<MessageNode, AppError> {
         let receipt = self.send(conversation, text).await?;
         self.wait_for_reply(conversation, receipt.assistant.id)

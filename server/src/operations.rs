@@ -169,8 +169,22 @@ impl OperationsBackend for Operations {
     }
 }
 
+/// Marks a run finished if its task ends without saying so (a panic), so
+/// the next broadcast is not refused for ever.
+struct FinishOnDrop(Arc<BroadcastRun>);
+
+impl Drop for FinishOnDrop {
+    fn drop(&mut self) {
+        if !self.0.finished.load(Ordering::Relaxed) {
+            self.0
+                .finish(Some("the broadcast stopped unexpectedly".into()));
+        }
+    }
+}
+
 /// Creates the run's conversations on the offline model, then broadcasts.
 async fn run_test_broadcast(arbor: Arbor, run: Arc<BroadcastRun>, text: String) {
+    let _finish = FinishOnDrop(run.clone());
     tracing::info!(count = run.total, "test broadcast started");
     let offline = ConversationSettings {
         model: Some(arbor.offline_model()),

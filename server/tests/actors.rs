@@ -194,16 +194,21 @@ async fn a_panic_in_one_conversation_ends_only_its_replies_keeping_their_text() 
     let seen = node(&arbor, crashing, doomed_id).await.content;
 
     store.armed.store(true, Ordering::SeqCst);
-    // The actor panics on this command; the registry retries it on a fresh
-    // actor, which succeeds.
-    arbor
-        .show(crashing, doomed_id)
-        .await
-        .expect("the command succeeds on the restarted actor");
+    // The actor panics on this command. It is not run again (it may be the
+    // cause, or half done): the caller gets an internal error.
+    match arbor.show(crashing, doomed_id).await {
+        Err(AppError::Internal(message)) => assert!(message.contains("try again")),
+        other => panic!("expected an internal error, got {other:?}"),
+    }
     assert!(
         !store.armed.load(Ordering::SeqCst),
         "the panic was injected"
     );
+    // The next use starts a fresh actor from the database.
+    arbor
+        .show(crashing, doomed_id)
+        .await
+        .expect("the restarted actor takes the command");
 
     let crashed = node(&arbor, crashing, doomed_id).await;
     assert_eq!(crashed.status, MessageStatus::Interrupted);

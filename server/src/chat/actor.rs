@@ -194,6 +194,30 @@ enum Flow {
     Stop(Option<Reply<()>>),
 }
 
+/// One actor's share of the `arbor_running_generations` gauge, kept in step
+/// by [`ConversationActor::report_status`]; dropping it (the actor stopping,
+/// even by a panic) takes the share back.
+#[derive(Default)]
+struct RunningGauge {
+    counted: usize,
+}
+
+impl RunningGauge {
+    fn set(&mut self, running: usize) {
+        if running != self.counted {
+            metrics::gauge!("arbor_running_generations")
+                .increment(running as f64 - self.counted as f64);
+            self.counted = running;
+        }
+    }
+}
+
+impl Drop for RunningGauge {
+    fn drop(&mut self) {
+        self.set(0);
+    }
+}
+
 /// What woke the actor up.
 enum Wake {
     Command(Box<Command>),
@@ -268,6 +292,7 @@ pub struct ConversationActor {
     updates: Option<mpsc::Sender<GenerationUpdate>>,
     updates_rx: Option<mpsc::Receiver<GenerationUpdate>>,
     status: Arc<ActorStatus>,
+    running_gauge: RunningGauge,
     context: ActorContext,
     /// The conversation had no title when loaded and none was made yet.
     needs_title: bool,
@@ -315,6 +340,7 @@ impl ConversationActor {
             updates: None,
             updates_rx: None,
             status,
+            running_gauge: RunningGauge::default(),
             context,
             needs_title: record.summary.title.trim().is_empty(),
             system_prompt: record.system_prompt,
@@ -354,7 +380,6 @@ impl ConversationActor {
                 Some(update) = next_update(&mut updates) => Wake::Update(update),
                 () = tokio::time::sleep_until(deadline) => Wake::Quiet,
             };
-            let before = self.running.len();
             let this = &mut self;
             let step: Pin<Box<dyn Future<Output = Flow> + Send + '_>> = match wake {
                 Wake::Command(command) => Box::pin(this.handle(*command)),
@@ -366,7 +391,7 @@ impl ConversationActor {
                 Wake::Quiet => continue,
             };
             match AssertUnwindSafe(step).catch_unwind().await {
-                Ok(Flow::Continue) => self.report_status(before),
+                Ok(Flow::Continue) => self.report_status(),
                 Ok(Flow::Stop(reply)) => {
                     commands.close();
                     if let Some(reply) = reply {
@@ -375,24 +400,24 @@ impl ConversationActor {
                     break;
                 }
                 Err(panic) => {
+                    // Commands still queued were never started: their
+                    // callers retry them on a fresh actor.
+                    commands.close();
                     self.recover_from_panic(panic).await;
                     break;
                 }
             }
         }
-        metrics::gauge!("arbor_running_generations").decrement(self.running.len() as f64);
         self.running.clear();
+        self.running_gauge.set(0);
         tracing::debug!(conversation = %self.id, "actor stopped");
     }
 
-    /// Publishes the actor's state after a step that began with `before`
-    /// generations running.
-    fn report_status(&self, before: usize) {
-        let after = self.running.len();
-        if after != before {
-            metrics::gauge!("arbor_running_generations").increment(after as f64 - before as f64);
-        }
-        self.status.record(after, self.messages.len(), now_ms());
+    /// Publishes the actor's state after a step.
+    fn report_status(&mut self) {
+        self.running_gauge.set(self.running.len());
+        self.status
+            .record(self.running.len(), self.messages.len(), now_ms());
     }
 
     /// A step panicked, so the actor's state cannot be trusted beyond each
@@ -412,8 +437,9 @@ impl ConversationActor {
             "the conversation's actor panicked; its replies are kept as interrupted"
         );
         metrics::counter!("arbor_actor_panics_total").increment(1);
-        metrics::gauge!("arbor_running_generations").decrement(self.running.len() as f64);
+        self.status.mark_panicked();
         let running: Vec<(Uuid, Running)> = self.running.drain().collect();
+        self.running_gauge.set(0);
         for (id, generation) in running {
             generation.task.abort();
             let usage = self.usage_of(&generation, id);

@@ -55,7 +55,9 @@ impl Registry {
 
     /// Sends a command built by `make` to the conversation's actor and waits
     /// for the answer. If the actor stops before answering, a fresh one is
-    /// started and the command sent again (sends are idempotent by client id).
+    /// started and the command sent again (sends are idempotent by client id)
+    /// unless the actor stopped by panicking: the command may have been the
+    /// cause, or half done, so it is answered with an internal error instead.
     pub async fn request<T>(
         &self,
         conversation: Uuid,
@@ -64,11 +66,17 @@ impl Registry {
         for _ in 0..ATTEMPTS {
             let actor = self.actor(conversation).await?;
             let (reply, answer) = oneshot::channel();
-            if actor.send(Box::new(make(reply))).await.is_err() {
+            if actor.commands.send(Box::new(make(reply))).await.is_err() {
                 continue;
             }
-            if let Ok(result) = answer.await {
-                return result;
+            match answer.await {
+                Ok(result) => return result,
+                Err(_) if actor.status.has_panicked() => {
+                    return Err(AppError::Internal(
+                        "the conversation hit an internal error and was reloaded; try again".into(),
+                    ))
+                }
+                Err(_) => continue,
             }
         }
         Err(AppError::Internal(
@@ -111,9 +119,9 @@ impl Registry {
         self.running(conversation).map(|a| a.status)
     }
 
-    async fn actor(&self, conversation: Uuid) -> Result<mpsc::Sender<Box<Command>>, AppError> {
+    async fn actor(&self, conversation: Uuid) -> Result<ActorHandle, AppError> {
         if let Some(actor) = self.running(conversation) {
-            return Ok(actor.commands);
+            return Ok(actor);
         }
         let actor = ConversationActor::load(conversation, self.context.clone()).await?;
         let mut actors = lock(&self.actors);
@@ -121,7 +129,7 @@ impl Registry {
             .get(&conversation)
             .filter(|a| !a.commands.is_closed())
         {
-            return Ok(running.commands.clone()); // another request started it meanwhile
+            return Ok(running.clone()); // another request started it meanwhile
         }
         let (sender, commands) = mpsc::channel(COMMAND_QUEUE);
         let handle = ActorHandle {
@@ -153,9 +161,9 @@ impl Registry {
             }
             .instrument(span),
         );
-        actors.insert(conversation, handle);
+        actors.insert(conversation, handle.clone());
         metrics::gauge!("arbor_active_actors").set(actors.len() as f64);
-        Ok(sender)
+        Ok(handle)
     }
 
     fn running(&self, conversation: Uuid) -> Option<ActorHandle> {

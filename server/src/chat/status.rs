@@ -4,7 +4,7 @@
 //! The actor writes these after every step; the registry, the programmatic
 //! API and the admin dashboard read them.
 
-use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 
 /// Shared between one actor and its readers.
 #[derive(Debug, Default)]
@@ -13,6 +13,7 @@ pub struct ActorStatus {
     messages: AtomicUsize,
     deltas: AtomicU64,
     last_activity_ms: AtomicI64,
+    panicked: AtomicBool,
 }
 
 impl ActorStatus {
@@ -39,6 +40,15 @@ impl ActorStatus {
     /// When the actor last handled a command or a delta (Unix milliseconds).
     pub fn last_activity_ms(&self) -> i64 {
         self.last_activity_ms.load(Ordering::Relaxed)
+    }
+
+    /// Whether the actor stopped because one of its steps panicked.
+    pub fn has_panicked(&self) -> bool {
+        self.panicked.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn mark_panicked(&self) {
+        self.panicked.store(true, Ordering::Relaxed);
     }
 
     pub(crate) fn record(&self, running: usize, messages: usize, now_ms: i64) {

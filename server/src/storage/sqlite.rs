@@ -22,7 +22,7 @@ const LOCAL_USERNAME: &str = "local";
 /// One SQLite file: a pool of connections for reads, and the one
 /// [`Writer`] every write goes through.
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(super) pool: SqlitePool,
     writer: Writer,
 }
 

@@ -13,7 +13,9 @@
 use super::sqlite_message_writes::{self, MessageWrite};
 use super::{StorageError, StorageResult};
 use futures::future::BoxFuture;
+use futures::FutureExt;
 use sqlx::{Acquire, SqliteConnection, SqlitePool};
+use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 
@@ -65,7 +67,9 @@ impl<T: Send + 'static> Job for TypedJob<T> {
 fn outcome<T>(batch: Result<(), String>, result: Option<StorageResult<T>>) -> StorageResult<T> {
     match (batch, result) {
         (Ok(()), Some(result)) => result,
-        (Ok(()), None) => Err(StorageError::WriteFailed("the write never ran".into())),
+        (Ok(()), None) => Err(StorageError::WriteFailed(
+            "the write failed inside the database writer".into(),
+        )),
         (Err(reason), _) => Err(StorageError::WriteFailed(reason)),
     }
 }
@@ -148,22 +152,29 @@ async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<Queued>) {
         }
         metrics::histogram!("arbor_write_batch_seconds").record(started.elapsed().as_secs_f64());
         metrics::histogram!("arbor_write_batch_size").record(batch.len() as f64);
-        let mut inserted = 0;
-        for queued in batch.drain(..) {
-            match queued {
-                Queued::Message(message) => {
-                    if outcome.is_ok() && matches!(message.result, Some(Ok(()))) {
-                        inserted += message.write.inserted();
-                    }
-                    _ = message
-                        .reply
-                        .send(self::outcome(outcome.clone(), message.result));
-                }
-                Queued::Closure(job) => job.answer(outcome.clone()),
-            }
-        }
+        let inserted = answer_all(&mut batch, outcome);
         metrics::counter!("arbor_messages_written_total").increment(inserted as u64);
     }
+}
+
+/// Answers every write of a batch that ended with `batch_outcome`; returns
+/// how many messages it inserted.
+fn answer_all(batch: &mut Vec<Queued>, batch_outcome: Result<(), String>) -> usize {
+    let mut inserted = 0;
+    for queued in batch.drain(..) {
+        match queued {
+            Queued::Message(message) => {
+                if batch_outcome.is_ok() && matches!(message.result, Some(Ok(()))) {
+                    inserted += message.write.inserted();
+                }
+                _ = message
+                    .reply
+                    .send(outcome(batch_outcome.clone(), message.result));
+            }
+            Queued::Closure(job) => job.answer(batch_outcome.clone()),
+        }
+    }
+    inserted
 }
 
 async fn write_batch(pool: &SqlitePool, batch: &mut [Queued]) -> Result<(), sqlx::Error> {
@@ -178,7 +189,11 @@ async fn write_batch(pool: &SqlitePool, batch: &mut [Queued]) -> Result<(), sqlx
             let (first, tail) = rest.split_at_mut(1);
             if let Queued::Closure(job) = &mut first[0] {
                 let mut savepoint = transaction.begin().await?;
-                if job.run(&mut savepoint).await {
+                // A write that panics fails alone; the writer goes on.
+                let ran = AssertUnwindSafe(job.run(&mut savepoint))
+                    .catch_unwind()
+                    .await;
+                if ran.unwrap_or(false) {
                     savepoint.commit().await?;
                 } else {
                     savepoint.rollback().await?;
@@ -208,10 +223,7 @@ async fn write_group(
 ) -> Result<(), sqlx::Error> {
     let mut savepoint = db.begin().await?;
     let all: Vec<&MessageWrite> = writes.iter().map(|w| &w.write).collect();
-    if sqlite_message_writes::apply(&mut savepoint, &all)
-        .await
-        .is_ok()
-    {
+    if apply_guarded(&mut savepoint, &all).await.is_ok() {
         savepoint.commit().await?;
         for write in writes.iter_mut() {
             write.result = Some(Ok(()));
@@ -221,7 +233,7 @@ async fn write_group(
     savepoint.rollback().await?;
     for write in writes.iter_mut() {
         let mut savepoint = db.begin().await?;
-        let result = sqlite_message_writes::apply(&mut savepoint, &[&write.write]).await;
+        let result = apply_guarded(&mut savepoint, &[&write.write]).await;
         if result.is_ok() {
             savepoint.commit().await?;
         } else {
@@ -232,8 +244,21 @@ async fn write_group(
     Ok(())
 }
 
+/// [`sqlite_message_writes::apply`], with a panic turned into a failure.
+async fn apply_guarded(db: &mut SqliteConnection, writes: &[&MessageWrite]) -> StorageResult<()> {
+    AssertUnwindSafe(sqlite_message_writes::apply(db, writes))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| {
+            Err(StorageError::WriteFailed(
+                "the write failed inside the database writer".into(),
+            ))
+        })
+}
+
 #[cfg(test)]
 mod tests {
+    use super::*;
     use crate::storage::{SqliteStore, Store, StoredMessage};
     use app::model::{MessageNode, MessageStatus, Role};
     use std::sync::Arc;
@@ -280,6 +305,59 @@ mod tests {
         }
         let stored = store.messages(conversation.id).await.expect("read back");
         assert_eq!(stored.len(), 3000);
+    }
+
+    /// A message insert queued by hand, with the receiver of its answer.
+    fn queued_insert(
+        conversation: Uuid,
+    ) -> (Queued, oneshot::Receiver<crate::storage::StorageResult<()>>) {
+        let message = user_message("queued by hand");
+        let (reply, answer) = oneshot::channel();
+        let write = MessageWrite::Insert {
+            conversation,
+            active_leaf: message.node.id,
+            messages: vec![message],
+        };
+        let queued = QueuedMessageWrite {
+            write,
+            result: None,
+            reply,
+        };
+        (Queued::Message(Box::new(queued)), answer)
+    }
+
+    #[tokio::test]
+    async fn in_one_batch_a_failing_grouped_write_fails_alone() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = store(&dir).await;
+        let owner = store.local_user().await.expect("local user");
+        let conversation = store.create_conversation(owner, 1).await.expect("create");
+        let missing = Uuid::now_v7(); // no such conversation: the foreign key fails
+        let mut batch = Vec::new();
+        let mut answers = Vec::new();
+        for i in 0..10 {
+            let target = if i == 3 || i == 7 {
+                missing
+            } else {
+                conversation.id
+            };
+            let (queued, answer) = queued_insert(target);
+            batch.push(queued);
+            answers.push(answer);
+        }
+        write_batch(&store.pool, &mut batch)
+            .await
+            .expect("the batch commits");
+        assert_eq!(answer_all(&mut batch, Ok(())), 8);
+        let mut failed = Vec::new();
+        for (i, answer) in answers.into_iter().enumerate() {
+            if answer.await.expect("answered").is_err() {
+                failed.push(i);
+            }
+        }
+        assert_eq!(failed, vec![3, 7]);
+        let stored = store.messages(conversation.id).await.expect("read back");
+        assert_eq!(stored.len(), 8);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
