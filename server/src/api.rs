@@ -46,8 +46,8 @@ pub const BROADCAST_CONCURRENCY: usize = 4096;
 pub struct Arbor {
     chat: Arc<ChatService>,
     user: Uuid,
-    /// Held so the service's `closing` signal stays open while Arbor lives.
-    _closing: Arc<watch::Sender<bool>>,
+    /// Turns the service's `closing` signal on (see [`Arbor::begin_shutdown`]).
+    closing: Arc<watch::Sender<bool>>,
 }
 
 /// One conversation in [`Arbor::list`].
@@ -124,7 +124,7 @@ impl Arbor {
         Ok(Arbor {
             user: chat.local_user(),
             chat,
-            _closing: Arc::new(closing),
+            closing: Arc::new(closing),
         })
     }
 
@@ -135,7 +135,7 @@ impl Arbor {
 
     /// Tells long-lived responses (event streams) that the server is stopping.
     pub fn begin_shutdown(&self) {
-        _ = self._closing.send(true);
+        _ = self.closing.send(true);
     }
 
     /// Creates an empty conversation with the default model.
@@ -235,21 +235,11 @@ impl Arbor {
         conversation: Uuid,
         leaf: Option<Uuid>,
     ) -> Result<Vec<MessageNode>, AppError> {
-        let view = self.chat.conversation(self.user, conversation).await?;
-        let tree = app::tree::Tree::from_links(view.nodes.iter().map(app::tree::NodeLink::from));
-        let Some(leaf) = leaf.or(view.active_leaf_id) else {
-            return Ok(Vec::new());
-        };
-        if !tree.contains(leaf) {
-            return Err(AppError::NotFound("message".into()));
-        }
-        let mut by_id: std::collections::HashMap<Uuid, MessageNode> =
-            view.nodes.into_iter().map(|n| (n.id, n)).collect();
-        Ok(tree
-            .path_to(leaf)
-            .into_iter()
-            .filter_map(|id| by_id.remove(&id))
-            .collect())
+        let user = self.user;
+        self.chat
+            .registry()
+            .request(conversation, |reply| Command::Branch { user, leaf, reply })
+            .await
     }
 
     /// Makes the branch ending at `leaf` the one the conversation shows.

@@ -15,7 +15,7 @@ use axum::Extension;
 use futures::stream::{self, Stream, StreamExt};
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -38,38 +38,50 @@ struct BroadcastRun {
     completed: AtomicU32,
     failed: AtomicU32,
     began: Instant,
-    finished: AtomicBool,
-    elapsed_at_finish: Mutex<Option<Duration>>,
-    error: Mutex<Option<String>>,
+    /// How long it took and why it stopped early, if it did; `None` while it runs.
+    ended: Mutex<Option<(Duration, Option<String>)>>,
+}
+
+/// Locks a mutex whose data stays consistent even if a holder panicked
+/// (each holder makes one assignment).
+fn read<T>(lock: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl BroadcastRun {
+    fn new(total: u32) -> Self {
+        BroadcastRun {
+            total,
+            started: AtomicU32::new(0),
+            completed: AtomicU32::new(0),
+            failed: AtomicU32::new(0),
+            began: Instant::now(),
+            ended: Mutex::new(None),
+        }
+    }
+
+    fn is_finished(&self) -> bool {
+        read(&self.ended).is_some()
+    }
+
     fn progress(&self) -> BroadcastProgress {
-        let elapsed = self
-            .elapsed_at_finish
-            .lock()
-            .ok()
-            .and_then(|d| *d)
-            .unwrap_or_else(|| self.began.elapsed());
+        let ended = read(&self.ended).clone();
+        let elapsed = ended
+            .as_ref()
+            .map_or_else(|| self.began.elapsed(), |(took, _)| *took);
         BroadcastProgress {
             total: self.total,
             started: self.started.load(Ordering::Relaxed),
             completed: self.completed.load(Ordering::Relaxed),
             failed: self.failed.load(Ordering::Relaxed),
             elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
-            finished: self.finished.load(Ordering::Relaxed),
-            error: self.error.lock().ok().and_then(|e| e.clone()),
+            finished: ended.is_some(),
+            error: ended.and_then(|(_, error)| error),
         }
     }
 
     fn finish(&self, error: Option<String>) {
-        if let Ok(mut slot) = self.elapsed_at_finish.lock() {
-            *slot = Some(self.began.elapsed());
-        }
-        if let Ok(mut slot) = self.error.lock() {
-            *slot = error;
-        }
-        self.finished.store(true, Ordering::Relaxed);
+        read(&self.ended).get_or_insert((self.began.elapsed(), error));
     }
 }
 
@@ -82,7 +94,7 @@ impl Operations {
     }
 
     fn latest(&self) -> Option<Arc<BroadcastRun>> {
-        self.latest.lock().ok().and_then(|run| run.clone())
+        read(&self.latest).clone()
     }
 
     /// The server now; `sampler` remembers the previous one for rates.
@@ -139,28 +151,13 @@ impl OperationsBackend for Operations {
         }
         self.arbor.service().check_text(&text)?;
         let run = {
-            let mut latest = self
-                .latest
-                .lock()
-                .map_err(|_| AppError::Internal("the broadcast state is unavailable".into()))?;
-            if latest
-                .as_ref()
-                .is_some_and(|run| !run.finished.load(Ordering::Relaxed))
-            {
+            let mut latest = read(&self.latest);
+            if latest.as_ref().is_some_and(|run| !run.is_finished()) {
                 return Err(AppError::Busy(
                     "a test broadcast is still running; wait for it to finish".into(),
                 ));
             }
-            let run = Arc::new(BroadcastRun {
-                total: count,
-                started: AtomicU32::new(0),
-                completed: AtomicU32::new(0),
-                failed: AtomicU32::new(0),
-                began: Instant::now(),
-                finished: AtomicBool::new(false),
-                elapsed_at_finish: Mutex::new(None),
-                error: Mutex::new(None),
-            });
+            let run = Arc::new(BroadcastRun::new(count));
             *latest = Some(run.clone());
             run
         };
@@ -175,10 +172,9 @@ struct FinishOnDrop(Arc<BroadcastRun>);
 
 impl Drop for FinishOnDrop {
     fn drop(&mut self) {
-        if !self.0.finished.load(Ordering::Relaxed) {
-            self.0
-                .finish(Some("the broadcast stopped unexpectedly".into()));
-        }
+        // The first finish wins: a run that finished normally keeps its result.
+        self.0
+            .finish(Some("the broadcast stopped unexpectedly".into()));
     }
 }
 

@@ -108,6 +108,12 @@ pub enum Command {
         message: Uuid,
         reply: Reply<MessageNode>,
     },
+    /// The messages from the root to `leaf` (none: the shown leaf).
+    Branch {
+        user: Uuid,
+        leaf: Option<Uuid>,
+        reply: Reply<Vec<MessageNode>>,
+    },
     /// Counts of the conversation's messages, branches and tokens.
     Stats {
         user: Uuid,
@@ -598,6 +604,9 @@ impl ConversationActor {
                     other => _ = reply.send(other.cloned()),
                 }
             }
+            Command::Branch { user, leaf, reply } => {
+                _ = reply.send(self.check_owner(user).and_then(|()| self.branch(leaf)));
+            }
             Command::Stats { user, reply } => {
                 _ = reply.send(self.check_owner(user).map(|()| self.stats()));
             }
@@ -661,6 +670,21 @@ impl ConversationActor {
         } else {
             Err(AppError::NotFound("conversation".into()))
         }
+    }
+
+    fn branch(&self, leaf: Option<Uuid>) -> Result<Vec<MessageNode>, AppError> {
+        let Some(leaf) = leaf.or(self.active_leaf) else {
+            return Ok(Vec::new());
+        };
+        if !self.messages.contains_key(&leaf) {
+            return Err(AppError::NotFound("message".into()));
+        }
+        Ok(self
+            .tree
+            .path_to(leaf)
+            .iter()
+            .filter_map(|id| self.messages.get(id).cloned())
+            .collect())
     }
 
     fn stats(&self) -> ConversationStats {
