@@ -4,7 +4,7 @@
 use crate::errors::AppError;
 use crate::model::{
     ConversationSettings, ConversationSummary, ConversationView, EffectiveModel, ModelChoices,
-    SendReceipt,
+    PruneReceipt, SendReceipt,
 };
 use std::sync::Arc;
 use uuid::Uuid;
@@ -85,6 +85,43 @@ pub trait Backend: Send + Sync + 'static {
         user: Uuid,
         conversation_id: Uuid,
         leaf_id: Uuid,
+    ) -> Result<(), AppError>;
+    /// Names the branch through `node_id` (`None`: removes its name).
+    async fn name_branch(
+        &self,
+        user: Uuid,
+        conversation_id: Uuid,
+        node_id: Uuid,
+        name: Option<String>,
+    ) -> Result<(), AppError>;
+    /// Marks the branch through `node_id` as the main one (`None`: none is).
+    async fn set_main_branch(
+        &self,
+        user: Uuid,
+        conversation_id: Uuid,
+        node_id: Option<Uuid>,
+    ) -> Result<(), AppError>;
+    /// Copies the path from the root to `node_id` into a new conversation
+    /// that records where it came from.
+    async fn fork_branch(
+        &self,
+        user: Uuid,
+        conversation_id: Uuid,
+        node_id: Uuid,
+    ) -> Result<ConversationSummary, AppError>;
+    /// Removes `node_id` and everything below it; undoable for a while.
+    async fn prune(
+        &self,
+        user: Uuid,
+        conversation_id: Uuid,
+        node_id: Uuid,
+    ) -> Result<PruneReceipt, AppError>;
+    /// Brings back the subtree a prune of `root_id` removed.
+    async fn undo_prune(
+        &self,
+        user: Uuid,
+        conversation_id: Uuid,
+        root_id: Uuid,
     ) -> Result<(), AppError>;
 }
 

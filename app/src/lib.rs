@@ -6,11 +6,13 @@
 pub mod app;
 #[cfg(feature = "ssr")]
 pub mod backend;
+pub mod branches;
 pub mod components;
 pub mod errors;
 pub mod functions;
 pub mod markdown;
 pub mod model;
+pub mod model_context;
 pub mod operations;
 pub mod routes;
 pub mod sampling;
@@ -19,6 +21,7 @@ pub mod state;
 pub mod stream;
 pub mod tree;
 pub mod tree_layout;
+pub mod word_diff;
 
 pub use app::{shell, App};
 

@@ -318,6 +318,44 @@ pub struct ConversationView {
     pub max_message_chars: usize,
     /// Sent before every message to the model (empty: none).
     pub system_prompt: String,
+    /// The branches the user named, in the order they were named.
+    #[serde(default)]
+    pub labels: Vec<BranchLabel>,
+    /// The node whose branch is marked as the conversation's main one.
+    #[serde(default)]
+    pub main_node_id: Option<Uuid>,
+    /// Where this conversation was forked from, if it was.
+    #[serde(default)]
+    pub forked_from: Option<ForkOrigin>,
+}
+
+/// A name the user gave a branch. It sits on one node (usually the leaf
+/// when it was named); the branch it names is the path through that node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BranchLabel {
+    pub node_id: Uuid,
+    pub name: String,
+}
+
+/// The conversation and message a fork copied its path from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForkOrigin {
+    pub conversation_id: Uuid,
+    /// The last message copied.
+    pub message_id: Uuid,
+    /// The source's title; `None` when it has been deleted since.
+    pub title: Option<String>,
+}
+
+/// What pruning a subtree answers: how to undo it, and until when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PruneReceipt {
+    /// The node the pruned subtree hung from (pass it to undo).
+    pub root: Uuid,
+    /// How many messages were removed.
+    pub removed: usize,
+    /// Until when (ms since the epoch, server clock) the prune can be undone.
+    pub undo_until: i64,
 }
 
 /// What `send_message` and `regenerate` hand back at once, before any token streams.
@@ -349,6 +387,22 @@ pub enum ChatEvent {
     },
     /// The conversation was given a title automatically.
     Title { title: String },
+    /// The branch names or the main branch changed: the full new set.
+    Labels {
+        labels: Vec<BranchLabel>,
+        main_node_id: Option<Uuid>,
+    },
+    /// A subtree was pruned: these nodes are gone (for now); the displayed
+    /// branch is the one through `active_leaf_id`.
+    Pruned {
+        ids: Vec<Uuid>,
+        active_leaf_id: Option<Uuid>,
+    },
+    /// A prune was undone: these nodes are back.
+    Restored {
+        nodes: Vec<MessageNode>,
+        active_leaf_id: Option<Uuid>,
+    },
 }
 
 impl ChatEvent {
@@ -359,6 +413,9 @@ impl ChatEvent {
             ChatEvent::Delta { .. } => "delta",
             ChatEvent::Done { .. } => "done",
             ChatEvent::Title { .. } => "title",
+            ChatEvent::Labels { .. } => "labels",
+            ChatEvent::Pruned { .. } => "pruned",
+            ChatEvent::Restored { .. } => "restored",
         }
     }
 }

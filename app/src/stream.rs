@@ -17,7 +17,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 /// Event names the server sends.
-const EVENT_NAMES: [&str; 5] = ["message", "delta", "done", "title", "reset"];
+const EVENT_NAMES: [&str; 8] = [
+    "message", "delta", "done", "title", "labels", "pruned", "restored", "reset",
+];
 
 /// Follows the conversation's events until the calling component is disposed.
 pub fn follow(state: ChatState, cursor: EventCursor) {

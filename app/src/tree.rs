@@ -205,6 +205,72 @@ impl Tree {
         at.max(self.latest_activity + 1)
     }
 
+    /// `id` and every node below it, parents before children; empty for
+    /// unknown ids.
+    pub fn subtree(&self, id: Uuid) -> Vec<Uuid> {
+        let mut nodes = Vec::new();
+        let mut stack: Vec<Uuid> = vec![id].into_iter().filter(|i| self.contains(*i)).collect();
+        while let Some(node) = stack.pop() {
+            nodes.push(node);
+            stack.extend(self.children(Some(node)).iter().rev().copied());
+        }
+        nodes
+    }
+
+    /// Takes `id` and everything below it out of the tree; answers their
+    /// links, parents before children (so `insert`ing them in order puts
+    /// the subtree back).
+    pub fn remove_subtree(&mut self, id: Uuid) -> Vec<NodeLink> {
+        let removed = self.subtree(id);
+        if removed.is_empty() {
+            return Vec::new();
+        }
+        let parent = self.parent(id);
+        let siblings = match parent.and_then(|p| self.entries.get_mut(&p)) {
+            Some(entry) => &mut entry.children,
+            None => &mut self.roots,
+        };
+        siblings.retain(|s| *s != id);
+        removed
+            .iter()
+            .filter_map(|node| self.entries.remove(node).map(|e| e.link))
+            .collect()
+    }
+
+    /// The deepest node on both paths (`None`: they share no root).
+    pub fn common_ancestor(&self, a: Uuid, b: Uuid) -> Option<Uuid> {
+        let path_a = self.path_to(a);
+        let path_b = self.path_to(b);
+        path_a
+            .iter()
+            .zip(&path_b)
+            .take_while(|(x, y)| x == y)
+            .last()
+            .map(|(x, _)| *x)
+    }
+
+    /// The ends of every branch, in tree order (oldest branch first).
+    pub fn leaves(&self) -> Vec<Uuid> {
+        let mut leaves = Vec::new();
+        let mut stack: Vec<Uuid> = self.roots.iter().rev().copied().collect();
+        while let Some(id) = stack.pop() {
+            let children = self.children(Some(id));
+            if children.is_empty() {
+                leaves.push(id);
+            }
+            stack.extend(children.iter().rev().copied());
+        }
+        leaves
+    }
+
+    /// Nodes without children: each is the end of one branch.
+    pub fn leaf_count(&self) -> usize {
+        self.entries
+            .values()
+            .filter(|e| e.children.is_empty())
+            .count()
+    }
+
     /// The strict descendant of `from` with the latest activity mark, if any.
     fn most_recently_active_below(&self, from: Option<Uuid>) -> Option<Uuid> {
         let mut best: Option<(i64, Uuid)> = None;
@@ -237,6 +303,65 @@ mod tests {
             created_at,
             last_active_at: None,
         }
+    }
+
+    /// 1 ┬ 2 ─ 3
+    ///   └ 4 ┬ 5
+    ///       └ 6
+    fn forked() -> Tree {
+        Tree::from_links([
+            link(1, None, 1),
+            link(2, Some(1), 2),
+            link(3, Some(2), 3),
+            link(4, Some(1), 4),
+            link(5, Some(4), 5),
+            link(6, Some(4), 6),
+        ])
+    }
+
+    #[test]
+    fn a_subtree_lists_its_root_then_descendants_in_order() {
+        assert_eq!(forked().subtree(id(4)), vec![id(4), id(5), id(6)]);
+        assert_eq!(forked().subtree(id(1)).len(), 6);
+        assert!(forked().subtree(id(99)).is_empty());
+    }
+
+    #[test]
+    fn removing_a_subtree_detaches_it_and_reinserting_restores_it() {
+        let mut tree = forked();
+        let removed = tree.remove_subtree(id(4));
+        assert_eq!(removed.len(), 3);
+        assert_eq!(tree.len(), 3);
+        assert_eq!(tree.children(Some(id(1))), &[id(2)]);
+        assert!(!tree.contains(id(5)));
+        assert_eq!(tree.descend(None), Some(id(3)));
+        for link in removed {
+            tree.insert(link);
+        }
+        assert_eq!(tree.children(Some(id(1))), &[id(2), id(4)]);
+        assert_eq!(tree.children(Some(id(4))), &[id(5), id(6)]);
+    }
+
+    #[test]
+    fn removing_a_root_leaves_the_other_roots() {
+        let mut tree = forked();
+        tree.insert(link(7, None, 7));
+        tree.remove_subtree(id(1));
+        assert_eq!(tree.children(None), &[id(7)]);
+        assert_eq!(tree.len(), 1);
+    }
+
+    #[test]
+    fn the_common_ancestor_is_where_two_branches_part() {
+        let tree = forked();
+        assert_eq!(tree.common_ancestor(id(3), id(6)), Some(id(1)));
+        assert_eq!(tree.common_ancestor(id(5), id(6)), Some(id(4)));
+        assert_eq!(tree.common_ancestor(id(5), id(4)), Some(id(4)));
+        let mut two_roots = forked();
+        two_roots.insert(link(7, None, 7));
+        assert_eq!(two_roots.common_ancestor(id(3), id(7)), None);
+        assert_eq!(tree.leaf_count(), 3);
+        assert_eq!(tree.leaves(), vec![id(3), id(5), id(6)]);
     }
 
     /// User 1, reply 2, user 3, reply 4; then reply 2 regenerated as 5 and

@@ -228,3 +228,22 @@ test('a system prompt can be set for a conversation and is kept after a reload',
     page.getByRole('group', { name: 'System prompt editor' }).getByRole('textbox', { name: 'System prompt', exact: true }),
   ).toHaveValue('You are a gardener.');
 });
+
+test('switching conversations in the sidebar shows the other one, live', async ({ page }) => {
+  await startConversation(page, 'Alpha conversation');
+  await waitForReply(page);
+  const alpha = page.url();
+  await startConversation(page, 'Beta conversation');
+  await waitForReply(page);
+  await page.locator('.conversation-link', { hasText: 'Alpha conversation' }).click();
+  await expect(page).toHaveURL(alpha);
+  await expect(page.locator('.chat-title')).toHaveText('Alpha conversation');
+  await expect(messages(page).first()).toContainText('Alpha conversation');
+  // The page still works: a new message goes to this conversation.
+  await send(page, 'still alive');
+  await expect(messages(page)).toHaveCount(4);
+  await waitForReply(page);
+  await page.locator('.conversation-link', { hasText: 'Beta conversation' }).click();
+  await expect(messages(page)).toHaveCount(2);
+  await expect(page.locator('.chat-title')).toHaveText('Beta conversation');
+});

@@ -6,12 +6,12 @@ use crate::catalog::Catalog;
 use crate::chat::actor::{ActorContext, Command, Parent, Subscription};
 use crate::chat::registry::Registry;
 use crate::clock::now_ms;
-use crate::storage::{StorageError, Store};
+use crate::storage::{NewFork, StorageError, Store};
 use app::backend::{Backend, NewUserMessage};
 use app::errors::AppError;
 use app::model::{
     ConversationSettings, ConversationSummary, ConversationView, EffectiveModel, EventCursor,
-    ModelChoices, SendReceipt, MAX_SYSTEM_PROMPT_CHARS,
+    ForkOrigin, ModelChoices, PruneReceipt, SendReceipt, MAX_SYSTEM_PROMPT_CHARS,
 };
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -47,6 +47,11 @@ impl ChatService {
         closing: watch::Receiver<bool>,
     ) -> Result<Self, StorageError> {
         let local_user = context.store.local_user().await?;
+        // Pruned messages whose undo time passed while the server was down.
+        context
+            .store
+            .purge_pruned(now_ms() - app::branches::PRUNE_UNDO_WINDOW_MS)
+            .await?;
         Ok(ChatService {
             store: context.store.clone(),
             catalog: context.catalog.clone(),
@@ -193,6 +198,19 @@ impl Backend for ChatService {
             .registry
             .request(id, |reply| Command::Snapshot { user, reply })
             .await?;
+        let forked_from = match record.forked_from {
+            Some((conversation_id, message_id)) => {
+                let source = self.store.conversation(conversation_id).await?;
+                Some(ForkOrigin {
+                    conversation_id,
+                    message_id,
+                    title: source
+                        .filter(|s| s.owner_id == user)
+                        .map(|s| s.summary.display_title().to_string()),
+                })
+            }
+            None => None,
+        };
         Ok(ConversationView {
             summary: record.summary,
             nodes: snapshot.nodes,
@@ -202,6 +220,9 @@ impl Backend for ChatService {
             settings: snapshot.settings,
             max_message_chars: self.limits.max_message_chars,
             system_prompt: snapshot.system_prompt,
+            labels: snapshot.labels,
+            main_node_id: snapshot.main_node_id,
+            forked_from,
         })
     }
 
@@ -333,6 +354,103 @@ impl Backend for ChatService {
             .request(conversation_id, |reply| Command::SetActiveLeaf {
                 user,
                 leaf: leaf_id,
+                reply,
+            })
+            .await
+    }
+
+    async fn name_branch(
+        &self,
+        user: Uuid,
+        conversation_id: Uuid,
+        node_id: Uuid,
+        name: Option<String>,
+    ) -> Result<(), AppError> {
+        self.registry
+            .request(conversation_id, |reply| Command::NameBranch {
+                user,
+                node: node_id,
+                name: name.clone(),
+                reply,
+            })
+            .await
+    }
+
+    async fn set_main_branch(
+        &self,
+        user: Uuid,
+        conversation_id: Uuid,
+        node_id: Option<Uuid>,
+    ) -> Result<(), AppError> {
+        self.registry
+            .request(conversation_id, |reply| Command::SetMainBranch {
+                user,
+                node: node_id,
+                reply,
+            })
+            .await
+    }
+
+    async fn fork_branch(
+        &self,
+        user: Uuid,
+        conversation_id: Uuid,
+        node_id: Uuid,
+    ) -> Result<ConversationSummary, AppError> {
+        let path = self
+            .registry
+            .request(conversation_id, |reply| Command::Branch {
+                user,
+                leaf: Some(node_id),
+                reply,
+            })
+            .await?;
+        let record = self
+            .store
+            .conversation(conversation_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("conversation".into()))?;
+        let summary = self
+            .store
+            .create_fork(NewFork {
+                owner: user,
+                title: format!("{} (fork)", record.summary.display_title()),
+                source_conversation: conversation_id,
+                source_message: node_id,
+                system_prompt: record.system_prompt,
+                settings: record.settings,
+                messages: crate::chat::fork::copy_path(&path),
+                now: now_ms(),
+            })
+            .await?;
+        Ok(summary)
+    }
+
+    async fn prune(
+        &self,
+        user: Uuid,
+        conversation_id: Uuid,
+        node_id: Uuid,
+    ) -> Result<PruneReceipt, AppError> {
+        self.registry
+            .request(conversation_id, |reply| Command::Prune {
+                user,
+                node: node_id,
+                reply,
+            })
+            .await
+    }
+
+    async fn undo_prune(
+        &self,
+        user: Uuid,
+        conversation_id: Uuid,
+        root_id: Uuid,
+    ) -> Result<(), AppError> {
+        self.registry
+            .request(conversation_id, |reply| Command::UndoPrune {
+                user,
+                root: root_id,
                 reply,
             })
             .await

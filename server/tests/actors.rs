@@ -4,11 +4,15 @@
 //! 1,000 conversations, and closing.
 
 use app::errors::AppError;
-use app::model::{ConversationSettings, ConversationSummary, MessageNode, MessageStatus, Role};
+use app::model::{
+    BranchLabel, ConversationSettings, ConversationSummary, MessageNode, MessageStatus, Role,
+};
 use server::api::Arbor;
 use server::chat::actor::{Parent, CRASHED_NOTE};
 use server::config::Config;
-use server::storage::{ConversationRecord, SqliteStore, StorageResult, Store, StoredMessage};
+use server::storage::{
+    ConversationRecord, NewFork, ShownNodes, SqliteStore, StorageResult, Store, StoredMessage,
+};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -130,6 +134,44 @@ impl Store for PanickingStore {
     }
     async fn messages(&self, conversation: Uuid) -> StorageResult<Vec<StoredMessage>> {
         self.inner.messages(conversation).await
+    }
+    async fn branch_labels(&self, conversation: Uuid) -> StorageResult<Vec<BranchLabel>> {
+        self.inner.branch_labels(conversation).await
+    }
+    async fn set_branch_label(
+        &self,
+        conversation: Uuid,
+        node: Uuid,
+        name: Option<&str>,
+        now: i64,
+    ) -> StorageResult<()> {
+        self.inner
+            .set_branch_label(conversation, node, name, now)
+            .await
+    }
+    async fn set_main_node(&self, conversation: Uuid, node: Option<Uuid>) -> StorageResult<()> {
+        self.inner.set_main_node(conversation, node).await
+    }
+    async fn set_pruned(
+        &self,
+        conversation: Uuid,
+        ids: &[Uuid],
+        at: Option<i64>,
+        shown: ShownNodes,
+    ) -> StorageResult<()> {
+        self.inner.set_pruned(conversation, ids, at, shown).await
+    }
+    async fn pruned_messages(
+        &self,
+        conversation: Uuid,
+    ) -> StorageResult<Vec<(StoredMessage, i64)>> {
+        self.inner.pruned_messages(conversation).await
+    }
+    async fn purge_pruned(&self, before: i64) -> StorageResult<u64> {
+        self.inner.purge_pruned(before).await
+    }
+    async fn create_fork(&self, fork: NewFork) -> StorageResult<ConversationSummary> {
+        self.inner.create_fork(fork).await
     }
     async fn insert_messages(
         &self,

@@ -5,7 +5,7 @@
 use crate::components::sibling_nav::SiblingNav;
 use crate::markdown::render_markdown;
 use crate::model::{MessageStatus, Role};
-use crate::state::chat::{use_chat, LiveMessage};
+use crate::state::chat::{use_chat, ChatDialog, LiveMessage};
 use leptos::prelude::*;
 use uuid::Uuid;
 
@@ -77,6 +77,13 @@ fn UserBody(message: LiveMessage) -> impl IntoView {
                     <div class="message-actions">
                         <button class="edit" on:click=move |_| state.editing.set(Some(id))>
                             "Edit"
+                        </button>
+                        <button
+                            class="prune"
+                            title="Remove this message and everything below it"
+                            on:click=move |_| state.dialog.set(Some(ChatDialog::ConfirmPrune(id)))
+                        >
+                            "Prune"
                         </button>
                     </div>
                 }
@@ -233,6 +240,20 @@ fn ReplyBody(message: LiveMessage) -> impl IntoView {
                     "Continue"
                 </button>
             </Show>
+            <button
+                class="show-context"
+                title="The exact thread and parameters the model was sent"
+                on:click=move |_| state.dialog.set(Some(ChatDialog::Context(id)))
+            >
+                "Context"
+            </button>
+            <button
+                class="prune"
+                title="Remove this reply and everything below it"
+                on:click=move |_| state.dialog.set(Some(ChatDialog::ConfirmPrune(id)))
+            >
+                "Prune"
+            </button>
         </div>
     }
 }

@@ -1,9 +1,15 @@
 //! UI pieces, one per file.
 
+pub mod branch_bar;
+pub mod branch_list;
+pub mod compare_view;
 pub mod composer;
+pub mod context_view;
 pub mod error_page;
 pub mod generation_settings;
 pub mod message;
+pub mod modal;
+pub mod prune;
 pub mod sibling_nav;
 pub mod sidebar;
 pub mod system_prompt;

@@ -2,6 +2,7 @@
 //! graph, the displayed branch highlighted and the selected node ringed;
 //! clicking (or Enter on) a node shows its branch.
 
+use crate::components::branch_list::BranchList;
 use crate::model::Role;
 use crate::state::chat::{use_chat, ChatState};
 use crate::tree_layout::{Layout, Placement};
@@ -42,6 +43,7 @@ pub fn TreePanel() -> impl IntoView {
     view! {
         <aside class="tree-panel" aria-label="Conversation tree">
             <h2>"Tree " <span class="node-count">{move || format!("({} messages)", count())}</span></h2>
+            <BranchList/>
             <div class="tree-scroll">
                 {move || {
                     let layout = layout.get();

@@ -2,6 +2,7 @@
 //! arguments, asks the [`Backend`](crate::backend::Backend) and maps errors
 //! to HTTP statuses in one place ([`run`]).
 
+pub mod branches;
 pub mod conversations;
 pub mod messages;
 pub mod operations;

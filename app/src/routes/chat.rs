@@ -1,15 +1,19 @@
 //! The chat page `/c/<id>`: the displayed branch, the composer, and the tree
 //! panel beside them.
 
+use crate::components::branch_bar::BranchBar;
+use crate::components::compare_view::CompareView;
 use crate::components::composer::Composer;
+use crate::components::context_view::ContextView;
 use crate::components::error_page::ErrorPage;
 use crate::components::generation_settings::GenerationSettings;
 use crate::components::message::MessageItem;
+use crate::components::prune::{ConfirmPrune, UndoPruneNotice};
 use crate::components::system_prompt::SystemPromptEditor;
 use crate::components::tree_panel::TreePanel;
 use crate::functions::conversations::get_conversation;
 use crate::model::ConversationView;
-use crate::state::chat::ChatState;
+use crate::state::chat::{ChatDialog, ChatState};
 use crate::state::conversation_list::use_conversation_list;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -76,13 +80,29 @@ fn Conversation(view: ConversationView) -> impl IntoView {
     };
 
     view! {
-        <Title text=move || title.get()/>
+        // The document title outlives this page when another conversation
+        // opens: read the memo only while it exists.
+        <Title text=move || title.try_get().unwrap_or_default()/>
         <section class="chat">
             <header class="chat-header">
                 <h1 class="chat-title">{move || title.get()}</h1>
+                {facts.forked_from.clone().map(|origin| {
+                    let href = format!("/c/{}", origin.conversation_id);
+                    match origin.title {
+                        Some(title) => view! {
+                            <p class="forked-from">"Forked from " <a href=href>{title}</a></p>
+                        }
+                        .into_any(),
+                        None => view! {
+                            <p class="forked-from muted">"Forked from a conversation that was deleted"</p>
+                        }
+                        .into_any(),
+                    }
+                })}
                 <SystemPromptEditor/>
                 <GenerationSettings/>
             </header>
+            <BranchBar/>
             <div class="messages" node_ref=list_ref>
                 <Show when=move || path.with(Vec::is_empty)>
                     <p class="muted empty-chat">"Send a message to start this conversation."</p>
@@ -91,6 +111,7 @@ fn Conversation(view: ConversationView) -> impl IntoView {
                     <MessageItem id/>
                 </For>
             </div>
+            <UndoPruneNotice/>
             <Show when=move || state.error.get().is_some()>
                 <div class="error-banner" role="alert">
                     <span>{move || state.error.get()}</span>
@@ -108,6 +129,13 @@ fn Conversation(view: ConversationView) -> impl IntoView {
             />
         </section>
         <TreePanel/>
+        {move || {
+            state.dialog.get().map(|dialog| match dialog {
+                ChatDialog::ConfirmPrune(node) => view! { <ConfirmPrune node/> }.into_any(),
+                ChatDialog::Context(reply) => view! { <ContextView reply/> }.into_any(),
+                ChatDialog::Compare { left, right } => view! { <CompareView left right/> }.into_any(),
+            })
+        }}
     }
 }
 

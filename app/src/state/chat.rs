@@ -3,12 +3,16 @@
 //! that change them (send, edit, regenerate, stop, switch branch).
 
 use crate::errors::AppError;
+use crate::functions::branches::{
+    fork_branch, name_branch, prune_branch, set_main_branch, undo_prune,
+};
 use crate::functions::messages::{
     continue_reply, regenerate, send_message, set_active_leaf, stop_generation,
 };
 use crate::model::{
-    ChatEvent, ConversationSettings, ConversationView, EffectiveModel, MessageNode, MessageStatus,
-    ReplyParams, ReplyUsage, Role, SendReceipt, ToolCall,
+    BranchLabel, ChatEvent, ConversationSettings, ConversationSummary, ConversationView,
+    EffectiveModel, ForkOrigin, MessageNode, MessageStatus, PruneReceipt, ReplyParams, ReplyUsage,
+    Role, SendReceipt, ToolCall,
 };
 use crate::tree::{NodeLink, Tree};
 use leptos::prelude::*;
@@ -30,6 +34,8 @@ pub struct LiveMessage {
     pub usage: ArcRwSignal<Option<ReplyUsage>>,
     /// The tools a reply called (known when it finishes).
     pub tool_calls: ArcRwSignal<Vec<ToolCall>>,
+    pub tool_call_id: Option<String>,
+    pub created_at: i64,
 }
 
 impl LiveMessage {
@@ -45,8 +51,41 @@ impl LiveMessage {
             note: ArcRwSignal::new(node.note),
             usage: ArcRwSignal::new(node.usage),
             tool_calls: ArcRwSignal::new(node.tool_calls),
+            tool_call_id: node.tool_call_id,
+            created_at: node.created_at,
         }
     }
+
+    /// The message as a plain node, as it is now (reading its signals, so a
+    /// view built from it follows changes). The activity mark is not kept.
+    pub fn snapshot(&self) -> MessageNode {
+        MessageNode {
+            id: self.id,
+            parent_id: self.parent_id,
+            role: self.role,
+            content: self.content.get(),
+            status: self.status.get(),
+            model: self.model.clone(),
+            params: self.params.clone(),
+            note: self.note.get(),
+            last_active_at: None,
+            usage: self.usage.get(),
+            tool_calls: self.tool_calls.get(),
+            tool_call_id: self.tool_call_id.clone(),
+            created_at: self.created_at,
+        }
+    }
+}
+
+/// The dialog open over the chat, if any (one at a time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChatDialog {
+    /// Asks before pruning this node and everything below it.
+    ConfirmPrune(Uuid),
+    /// What the model was sent for this reply.
+    Context(Uuid),
+    /// Two branches side by side, by their leaves.
+    Compare { left: Uuid, right: Uuid },
 }
 
 /// Facts about the conversation that do not change while it is open.
@@ -54,6 +93,8 @@ impl LiveMessage {
 pub struct ConversationFacts {
     pub title: String,
     pub max_message_chars: usize,
+    /// Where this conversation was forked from, if it was.
+    pub forked_from: Option<ForkOrigin>,
 }
 
 /// A send that has not been confirmed yet: retrying the same text under the
@@ -95,6 +136,14 @@ pub struct ChatState {
     pub settings: RwSignal<ConversationSettings>,
     /// The model new replies come from.
     pub model: RwSignal<EffectiveModel>,
+    /// The names of branches, in the order they were named.
+    pub labels: RwSignal<Vec<BranchLabel>>,
+    /// The node whose branch is the main one.
+    pub main_node: RwSignal<Option<Uuid>>,
+    /// The last prune, while it can be undone.
+    pub last_prune: RwSignal<Option<PruneReceipt>>,
+    /// The dialog shown over the chat.
+    pub dialog: RwSignal<Option<ChatDialog>>,
     pending_send: StoredValue<Option<PendingSend>>,
     leaf_saver: StoredValue<LeafSaver>,
 }
@@ -113,10 +162,15 @@ impl ChatState {
             facts: StoredValue::new(ConversationFacts {
                 title: view.summary.display_title().to_string(),
                 max_message_chars: view.max_message_chars,
+                forked_from: view.forked_from.clone(),
             }),
             system_prompt: RwSignal::new(view.system_prompt.clone()),
             settings: RwSignal::new(view.settings.clone()),
             model: RwSignal::new(view.model.clone()),
+            labels: RwSignal::new(Vec::new()),
+            main_node: RwSignal::new(None),
+            last_prune: RwSignal::new(None),
+            dialog: RwSignal::new(None),
             pending_send: StoredValue::new(None),
             leaf_saver: StoredValue::new(LeafSaver::default()),
         };
@@ -154,6 +208,8 @@ impl ChatState {
         self.system_prompt.set(view.system_prompt.clone());
         self.settings.set(view.settings.clone());
         self.model.set(view.model.clone());
+        self.labels.set(view.labels.clone());
+        self.main_node.set(view.main_node_id);
     }
 
     /// The message with this id, if the page knows it.
@@ -203,7 +259,97 @@ impl ChatState {
             }
             // The title lives in the conversation list, which the stream refreshes.
             ChatEvent::Title { .. } => {}
+            ChatEvent::Labels {
+                labels,
+                main_node_id,
+            } => {
+                self.labels.set(labels);
+                self.main_node.set(main_node_id);
+            }
+            ChatEvent::Pruned {
+                ids,
+                active_leaf_id,
+            } => self.remove(&ids, active_leaf_id),
+            ChatEvent::Restored {
+                nodes,
+                active_leaf_id,
+            } => {
+                for node in nodes {
+                    self.insert(node);
+                }
+                if let Some(leaf) = active_leaf_id.filter(|l| self.message(*l).is_some()) {
+                    self.active_leaf.set(Some(leaf));
+                }
+            }
         }
+    }
+
+    /// Takes pruned nodes off the page and shows `active_leaf` (the
+    /// server's choice) or, if unknown here, the default branch.
+    fn remove(&self, ids: &[Uuid], active_leaf: Option<Uuid>) {
+        let gone: std::collections::HashSet<Uuid> = ids.iter().copied().collect();
+        self.tree.update(|tree| {
+            for id in ids {
+                if tree.contains(*id) {
+                    tree.remove_subtree(*id);
+                }
+            }
+        });
+        self.messages
+            .update_value(|messages| messages.retain(|id, _| !gone.contains(id)));
+        for signal in [self.selected, self.editing] {
+            if signal.get_untracked().is_some_and(|s| gone.contains(&s)) {
+                signal.set(None);
+            }
+        }
+        let shown = self.active_leaf.get_untracked();
+        if shown.is_none_or(|s| gone.contains(&s)) || active_leaf != shown {
+            let leaf = self.tree.with_untracked(|t| t.initial_leaf(active_leaf));
+            self.active_leaf.set(leaf);
+        }
+    }
+
+    /// The name of the branch through `node`, if it has one.
+    pub fn label_of(&self, node: Uuid) -> Option<String> {
+        self.labels
+            .with(|l| l.iter().find(|l| l.node_id == node).map(|l| l.name.clone()))
+    }
+
+    /// Names the branch through `node` (empty: removes its name).
+    pub async fn name_branch(&self, node: Uuid, name: String) -> Result<(), AppError> {
+        let name = (!name.trim().is_empty()).then_some(name);
+        name_branch(self.conversation_id.to_string(), node.to_string(), name).await
+    }
+
+    /// Marks the branch through `node` as main (`None`: no main branch).
+    pub async fn set_main_branch(&self, node: Option<Uuid>) -> Result<(), AppError> {
+        set_main_branch(
+            self.conversation_id.to_string(),
+            node.map(|n| n.to_string()),
+        )
+        .await
+    }
+
+    /// Copies the path to `node` into a new conversation.
+    pub async fn fork(&self, node: Uuid) -> Result<ConversationSummary, AppError> {
+        fork_branch(self.conversation_id.to_string(), node.to_string()).await
+    }
+
+    /// Prunes `node` and its subtree; the receipt stays for undoing it.
+    pub async fn prune(&self, node: Uuid) -> Result<(), AppError> {
+        let receipt = prune_branch(self.conversation_id.to_string(), node.to_string()).await?;
+        self.last_prune.set(Some(receipt));
+        Ok(())
+    }
+
+    /// Undoes the last prune.
+    pub async fn undo_prune(&self) -> Result<(), AppError> {
+        let Some(receipt) = self.last_prune.get_untracked() else {
+            return Ok(());
+        };
+        undo_prune(self.conversation_id.to_string(), receipt.root.to_string()).await?;
+        self.last_prune.set(None);
+        Ok(())
     }
 
     /// Adds a node the page has not seen yet.

@@ -5,6 +5,8 @@
 //! is the only writer of its conversation's rows. It stops after a quiet
 //! period with no subscriber and nothing generating.
 
+mod branch_edits;
+
 use super::event_log::{EventLog, Replay, Sequenced};
 use super::generation::{self, derive_seed, estimate_tokens, GenerationUpdate, UpdateKind};
 use super::status::ActorStatus;
@@ -16,10 +18,11 @@ use crate::providers::{GenerationRequest, ThreadMessage, TokenUsage};
 use crate::storage::{Store, StoredMessage};
 use app::errors::AppError;
 use app::model::{
-    ChatEvent, ConversationSettings, EffectiveModel, EventCursor, MessageNode, MessageStatus,
-    ReplyParams, ReplyUsage, Role, SendReceipt, ToolCall,
+    BranchLabel, ChatEvent, ConversationSettings, EffectiveModel, EventCursor, MessageNode,
+    MessageStatus, PruneReceipt, ReplyParams, ReplyUsage, Role, SendReceipt, ToolCall,
 };
 use app::tree::{NodeLink, Tree};
+use branch_edits::PrunedSubtree;
 use futures::FutureExt;
 use std::any::Any;
 use std::collections::HashMap;
@@ -119,6 +122,32 @@ pub enum Command {
         user: Uuid,
         reply: Reply<ConversationStats>,
     },
+    /// Names the branch through `node` (`None`: removes its name).
+    NameBranch {
+        user: Uuid,
+        node: Uuid,
+        name: Option<String>,
+        reply: Reply<()>,
+    },
+    /// Marks the branch through `node` as the main one (`None`: none is).
+    SetMainBranch {
+        user: Uuid,
+        node: Option<Uuid>,
+        reply: Reply<()>,
+    },
+    /// Hides `node` and everything below it, undoable for a while; refused
+    /// while a reply in it is being written.
+    Prune {
+        user: Uuid,
+        node: Uuid,
+        reply: Reply<PruneReceipt>,
+    },
+    /// Brings back the subtree pruned at `root`.
+    UndoPrune {
+        user: Uuid,
+        root: Uuid,
+        reply: Reply<()>,
+    },
     /// Stops the actor (the conversation stays stored); refused while a
     /// reply is being generated.
     Close {
@@ -168,6 +197,9 @@ pub struct Snapshot {
     pub cursor: EventCursor,
     pub system_prompt: String,
     pub settings: ConversationSettings,
+    /// The names of shown branches.
+    pub labels: Vec<BranchLabel>,
+    pub main_node_id: Option<Uuid>,
 }
 
 /// A subscriber's start: missed events to replay, then the live receiver.
@@ -308,6 +340,13 @@ pub struct ConversationActor {
     settings: ConversationSettings,
     /// Callers waiting for a streaming reply to end, by reply.
     waiters: HashMap<Uuid, Vec<Reply<MessageNode>>>,
+    /// Every branch name, on shown and pruned nodes alike (names are unique
+    /// across both, so an undone prune never clashes).
+    labels: Vec<BranchLabel>,
+    /// The node whose branch is the main one.
+    main_node: Option<Uuid>,
+    /// Subtrees pruned recently enough to be restored, oldest first.
+    pruned: Vec<PrunedSubtree>,
 }
 
 impl ConversationActor {
@@ -327,6 +366,14 @@ impl ConversationActor {
             .collect();
         let messages: HashMap<Uuid, MessageNode> =
             stored.into_iter().map(|m| (m.node.id, m.node)).collect();
+        let pruned = PrunedSubtree::group(context.store.pruned_messages(id).await?);
+        let mut labels = context.store.branch_labels(id).await?;
+        labels.retain(|l| {
+            messages.contains_key(&l.node_id)
+                || pruned
+                    .iter()
+                    .any(|p| p.messages.iter().any(|m| m.node.id == l.node_id))
+        });
         let status = Arc::new(ActorStatus::default());
         status.record(0, messages.len(), now_ms());
         // Microseconds of the start time tell this incarnation's event ids
@@ -352,6 +399,9 @@ impl ConversationActor {
             system_prompt: record.system_prompt,
             settings: record.settings,
             waiters: HashMap::new(),
+            labels,
+            main_node: record.main_node_id,
+            pruned,
         })
     }
 
@@ -610,6 +660,39 @@ impl ConversationActor {
             Command::Stats { user, reply } => {
                 _ = reply.send(self.check_owner(user).map(|()| self.stats()));
             }
+            Command::NameBranch {
+                user,
+                node,
+                name,
+                reply,
+            } => {
+                let result = async {
+                    self.check_owner(user)?;
+                    self.name_branch(node, name).await
+                };
+                _ = reply.send(result.await);
+            }
+            Command::SetMainBranch { user, node, reply } => {
+                let result = async {
+                    self.check_owner(user)?;
+                    self.set_main_branch(node).await
+                };
+                _ = reply.send(result.await);
+            }
+            Command::Prune { user, node, reply } => {
+                let result = async {
+                    self.check_owner(user)?;
+                    self.prune(node).await
+                };
+                _ = reply.send(result.await);
+            }
+            Command::UndoPrune { user, root, reply } => {
+                let result = async {
+                    self.check_owner(user)?;
+                    self.undo_prune(root).await
+                };
+                _ = reply.send(result.await);
+            }
             Command::Close { user, reply } => {
                 let closing = self.check_owner(user).and_then(|()| {
                     if self.running.is_empty() {
@@ -732,6 +815,8 @@ impl ConversationActor {
             cursor: self.log.cursor(),
             system_prompt: self.system_prompt.clone(),
             settings: self.settings.clone(),
+            labels: self.shown_labels(),
+            main_node_id: self.main_node,
         }
     }
 

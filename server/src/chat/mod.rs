@@ -3,6 +3,7 @@
 
 pub mod actor;
 pub mod event_log;
+pub mod fork;
 pub mod generation;
 pub mod registry;
 pub mod status;

@@ -4,12 +4,13 @@
 //! sit next to it with the same trait and the same tests).
 
 mod sqlite;
+mod sqlite_branches;
 mod sqlite_message_writes;
 mod sqlite_writer;
 
 pub use sqlite::SqliteStore;
 
-use app::model::{ConversationSettings, ConversationSummary, MessageNode};
+use app::model::{BranchLabel, ConversationSettings, ConversationSummary, MessageNode};
 use std::collections::HashMap;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -49,6 +50,32 @@ pub struct ConversationRecord {
     pub system_prompt: String,
     /// Model, persona and sampler choices.
     pub settings: ConversationSettings,
+    /// The node whose branch is the main one.
+    pub main_node_id: Option<Uuid>,
+    /// The conversation and last message a fork copied, if it is one.
+    pub forked_from: Option<(Uuid, Uuid)>,
+}
+
+/// A new conversation holding a copy of another's branch.
+#[derive(Debug, Clone)]
+pub struct NewFork {
+    pub owner: Uuid,
+    pub title: String,
+    pub source_conversation: Uuid,
+    /// The last message copied.
+    pub source_message: Uuid,
+    pub system_prompt: String,
+    pub settings: ConversationSettings,
+    /// The copied path, root first, with new ids; the last one is shown.
+    pub messages: Vec<StoredMessage>,
+    pub now: i64,
+}
+
+/// Which nodes a pruned or restored set leaves shown and marked as main.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShownNodes {
+    pub active_leaf: Option<Uuid>,
+    pub main_node: Option<Uuid>,
 }
 
 /// A message row: the node the browser sees plus server-only fields.
@@ -112,6 +139,35 @@ pub trait Store: Send + Sync + 'static {
     async fn finish_message(&self, node: &MessageNode, now: i64) -> StorageResult<()>;
     /// Records the displayed branch and marks its leaf as the latest chosen.
     async fn set_active_leaf(&self, conversation: Uuid, leaf: Uuid, at: i64) -> StorageResult<()>;
+    /// Every branch name of a conversation (on pruned messages too), oldest first.
+    async fn branch_labels(&self, conversation: Uuid) -> StorageResult<Vec<BranchLabel>>;
+    /// Names the branch through `node`, replacing its name (`None`: removes it).
+    async fn set_branch_label(
+        &self,
+        conversation: Uuid,
+        node: Uuid,
+        name: Option<&str>,
+        now: i64,
+    ) -> StorageResult<()>;
+    /// Marks the branch through `node` as the main one (`None`: no main branch).
+    async fn set_main_node(&self, conversation: Uuid, node: Option<Uuid>) -> StorageResult<()>;
+    /// Hides `ids` as pruned at `at` (`None`: shows them again) and records
+    /// what the conversation shows afterwards, in one transaction.
+    async fn set_pruned(
+        &self,
+        conversation: Uuid,
+        ids: &[Uuid],
+        at: Option<i64>,
+        shown: ShownNodes,
+    ) -> StorageResult<()>;
+    /// The conversation's pruned messages, oldest first, each with when it was pruned.
+    async fn pruned_messages(&self, conversation: Uuid)
+        -> StorageResult<Vec<(StoredMessage, i64)>>;
+    /// Deletes for good every message pruned before `before`; answers how many.
+    async fn purge_pruned(&self, before: i64) -> StorageResult<u64>;
+    /// Stores a forked conversation and its messages in one transaction.
+    async fn create_fork(&self, fork: NewFork) -> StorageResult<ConversationSummary>;
+
     /// Marks every reply still `streaming` as interrupted (their generation
     /// died with the process), keeping their text. Returns how many.
     async fn interrupt_streaming(&self, note: &str, now: i64) -> StorageResult<u64>;

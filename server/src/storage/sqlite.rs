@@ -3,8 +3,12 @@
 
 use super::sqlite_message_writes::MessageWrite;
 use super::sqlite_writer::Writer;
-use super::{ConversationRecord, StorageError, StorageResult, Store, StoredMessage};
-use app::model::{ConversationSettings, ConversationSummary, MessageNode, ReplyParams, ReplyUsage};
+use super::{
+    ConversationRecord, NewFork, ShownNodes, StorageError, StorageResult, Store, StoredMessage,
+};
+use app::model::{
+    BranchLabel, ConversationSettings, ConversationSummary, MessageNode, ReplyParams, ReplyUsage,
+};
 use app::sampling::SamplerParams;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
@@ -23,7 +27,7 @@ const LOCAL_USERNAME: &str = "local";
 /// [`Writer`] every write goes through.
 pub struct SqliteStore {
     pub(super) pool: SqlitePool,
-    writer: Writer,
+    pub(super) writer: Writer,
 }
 
 impl SqliteStore {
@@ -56,7 +60,11 @@ impl SqliteStore {
     }
 }
 
-fn uuid_column(row: &SqliteRow, table: &'static str, column: &str) -> StorageResult<Uuid> {
+pub(super) fn uuid_column(
+    row: &SqliteRow,
+    table: &'static str,
+    column: &str,
+) -> StorageResult<Uuid> {
     let text: String = row.try_get(column)?;
     Uuid::parse_str(&text).map_err(|_| StorageError::Corrupt {
         table,
@@ -64,7 +72,7 @@ fn uuid_column(row: &SqliteRow, table: &'static str, column: &str) -> StorageRes
     })
 }
 
-fn optional_uuid_column(
+pub(super) fn optional_uuid_column(
     row: &SqliteRow,
     table: &'static str,
     column: &str,
@@ -89,7 +97,7 @@ fn parsed_column<T: FromStr<Err = String>>(
         .map_err(|reason| StorageError::Corrupt { table, reason })
 }
 
-fn summary_from_row(row: &SqliteRow) -> StorageResult<ConversationSummary> {
+pub(super) fn summary_from_row(row: &SqliteRow) -> StorageResult<ConversationSummary> {
     Ok(ConversationSummary {
         id: uuid_column(row, "conversations", "id")?,
         title: row.try_get("title")?,
@@ -98,7 +106,7 @@ fn summary_from_row(row: &SqliteRow) -> StorageResult<ConversationSummary> {
     })
 }
 
-fn message_from_row(row: &SqliteRow) -> StorageResult<StoredMessage> {
+pub(super) fn message_from_row(row: &SqliteRow) -> StorageResult<StoredMessage> {
     let params: Option<String> = row.try_get("params")?;
     let usage: Option<String> = row.try_get("usage")?;
     Ok(StoredMessage {
@@ -124,7 +132,7 @@ fn message_from_row(row: &SqliteRow) -> StorageResult<StoredMessage> {
     })
 }
 
-const SUMMARY_COLUMNS: &str = "id, title, created_at, updated_at";
+pub(super) const SUMMARY_COLUMNS: &str = "id, title, created_at, updated_at";
 
 #[async_trait::async_trait]
 impl Store for SqliteStore {
@@ -201,7 +209,8 @@ impl Store for SqliteStore {
     async fn conversation(&self, id: Uuid) -> StorageResult<Option<ConversationRecord>> {
         let row = sqlx::query(&format!(
             "SELECT {SUMMARY_COLUMNS}, owner_id, active_leaf_id, system_prompt, model, persona, \
-             params, tools_enabled FROM conversations WHERE id = ?"
+             params, tools_enabled, main_node_id, forked_from_conversation_id, \
+             forked_from_message_id FROM conversations WHERE id = ?"
         ))
         .bind(id.to_string())
         .fetch_optional(&self.pool)
@@ -221,6 +230,17 @@ impl Store for SqliteStore {
                     .unwrap_or_default(),
                     tools: row.try_get("tools_enabled")?,
                 },
+                main_node_id: optional_uuid_column(&row, "conversations", "main_node_id")?,
+                forked_from: optional_uuid_column(
+                    &row,
+                    "conversations",
+                    "forked_from_conversation_id",
+                )?
+                .zip(optional_uuid_column(
+                    &row,
+                    "conversations",
+                    "forked_from_message_id",
+                )?),
             })
         })
         .transpose()
@@ -336,7 +356,7 @@ impl Store for SqliteStore {
         let rows = sqlx::query(
             "SELECT m.conversation_id, COUNT(*) AS count FROM messages m \
              JOIN conversations c ON c.id = m.conversation_id \
-             WHERE c.owner_id = ? GROUP BY m.conversation_id",
+             WHERE c.owner_id = ? AND m.pruned_at IS NULL GROUP BY m.conversation_id",
         )
         .bind(owner.to_string())
         .fetch_all(&self.pool)
@@ -354,7 +374,7 @@ impl Store for SqliteStore {
         let rows = sqlx::query(
             "SELECT id, parent_id, role, content, status, model, params, error, client_id, \
              usage, tool_calls, tool_call_id, last_active_at, created_at FROM messages \
-             WHERE conversation_id = ? \
+             WHERE conversation_id = ? AND pruned_at IS NULL \
              ORDER BY created_at, id",
         )
         .bind(conversation.to_string())
@@ -419,6 +439,51 @@ impl Store for SqliteStore {
                 })
             })
             .await
+    }
+
+    async fn branch_labels(&self, conversation: Uuid) -> StorageResult<Vec<BranchLabel>> {
+        self.labels_of(conversation).await
+    }
+
+    async fn set_branch_label(
+        &self,
+        conversation: Uuid,
+        node: Uuid,
+        name: Option<&str>,
+        now: i64,
+    ) -> StorageResult<()> {
+        self.write_label(conversation, node, name.map(str::to_string), now)
+            .await
+    }
+
+    async fn set_main_node(&self, conversation: Uuid, node: Option<Uuid>) -> StorageResult<()> {
+        self.write_main_node(conversation, node).await
+    }
+
+    async fn set_pruned(
+        &self,
+        conversation: Uuid,
+        ids: &[Uuid],
+        at: Option<i64>,
+        shown: ShownNodes,
+    ) -> StorageResult<()> {
+        self.write_pruned(conversation, ids.to_vec(), at, shown)
+            .await
+    }
+
+    async fn pruned_messages(
+        &self,
+        conversation: Uuid,
+    ) -> StorageResult<Vec<(StoredMessage, i64)>> {
+        self.read_pruned(conversation).await
+    }
+
+    async fn purge_pruned(&self, before: i64) -> StorageResult<u64> {
+        self.delete_pruned_before(before).await
+    }
+
+    async fn create_fork(&self, fork: NewFork) -> StorageResult<ConversationSummary> {
+        self.insert_fork(fork).await
     }
 
     async fn interrupt_streaming(&self, note: &str, now: i64) -> StorageResult<u64> {

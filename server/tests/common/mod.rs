@@ -544,3 +544,19 @@ impl TestServer {
         reply
     }
 }
+
+impl TestServer {
+    /// Runs a `SELECT COUNT(*) …` straight on the database file.
+    pub async fn sql_count(&self, sql: &str) -> i64 {
+        let mut db = SqliteConnectOptions::new()
+            .filename(&self.database)
+            .read_only(true)
+            .connect()
+            .await
+            .expect("the database file opens");
+        sqlx::query_scalar(sql)
+            .fetch_one(&mut db)
+            .await
+            .expect("the count runs")
+    }
+}

@@ -1,0 +1,125 @@
+//! Two branches side by side from where they part: row by row, with the
+//! words only one side has marked (a word-level diff).
+
+use crate::branches::Comparison;
+use crate::components::modal::Modal;
+use crate::state::chat::{use_chat, ChatState};
+use crate::word_diff::{word_diff, DiffSide};
+use leptos::prelude::*;
+use uuid::Uuid;
+
+/// What to call the branch ending at `leaf`: its name, else its last words.
+pub fn branch_title(state: &ChatState, leaf: Uuid) -> String {
+    let path = state.tree.with_untracked(|t| t.path_to(leaf));
+    let named = state.labels.with_untracked(|labels| {
+        path.iter()
+            .rev()
+            .find_map(|id| labels.iter().find(|l| l.node_id == *id))
+            .map(|l| l.name.clone())
+    });
+    named.unwrap_or_else(|| {
+        let text = state
+            .message(leaf)
+            .map(|m| m.content.get_untracked())
+            .unwrap_or_default();
+        format!("“{}”", crate::components::tree_panel::preview(&text, 40))
+    })
+}
+
+/// The comparison dialog.
+#[component]
+pub fn CompareView(left: Uuid, right: Uuid) -> impl IntoView {
+    let state = use_chat();
+    let comparison = state
+        .tree
+        .with_untracked(|t| Comparison::of(t, left, right));
+    let text_of = move |id: Option<Uuid>| {
+        id.and_then(|id| state.message(id))
+            .map(|m| (m.role, m.content.get_untracked()))
+    };
+    let rows = (0..comparison.rows())
+        .map(|i| {
+            let l = text_of(comparison.left.get(i).copied());
+            let r = text_of(comparison.right.get(i).copied());
+            let (left_cell, right_cell, same) = match (l, r) {
+                (Some((lrole, ltext)), Some((rrole, rtext))) => {
+                    let runs = word_diff(&ltext, &rtext);
+                    let same = runs.iter().all(|run| run.side == DiffSide::Both);
+                    let side = |keep: DiffSide, role: crate::model::Role| {
+                        let pieces = runs
+                            .iter()
+                            .filter(|run| run.side == DiffSide::Both || run.side == keep)
+                            .map(|run| match run.side {
+                                DiffSide::Both => {
+                                    view! { <span>{run.text.clone()}</span> }.into_any()
+                                }
+                                DiffSide::Removed => {
+                                    view! { <del class="diff-removed">{run.text.clone()}</del> }
+                                        .into_any()
+                                }
+                                DiffSide::Added => {
+                                    view! { <ins class="diff-added">{run.text.clone()}</ins> }
+                                        .into_any()
+                                }
+                            })
+                            .collect_view();
+                        view! {
+                            <div class=format!("compare-cell {}", role.as_str())>
+                                <span class="role">{role.as_str()}</span>
+                                <p class="compare-text">{pieces}</p>
+                            </div>
+                        }
+                        .into_any()
+                    };
+                    (
+                        side(DiffSide::Removed, lrole),
+                        side(DiffSide::Added, rrole),
+                        same,
+                    )
+                }
+                (l, r) => {
+                    let cell = |entry: Option<(crate::model::Role, String)>| match entry {
+                        Some((role, text)) => view! {
+                            <div class=format!("compare-cell only {}", role.as_str())>
+                                <span class="role">{role.as_str()}</span>
+                                <p class="compare-text">{text}</p>
+                            </div>
+                        }
+                        .into_any(),
+                        None => view! { <div class="compare-cell empty"></div> }.into_any(),
+                    };
+                    (cell(l), cell(r), false)
+                }
+            };
+            view! {
+                <div class="compare-row" class:same=same>
+                    {left_cell}
+                    {right_cell}
+                </div>
+            }
+        })
+        .collect_view();
+    let shared = comparison.shared.len();
+    let left_title = branch_title(&state, left);
+    let right_title = branch_title(&state, right);
+    view! {
+        <Modal title="Compare branches" class="compare-dialog" on_close=move |()| state.dialog.set(None)>
+            <p class="muted compare-shared">
+                {if shared == 0 {
+                    "The branches share no messages.".to_string()
+                } else {
+                    format!(
+                        "Both branches share the first {shared} message{}; they differ after that.",
+                        if shared == 1 { "" } else { "s" },
+                    )
+                }}
+            </p>
+            <div class="compare-row compare-heads">
+                <h3 class="compare-left-title">{left_title}</h3>
+                <h3 class="compare-right-title">{right_title}</h3>
+            </div>
+            <div class="compare-rows">{rows}</div>
+        </Modal>
+    }
+    .into_any()
+}

@@ -1,0 +1,105 @@
+//! Server functions on whole branches: name one, mark the main one, fork
+//! one into a new conversation, prune a subtree and undo that.
+
+use crate::errors::AppError;
+use crate::model::{ConversationSummary, PruneReceipt};
+use leptos::prelude::*;
+use server_fn::codec::Json;
+
+#[cfg(feature = "ssr")]
+use crate::{errors::parse_id, functions::run};
+
+/// Names the branch through `node_id`; an empty or absent name removes it.
+#[server(endpoint = "name_branch", input = Json)]
+pub async fn name_branch(
+    conversation_id: String,
+    node_id: String,
+    name: Option<String>,
+) -> Result<(), AppError> {
+    run(|backend, user| async move {
+        let name = name.filter(|n| !n.trim().is_empty());
+        backend
+            .name_branch(
+                user,
+                parse_id(&conversation_id, "conversation")?,
+                parse_id(&node_id, "message")?,
+                name,
+            )
+            .await
+    })
+    .await
+}
+
+/// Marks the branch through `node_id` as the conversation's main one
+/// (absent: no branch is).
+#[server(endpoint = "set_main_branch", input = Json)]
+pub async fn set_main_branch(
+    conversation_id: String,
+    node_id: Option<String>,
+) -> Result<(), AppError> {
+    run(|backend, user| async move {
+        backend
+            .set_main_branch(
+                user,
+                parse_id(&conversation_id, "conversation")?,
+                node_id
+                    .as_deref()
+                    .map(|n| parse_id(n, "message"))
+                    .transpose()?,
+            )
+            .await
+    })
+    .await
+}
+
+/// Copies the path from the root to `node_id` into a new conversation.
+#[server(endpoint = "fork_branch", input = Json)]
+pub async fn fork_branch(
+    conversation_id: String,
+    node_id: String,
+) -> Result<ConversationSummary, AppError> {
+    run(|backend, user| async move {
+        backend
+            .fork_branch(
+                user,
+                parse_id(&conversation_id, "conversation")?,
+                parse_id(&node_id, "message")?,
+            )
+            .await
+    })
+    .await
+}
+
+/// Removes `node_id` and everything below it; refused while a reply in it
+/// streams. The answer says until when it can be undone.
+#[server(endpoint = "prune_branch", input = Json)]
+pub async fn prune_branch(
+    conversation_id: String,
+    node_id: String,
+) -> Result<PruneReceipt, AppError> {
+    run(|backend, user| async move {
+        backend
+            .prune(
+                user,
+                parse_id(&conversation_id, "conversation")?,
+                parse_id(&node_id, "message")?,
+            )
+            .await
+    })
+    .await
+}
+
+/// Brings back what pruning `root_id` removed, if its undo time has not passed.
+#[server(endpoint = "undo_prune", input = Json)]
+pub async fn undo_prune(conversation_id: String, root_id: String) -> Result<(), AppError> {
+    run(|backend, user| async move {
+        backend
+            .undo_prune(
+                user,
+                parse_id(&conversation_id, "conversation")?,
+                parse_id(&root_id, "message")?,
+            )
+            .await
+    })
+    .await
+}
