@@ -1,5 +1,6 @@
 //! The document shell and the top-level component with its routes.
 
+use crate::components::drawers::{Drawer, DrawerBackdrop, Drawers};
 use crate::components::error_page::NotFoundPage;
 use crate::components::sidebar::Sidebar;
 use crate::routes::{admin::AdminPage, chat::ChatPage, home::HomePage};
@@ -36,13 +37,19 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     ConversationList::provide();
+    let drawers = Drawers::provide();
     mark_hydrated();
     view! {
         <Stylesheet id="leptos" href="/pkg/arbor.css"/>
         <Title text="Arbor"/>
         <Router>
-            <div class="layout">
+            <div
+                class="layout"
+                class:conversations-open=move || drawers.is_open(Drawer::Conversations)
+                class:tree-open=move || drawers.is_open(Drawer::Tree)
+            >
                 <Sidebar/>
+                <DrawerBackdrop/>
                 <main class="main">
                     <Routes fallback=NotFoundPage>
                         <Route path=path!("/") view=HomePage/>

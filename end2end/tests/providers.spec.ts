@@ -134,3 +134,43 @@ test('a tool-calling reply shows its call and result as badges that expand', asy
   await expect(page.locator('body[data-hydrated]')).toBeAttached();
   await expect(page.getByRole('checkbox', { name: 'Tools' })).not.toBeChecked();
 });
+
+test('a reply in GitHub-flavoured markdown renders tables, tasks, links, footnotes, math, and copyable code', async ({
+  page,
+}) => {
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: arbor.url });
+  const markdown = [
+    'Formatting check',
+    '',
+    '| tree | leaves |',
+    '|---|---|',
+    '| oak | lobed |',
+    '',
+    '- [x] planted',
+    '- [ ] watered',
+    '',
+    '~~felled~~ see https://example.com/trees for $x^2$ growth.[^1]',
+    '',
+    '[^1]: Measured yearly.',
+    '',
+    '```',
+    'let rings = 42;',
+    '```',
+  ].join('\n');
+  await startWith(page, 'local/fake-echo', markdown);
+  const reply = await waitForReply(page);
+  const content = reply.locator('.content');
+  await expect(content.locator('table td').first()).toHaveText('oak');
+  await expect(content.locator('input[type="checkbox"]')).toHaveCount(2);
+  await expect(content.locator('input[type="checkbox"]').first()).toBeChecked();
+  await expect(content.locator('del')).toHaveText('felled');
+  await expect(content.locator('a[href="https://example.com/trees"]')).toHaveText('https://example.com/trees');
+  await expect(content.locator('.math-inline')).toHaveText('x^2');
+  await expect(content.locator('sup.footnote-reference')).toHaveCount(1);
+  await expect(content.locator('.footnote-definition')).toContainText('Measured yearly.');
+
+  const copy = content.getByRole('button', { name: 'Copy code' });
+  await copy.click();
+  await expect(copy).toHaveText('Copied');
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe('let rings = 42;\n');
+});

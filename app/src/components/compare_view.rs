@@ -105,13 +105,10 @@ pub fn CompareView(left: Uuid, right: Uuid) -> impl IntoView {
     view! {
         <Modal title="Compare branches" class="compare-dialog" on_close=move |()| state.dialog.set(None)>
             <p class="muted compare-shared">
-                {if shared == 0 {
-                    "The branches share no messages.".to_string()
-                } else {
-                    format!(
-                        "Both branches share the first {shared} message{}; they differ after that.",
-                        if shared == 1 { "" } else { "s" },
-                    )
+                {match shared {
+                    0 => "The branches share no messages.".to_string(),
+                    1 => "Both branches start with the same message; they differ after it.".into(),
+                    n => format!("Both branches share the first {n} messages; they differ after that."),
                 }}
             </p>
             <div class="compare-row compare-heads">

@@ -5,6 +5,7 @@ pub mod branch_list;
 pub mod compare_view;
 pub mod composer;
 pub mod context_view;
+pub mod drawers;
 pub mod error_page;
 pub mod generation_settings;
 pub mod message;

@@ -26,7 +26,7 @@ pub fn Sidebar() -> impl IntoView {
     let list = use_conversation_list();
     let current = current_conversation();
     view! {
-        <nav class="sidebar" aria-label="Conversations">
+        <nav id="sidebar" class="sidebar" aria-label="Conversations">
             <a class="brand" href="/">"Arbor"</a>
             // A conversation is created by its first message, so unused
             // "new chats" never pile up in the list.

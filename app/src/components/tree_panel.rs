@@ -41,7 +41,7 @@ pub fn TreePanel() -> impl IntoView {
     let on_path = Memo::new(move |_| state.path().into_iter().collect::<HashSet<Uuid>>());
     let count = move || layout.with(|l| l.nodes.len());
     view! {
-        <aside class="tree-panel" aria-label="Conversation tree">
+        <aside id="tree-panel" class="tree-panel" aria-label="Conversation tree">
             <h2>"Tree " <span class="node-count">{move || format!("({} messages)", count())}</span></h2>
             <BranchList/>
             <div class="tree-scroll">

@@ -5,6 +5,7 @@ use crate::components::branch_bar::BranchBar;
 use crate::components::compare_view::CompareView;
 use crate::components::composer::Composer;
 use crate::components::context_view::ContextView;
+use crate::components::drawers::{Drawer, DrawerToggle};
 use crate::components::error_page::ErrorPage;
 use crate::components::generation_settings::GenerationSettings;
 use crate::components::message::MessageItem;
@@ -85,6 +86,7 @@ fn Conversation(view: ConversationView) -> impl IntoView {
         <Title text=move || title.try_get().unwrap_or_default()/>
         <section class="chat">
             <header class="chat-header">
+                <DrawerToggle drawer=Drawer::Conversations/>
                 <h1 class="chat-title">{move || title.get()}</h1>
                 {facts.forked_from.clone().map(|origin| {
                     let href = format!("/c/{}", origin.conversation_id);
@@ -101,9 +103,10 @@ fn Conversation(view: ConversationView) -> impl IntoView {
                 })}
                 <SystemPromptEditor/>
                 <GenerationSettings/>
+                <DrawerToggle drawer=Drawer::Tree/>
             </header>
             <BranchBar/>
-            <div class="messages" node_ref=list_ref>
+            <div class="messages" node_ref=list_ref on:click=copy_code>
                 <Show when=move || path.with(Vec::is_empty)>
                     <p class="muted empty-chat">"Send a message to start this conversation."</p>
                 </Show>
@@ -138,6 +141,37 @@ fn Conversation(view: ConversationView) -> impl IntoView {
         }}
     }
 }
+
+/// Copies a code block's text when its Copy button (made by the markdown
+/// renderer) is clicked, and says whether it worked.
+#[cfg(feature = "hydrate")]
+fn copy_code(ev: leptos::ev::MouseEvent) {
+    use wasm_bindgen::JsCast;
+    let Some(button) = ev
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        .filter(|e| e.class_name().split_whitespace().any(|c| c == "copy-code"))
+    else {
+        return;
+    };
+    let text = button
+        .parent_element()
+        .and_then(|block| block.query_selector("pre").ok().flatten())
+        .and_then(|pre| pre.text_content())
+        .unwrap_or_default();
+    let written = window().navigator().clipboard().write_text(&text);
+    leptos::task::spawn_local(async move {
+        let copied = wasm_bindgen_futures::JsFuture::from(written).await.is_ok();
+        button.set_text_content(Some(if copied { "Copied" } else { "Copy failed" }));
+        set_timeout(
+            move || button.set_text_content(Some("Copy")),
+            std::time::Duration::from_secs(2),
+        );
+    });
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn copy_code(_: leptos::ev::MouseEvent) {}
 
 /// Keeps the newest text in view: scrolls to the bottom when the branch
 /// changes length, and while a reply streams if the reader is already near

@@ -2,6 +2,7 @@
 //! conversation with its first message.
 
 use crate::components::composer::Composer;
+use crate::components::drawers::{Drawer, DrawerToggle};
 use crate::components::generation_settings::{use_model_choices, ModelSelect};
 use crate::functions::conversations::{
     create_conversation, delete_conversation, set_generation_settings,
@@ -72,6 +73,7 @@ pub fn HomePage() -> impl IntoView {
     view! {
         <Title text="Arbor"/>
         <section class="home">
+            <DrawerToggle drawer=Drawer::Conversations/>
             <h1>"What shall we explore?"</h1>
             <p class="muted">
                 "Every edit and every regenerated reply becomes a branch you can come back to."
