@@ -2,7 +2,7 @@
 //! branch names, a branch's totals, and how two branches line up for
 //! comparison.
 
-use crate::model::{MessageNode, Role};
+use crate::model::{BranchLabel, ReplyUsage, Role};
 use crate::tree::Tree;
 use uuid::Uuid;
 
@@ -30,6 +30,14 @@ pub fn clean_branch_name(raw: &str) -> Result<String, String> {
     Ok(name)
 }
 
+/// The label that names a branch: the one on the deepest labelled node of
+/// its `path` (root first).
+pub fn branch_label<'a>(path: &[Uuid], labels: &'a [BranchLabel]) -> Option<&'a BranchLabel> {
+    path.iter()
+        .rev()
+        .find_map(|id| labels.iter().find(|l| l.node_id == *id))
+}
+
 /// Totals over the messages of one branch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BranchStats {
@@ -46,17 +54,17 @@ pub struct BranchStats {
 }
 
 impl BranchStats {
-    /// Adds up the messages of a branch.
-    pub fn of<'a>(messages: impl IntoIterator<Item = &'a MessageNode>) -> BranchStats {
+    /// Adds up the messages of a branch, each given by its role and usage.
+    pub fn of(messages: impl IntoIterator<Item = (Role, Option<ReplyUsage>)>) -> BranchStats {
         let mut stats = BranchStats::default();
-        for message in messages {
+        for (role, usage) in messages {
             stats.messages += 1;
-            match message.role {
+            match role {
                 Role::User => stats.user_messages += 1,
                 Role::Assistant => stats.replies += 1,
                 Role::System | Role::Tool => {}
             }
-            if let Some(usage) = &message.usage {
+            if let Some(usage) = usage {
                 stats.tokens_in += u64::from(usage.prompt_tokens);
                 stats.tokens_out += u64::from(usage.completion_tokens);
                 stats.estimated |= usage.estimated;
@@ -104,7 +112,7 @@ impl Comparison {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{MessageStatus, ReplyUsage};
+    use crate::model::{MessageNode, MessageStatus};
     use crate::tree::NodeLink;
 
     fn id(n: u128) -> Uuid {
@@ -152,7 +160,7 @@ mod tests {
             time_to_first_token_ms: None,
             total_ms: 100,
         });
-        let stats = BranchStats::of([&user, &reply, &second]);
+        let stats = BranchStats::of([&user, &reply, &second].map(|m| (m.role, m.usage)));
         assert_eq!(
             stats,
             BranchStats {
@@ -165,6 +173,25 @@ mod tests {
                 generation_ms: 1000,
             }
         );
+    }
+
+    #[test]
+    fn a_branch_is_named_by_its_deepest_label() {
+        let label = |n: u128, name: &str| BranchLabel {
+            node_id: id(n),
+            name: name.into(),
+        };
+        let labels = [label(1, "root"), label(3, "deep"), label(9, "elsewhere")];
+        let path = [id(1), id(2), id(3), id(4)];
+        assert_eq!(
+            branch_label(&path, &labels).map(|l| l.name.as_str()),
+            Some("deep")
+        );
+        assert_eq!(
+            branch_label(&path[..2], &labels).map(|l| l.name.as_str()),
+            Some("root")
+        );
+        assert_eq!(branch_label(&[id(5)], &labels), None);
     }
 
     #[test]

@@ -237,18 +237,6 @@ impl Tree {
             .collect()
     }
 
-    /// The deepest node on both paths (`None`: they share no root).
-    pub fn common_ancestor(&self, a: Uuid, b: Uuid) -> Option<Uuid> {
-        let path_a = self.path_to(a);
-        let path_b = self.path_to(b);
-        path_a
-            .iter()
-            .zip(&path_b)
-            .take_while(|(x, y)| x == y)
-            .last()
-            .map(|(x, _)| *x)
-    }
-
     /// The ends of every branch, in tree order (oldest branch first).
     pub fn leaves(&self) -> Vec<Uuid> {
         let mut leaves = Vec::new();
@@ -352,14 +340,8 @@ mod tests {
     }
 
     #[test]
-    fn the_common_ancestor_is_where_two_branches_part() {
+    fn leaves_are_the_ends_of_branches_in_tree_order() {
         let tree = forked();
-        assert_eq!(tree.common_ancestor(id(3), id(6)), Some(id(1)));
-        assert_eq!(tree.common_ancestor(id(5), id(6)), Some(id(4)));
-        assert_eq!(tree.common_ancestor(id(5), id(4)), Some(id(4)));
-        let mut two_roots = forked();
-        two_roots.insert(link(7, None, 7));
-        assert_eq!(two_roots.common_ancestor(id(3), id(7)), None);
         assert_eq!(tree.leaf_count(), 3);
         assert_eq!(tree.leaves(), vec![id(3), id(5), id(6)]);
     }

@@ -43,17 +43,17 @@ pub fn word_diff(left: &str, right: &str) -> Vec<DiffRun> {
     runs
 }
 
-/// The text of one side rebuilt from the runs (`Removed` is the left side).
-pub fn side_text(runs: &[DiffRun], side: DiffSide) -> String {
-    runs.iter()
-        .filter(|r| r.side == DiffSide::Both || r.side == side)
-        .map(|r| r.text.as_str())
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The text of one side rebuilt from the runs (`Removed` is the left side).
+    fn side_text(runs: &[DiffRun], side: DiffSide) -> String {
+        runs.iter()
+            .filter(|r| r.side == DiffSide::Both || r.side == side)
+            .map(|r| r.text.as_str())
+            .collect()
+    }
 
     #[test]
     fn identical_texts_are_one_shared_run() {

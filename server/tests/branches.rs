@@ -41,6 +41,16 @@ async fn name(server: &TestServer, conversation: Uuid, node: Uuid, name: &str) -
         .map_err(|f| f.status)
 }
 
+async fn set_main(server: &TestServer, conversation: Uuid, node: Uuid) -> Result<(), u16> {
+    server
+        .call::<()>(
+            "set_main_branch",
+            json!({ "conversation_id": conversation, "node_id": node }),
+        )
+        .await
+        .map_err(|f| f.status)
+}
+
 #[tokio::test]
 async fn names_and_the_main_branch_survive_a_restart() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -53,13 +63,7 @@ async fn names_and_the_main_branch_survive_a_restart() {
     name(&server, conversation, regenerated, "short answer")
         .await
         .expect("named");
-    server
-        .call::<()>(
-            "set_main_branch",
-            json!({ "conversation_id": conversation, "node_id": a2 }),
-        )
-        .await
-        .expect("main set");
+    set_main(&server, conversation, a2).await.expect("main set");
 
     server.kill().await;
     let server = TestServer::start(dir.path(), &[]).await;
@@ -130,14 +134,11 @@ async fn bad_names_and_unknown_nodes_are_refused_clearly() {
         .await
         .expect_err("malformed id");
     assert_eq!(malformed.status, 400);
-    let main = server
-        .call::<()>(
-            "set_main_branch",
-            json!({ "conversation_id": conversation, "node_id": Uuid::now_v7() }),
-        )
-        .await
-        .expect_err("unknown main");
-    assert_eq!(main.status, 404);
+    assert_eq!(
+        set_main(&server, conversation, Uuid::now_v7()).await,
+        Err(404),
+        "unknown main"
+    );
     let view = server.conversation(conversation).await;
     assert_eq!(view.labels.len(), 1, "nothing changed: {:?}", view.labels);
     assert_eq!(view.main_node_id, None);
@@ -263,13 +264,7 @@ async fn pruning_hides_a_subtree_until_undone_even_across_a_restart() {
     name(&server, conversation, a2, "deep")
         .await
         .expect("named");
-    server
-        .call::<()>(
-            "set_main_branch",
-            json!({ "conversation_id": conversation, "node_id": a2 }),
-        )
-        .await
-        .expect("main set");
+    set_main(&server, conversation, a2).await.expect("main set");
     server
         .call::<()>(
             "set_active_leaf",

@@ -1,7 +1,7 @@
 //! The bar above the displayed branch: its name (rename it), whether it
 //! is the main branch, its totals, and fork and compare.
 
-use crate::branches::BranchStats;
+use crate::branches::{branch_label, BranchStats};
 use crate::components::compare_view::branch_title;
 use crate::state::chat::{use_chat, ChatDialog};
 use crate::state::conversation_list::use_conversation_list;
@@ -20,29 +20,25 @@ pub fn BranchBar() -> impl IntoView {
     let navigate = use_navigate();
     let path = Memo::new(move |_| state.path());
     // The deepest node of the branch with a name carries the branch's name.
-    let named_node = Memo::new(move |_| {
-        let labels = state.labels.get();
-        path.with(|p| {
-            p.iter()
-                .rev()
-                .find(|id| labels.iter().any(|l| l.node_id == **id))
-                .copied()
-        })
+    let label = Memo::new(move |_| {
+        state
+            .labels
+            .with(|labels| path.with(|p| branch_label(p, labels).cloned()))
     });
-    let name = move || named_node.get().and_then(|n| state.label_of(n));
+    let name = move || label.with(|l| l.as_ref().map(|l| l.name.clone()));
     let main_on_path = move || {
         state
             .main_node
             .get()
             .filter(|m| path.with(|p| p.contains(m)))
     };
+    // Role and usage only: the totals do not follow each streamed word.
     let stats = Memo::new(move |_| {
-        let nodes: Vec<_> = path
-            .get()
-            .into_iter()
-            .filter_map(|id| state.message(id).map(|m| m.snapshot()))
-            .collect();
-        BranchStats::of(&nodes)
+        BranchStats::of(
+            path.get()
+                .into_iter()
+                .filter_map(|id| state.message(id).map(|m| (m.role, m.usage.get()))),
+        )
     });
     let renaming = RwSignal::new(false);
     let draft = RwSignal::new(String::new());
@@ -51,8 +47,8 @@ pub fn BranchBar() -> impl IntoView {
         renaming.set(true);
     };
     let save_name = move || {
-        let target = named_node
-            .get_untracked()
+        let target = label
+            .with_untracked(|l| l.as_ref().map(|l| l.node_id))
             .or(state.active_leaf.get_untracked());
         let Some(target) = target else { return };
         let text = draft.get_untracked();

@@ -1,7 +1,7 @@
 //! Two branches side by side from where they part: row by row, with the
 //! words only one side has marked (a word-level diff).
 
-use crate::branches::Comparison;
+use crate::branches::{branch_label, Comparison};
 use crate::components::modal::Modal;
 use crate::state::chat::{use_chat, ChatState};
 use crate::word_diff::{word_diff, DiffSide};
@@ -11,12 +11,9 @@ use uuid::Uuid;
 /// What to call the branch ending at `leaf`: its name, else its last words.
 pub fn branch_title(state: &ChatState, leaf: Uuid) -> String {
     let path = state.tree.with_untracked(|t| t.path_to(leaf));
-    let named = state.labels.with_untracked(|labels| {
-        path.iter()
-            .rev()
-            .find_map(|id| labels.iter().find(|l| l.node_id == *id))
-            .map(|l| l.name.clone())
-    });
+    let named = state
+        .labels
+        .with_untracked(|labels| branch_label(&path, labels).map(|l| l.name.clone()));
     named.unwrap_or_else(|| {
         let text = state
             .message(leaf)

@@ -309,16 +309,14 @@ impl ChatState {
         }
     }
 
-    /// The name of the branch through `node`, if it has one.
-    pub fn label_of(&self, node: Uuid) -> Option<String> {
-        self.labels
-            .with(|l| l.iter().find(|l| l.node_id == node).map(|l| l.name.clone()))
-    }
-
-    /// Names the branch through `node` (empty: removes its name).
+    /// Names the branch through `node` (empty: the server removes its name).
     pub async fn name_branch(&self, node: Uuid, name: String) -> Result<(), AppError> {
-        let name = (!name.trim().is_empty()).then_some(name);
-        name_branch(self.conversation_id.to_string(), node.to_string(), name).await
+        name_branch(
+            self.conversation_id.to_string(),
+            node.to_string(),
+            Some(name),
+        )
+        .await
     }
 
     /// Marks the branch through `node` as main (`None`: no main branch).

@@ -778,11 +778,7 @@ impl ConversationActor {
                 c + u64::from(usage.completion_tokens),
             )
         });
-        let branches = self
-            .messages
-            .keys()
-            .filter(|id| self.tree.children(Some(**id)).is_empty())
-            .count();
+        let branches = self.tree.leaf_count();
         let last_activity_ms = self
             .messages
             .values()
