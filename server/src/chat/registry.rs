@@ -10,7 +10,7 @@ use futures::FutureExt;
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tracing::Instrument;
 use uuid::Uuid;
 
@@ -20,6 +20,9 @@ struct ActorHandle {
     /// Commands are boxed so an idle actor's queue stays small.
     commands: mpsc::Sender<Box<Command>>,
     status: Arc<ActorStatus>,
+    /// Closed when the actor's task has ended, writes included (an actor
+    /// stops taking commands before it has saved what it must).
+    ended: watch::Receiver<()>,
 }
 
 type Actors = Arc<Mutex<HashMap<Uuid, ActorHandle>>>;
@@ -123,6 +126,12 @@ impl Registry {
         if let Some(actor) = self.running(conversation) {
             return Ok(actor);
         }
+        // A previous actor may still be saving (its replies, after a panic):
+        // the next one reads the database only once that is done.
+        let stopping = lock(&self.actors).get(&conversation).cloned();
+        if let Some(previous) = stopping {
+            _ = previous.ended.clone().changed().await;
+        }
         let actor = ConversationActor::load(conversation, self.context.clone()).await?;
         let mut actors = lock(&self.actors);
         if let Some(running) = actors
@@ -132,9 +141,11 @@ impl Registry {
             return Ok(running.clone()); // another request started it meanwhile
         }
         let (sender, commands) = mpsc::channel(COMMAND_QUEUE);
+        let (end, ended) = watch::channel(());
         let handle = ActorHandle {
             commands: sender.clone(),
             status: actor.status(),
+            ended,
         };
         let registry = self.actors.clone();
         // A root span: the actor outlives the request that started it.
@@ -158,6 +169,7 @@ impl Registry {
                     actors.remove(&conversation);
                 }
                 metrics::gauge!("arbor_active_actors").set(actors.len() as f64);
+                drop(end);
             }
             .instrument(span),
         );
