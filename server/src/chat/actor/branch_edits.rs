@@ -212,11 +212,17 @@ impl ConversationActor {
             active_leaf_id: shown.active_leaf,
         });
         self.publish_labels();
-        // Rows whose undo time passed long ago go for good (any conversation's).
-        self.context
+        // Rows whose undo time passed long ago go for good (any
+        // conversation's). The prune is saved either way: a failure here
+        // is only logged, and the next prune or start-up tries again.
+        let purged = self
+            .context
             .store
             .purge_pruned(now - 2 * PRUNE_UNDO_WINDOW_MS)
-            .await?;
+            .await;
+        if let Err(error) = purged {
+            tracing::warn!(%error, "could not delete old pruned messages");
+        }
         Ok(PruneReceipt {
             root: node,
             removed: ids.len(),
