@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -21,6 +21,17 @@ export interface ArborOptions {
   dataDir?: string;
   /** Address to listen on (default: a free loopback port). */
   addr?: string;
+}
+
+/**
+ * Writes one conversation of `nodes` messages ("Message #0", "Message #1",
+ * …) into the database of `dataDir` with the seed example (built by
+ * `cargo build -p server --example seed`); returns its id.
+ */
+export function seedConversation(dataDir: string, nodes: number, shape: 'bushy' | 'line'): string {
+  const root = resolve(__dirname, '..');
+  const seed = join(root, 'target', 'debug', 'examples', 'seed');
+  return execFileSync(seed, [join(dataDir, 'arbor.db'), String(nodes), shape], { encoding: 'utf8' }).trim();
 }
 
 /** A loopback port that was free a moment ago. */

@@ -29,4 +29,6 @@ step "browser tests (Playwright)"
 # cargo-leptos builds the server and the WASM with matching flags (a server
 # built by plain cargo does not hydrate this WASM) into target/leptos/.
 cargo leptos build
+# The browser tests seed large conversations with this example.
+cargo build -q -p server --example seed
 (cd end2end && npx playwright test)

@@ -20,7 +20,10 @@ pub mod state;
 #[cfg(feature = "hydrate")]
 pub mod stream;
 pub mod tree;
+pub mod tree_drawing;
 pub mod tree_layout;
+pub mod tree_nav;
+pub mod tree_viewport;
 pub mod word_diff;
 
 pub use app::{shell, App};

@@ -1,8 +1,10 @@
 //! Grid positions for drawing a conversation tree: depth goes down, branches
-//! go right. Each leaf gets its own column; a parent sits above its oldest
-//! child, so a linear conversation is one straight vertical line.
+//! go right. Each visible leaf gets its own column; a parent sits above its
+//! oldest child, so a linear conversation is one straight vertical line.
+//! Collapsed nodes hide everything below them.
 
 use crate::tree::Tree;
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// Where one node is drawn, in grid cells.
@@ -12,6 +14,8 @@ pub struct Placement {
     pub parent_id: Option<Uuid>,
     pub column: usize,
     pub row: usize,
+    /// How many nodes below this one are hidden because it is collapsed.
+    pub hidden: usize,
 }
 
 /// The placed nodes of a tree plus the size of the grid they occupy.
@@ -21,11 +25,20 @@ pub struct Layout {
     pub nodes: Vec<Placement>,
     pub columns: usize,
     pub rows: usize,
+    /// Position in `nodes` of each placed id.
+    index: HashMap<Uuid, usize>,
+    /// Position in `nodes` of the node in each (column, row) cell.
+    cells: HashMap<(usize, usize), usize>,
 }
 
 impl Layout {
-    /// Lays out every node of `tree`.
+    /// Lays out every node of `tree`, nothing hidden.
     pub fn of(tree: &Tree) -> Layout {
+        Layout::with_collapsed(tree, &HashSet::new())
+    }
+
+    /// Lays out the nodes of `tree` that no collapsed node hides.
+    pub fn with_collapsed(tree: &Tree, collapsed: &HashSet<Uuid>) -> Layout {
         let mut layout = Layout::default();
         let mut next_column = 0;
         // Iterative depth-first walk: (node, row); a node's column is the
@@ -43,15 +56,27 @@ impl Layout {
             if last_row_placed.is_some_and(|last| row <= last) {
                 next_column += 1;
             }
+            let children = tree.children(Some(id));
+            let folded = collapsed.contains(&id) && !children.is_empty();
+            let hidden = if folded {
+                tree.subtree(id).len() - 1
+            } else {
+                0
+            };
+            layout.index.insert(id, layout.nodes.len());
+            layout.cells.insert((next_column, row), layout.nodes.len());
             layout.nodes.push(Placement {
                 id,
                 parent_id: tree.parent(id),
                 column: next_column,
                 row,
+                hidden,
             });
             layout.rows = layout.rows.max(row + 1);
             last_row_placed = Some(row);
-            stack.extend(tree.children(Some(id)).iter().rev().map(|c| (*c, row + 1)));
+            if !folded {
+                stack.extend(children.iter().rev().map(|c| (*c, row + 1)));
+            }
         }
         layout.columns = if layout.nodes.is_empty() {
             0
@@ -59,6 +84,28 @@ impl Layout {
             next_column + 1
         };
         layout
+    }
+
+    /// Where `id` is drawn; `None` when it is hidden or unknown.
+    pub fn placement(&self, id: Uuid) -> Option<&Placement> {
+        self.index.get(&id).map(|i| &self.nodes[*i])
+    }
+
+    /// The node drawn in a cell.
+    pub fn at(&self, column: usize, row: usize) -> Option<&Placement> {
+        self.cells.get(&(column, row)).map(|i| &self.nodes[*i])
+    }
+
+    /// `id` if it is drawn, else its nearest drawn ancestor.
+    pub fn nearest_shown(&self, tree: &Tree, id: Uuid) -> Option<Uuid> {
+        let mut cursor = Some(id);
+        while let Some(node) = cursor {
+            if self.index.contains_key(&node) {
+                return Some(node);
+            }
+            cursor = tree.parent(node);
+        }
+        None
     }
 }
 
@@ -126,6 +173,28 @@ mod tests {
         cells.sort();
         cells.dedup();
         assert_eq!(cells.len(), 199);
+    }
+
+    #[test]
+    fn a_collapsed_node_hides_its_subtree_and_counts_it() {
+        // 1 ┬ 2 ─ 3
+        //   └ 4
+        let t = tree(&[(1, None), (2, Some(1)), (3, Some(2)), (4, Some(1))]);
+        let layout = Layout::with_collapsed(&t, &[id(2)].into_iter().collect());
+        assert_eq!(layout.nodes.len(), 3);
+        assert_eq!(layout.placement(id(2)).map(|p| p.hidden), Some(1));
+        assert!(layout.placement(id(3)).is_none());
+        assert_eq!(layout.nearest_shown(&t, id(3)), Some(id(2)));
+        assert_eq!(cell(&layout, 4), (1, 1));
+        assert_eq!(layout.at(1, 1).map(|p| p.id), Some(id(4)));
+        assert!(layout.at(0, 2).is_none());
+    }
+
+    #[test]
+    fn collapsing_a_leaf_hides_nothing() {
+        let t = tree(&[(1, None), (2, Some(1))]);
+        let layout = Layout::with_collapsed(&t, &[id(2)].into_iter().collect());
+        assert_eq!(layout.placement(id(2)).map(|p| p.hidden), Some(0));
     }
 
     #[test]

@@ -1,12 +1,15 @@
 import {
   assistantMessages,
+  clickTreeCursor,
   composer,
   expect,
   messages,
   open,
+  pressInTree,
   send,
   startConversation,
   test,
+  treeCursor,
   waitForReply,
 } from './fixtures';
 
@@ -121,14 +124,20 @@ test('clicking a node in the tree panel shows its branch', async ({ page }) => {
   await waitForReply(page);
 
   const panel = page.getByRole('complementary', { name: 'Conversation tree' });
-  await expect(panel.locator('.tree-node')).toHaveCount(4);
-  await expect(panel.locator('.tree-node.on-path')).toHaveCount(2);
+  await expect(panel.locator('.node-count')).toHaveText('(4 messages)');
+  await expect(treeCursor(page)).toHaveAttribute('aria-label', /^Assistant message/);
 
-  await panel.locator(`[data-node-id="${originalId}"]`).click();
+  // Up to the edited root, left to the original one, then click it.
+  await pressInTree(page, 'ArrowUp');
+  await pressInTree(page, 'ArrowLeft');
+  await expect(treeCursor(page)).toHaveAttribute('data-node-id', originalId!);
+  await expect(treeCursor(page)).toHaveAttribute('aria-selected', 'false');
+  await composer(page).focus();
+  await clickTreeCursor(page);
   await expect(messages(page).first().locator('.content')).toHaveText('root message');
   await expect(messages(page).first().locator('.sibling-pos')).toHaveText('1/2');
-  await expect(panel.locator(`[data-node-id="${originalId}"]`)).toHaveClass(/selected/);
-  await expect(panel.locator(`[data-node-id="${originalId}"]`)).toHaveClass(/on-path/);
+  await expect(treeCursor(page)).toHaveAttribute('data-node-id', originalId!);
+  await expect(treeCursor(page)).toHaveAttribute('aria-selected', 'true');
 });
 
 test('Stop ends a slow reply and keeps its partial text, also after a reload', async ({ page }) => {

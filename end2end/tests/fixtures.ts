@@ -48,3 +48,28 @@ export async function waitForReply(page: Page): Promise<Locator> {
   await expect(reply).toHaveClass(/\bcomplete\b/);
   return reply;
 }
+
+/** The tree drawing (the element that takes the keyboard). */
+export function treeFrame(page: Page): Locator {
+  return page.getByRole('tree', { name: 'Messages as a tree' });
+}
+
+/** The node under the tree's keyboard cursor. */
+export function treeCursor(page: Page): Locator {
+  return treeFrame(page).getByRole('treeitem');
+}
+
+/** Presses `key` `times` times in the tree drawing. */
+export async function pressInTree(page: Page, key: string, times = 1): Promise<void> {
+  await treeFrame(page).focus();
+  for (let i = 0; i < times; i++) {
+    await page.keyboard.press(key);
+  }
+}
+
+/** Clicks the tree drawing where the keyboard cursor is. */
+export async function clickTreeCursor(page: Page): Promise<void> {
+  const box = await treeCursor(page).boundingBox();
+  if (!box) throw new Error('the tree cursor is not drawn');
+  await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+}

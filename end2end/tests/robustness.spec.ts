@@ -4,12 +4,15 @@ import { join } from 'node:path';
 import { freePort, startArbor } from '../server';
 import {
   assistantMessages,
+  clickTreeCursor,
   composer,
   expect,
   messages,
   open,
+  pressInTree,
   startConversation,
   test,
+  treeCursor,
   waitForReply,
 } from './fixtures';
 
@@ -100,21 +103,23 @@ test('the tree panel draws hundreds of nodes and still switches branches on clic
   await page.reload();
   await expect(page.locator('body[data-hydrated]')).toBeAttached();
   const panel = page.getByRole('complementary', { name: 'Conversation tree' });
-  await expect(panel.locator('.tree-node')).toHaveCount(total);
   await expect(panel).toContainText(`(${total} messages)`);
 
-  // Click the original trunk: its branch comes back.
-  const trunk = panel.locator('.tree-node').first();
-  await trunk.click();
+  // Click the original trunk (the first root): its branch comes back.
+  await pressInTree(page, 'Home');
+  await pressInTree(page, 'ArrowLeft', 80);
+  await expect(treeCursor(page)).toHaveAttribute('aria-posinset', '1');
+  await clickTreeCursor(page);
   await expect(messages(page).first().locator('.content')).toHaveText('the trunk');
   await expect(messages(page).first().locator('.sibling-pos')).toHaveText(`1/${1 + 75}`);
 
-  // Click a node far to the right: that branch is shown.
-  const far = panel.locator('.tree-node.user').last();
-  const farId = await far.getAttribute('data-node-id');
-  await far.click();
+  // Click the last root, far to the right: that branch is shown.
+  await pressInTree(page, 'ArrowRight', 80);
+  await expect(treeCursor(page)).toHaveAttribute('aria-posinset', `${1 + 75}`);
+  const farId = await treeCursor(page).getAttribute('data-node-id');
+  await clickTreeCursor(page);
   await expect(messages(page).first()).toHaveAttribute('data-id', farId!);
-  await expect(far).toHaveClass(/on-path/);
+  await expect(treeCursor(page)).toHaveAttribute('aria-selected', 'true');
 });
 
 test('a server killed mid-reply comes back with the partial reply marked interrupted, without a reload', async ({ page }) => {

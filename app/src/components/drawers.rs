@@ -16,6 +16,8 @@ pub enum Drawer {
 #[derive(Clone, Copy)]
 pub struct Drawers {
     open: RwSignal<Option<Drawer>>,
+    /// Whether the tree covers the whole page (Escape leaves it first).
+    pub tree_full_screen: RwSignal<bool>,
 }
 
 impl Drawers {
@@ -23,6 +25,7 @@ impl Drawers {
     pub fn provide() -> Self {
         let drawers = Drawers {
             open: RwSignal::new(None),
+            tree_full_screen: RwSignal::new(false),
         };
         provide_context(drawers);
         drawers
@@ -37,8 +40,10 @@ impl Drawers {
             .update(|open| *open = (*open != Some(drawer)).then_some(drawer));
     }
 
+    /// Closes any drawer and leaves full screen.
     pub fn close(&self) {
         self.open.set(None);
+        self.tree_full_screen.set(false);
     }
 }
 
@@ -83,7 +88,11 @@ pub fn DrawerBackdrop() -> impl IntoView {
     });
     let _ = window_event_listener(leptos::ev::keydown, move |ev| {
         if ev.key() == "Escape" {
-            drawers.close();
+            if drawers.tree_full_screen.get_untracked() {
+                drawers.tree_full_screen.set(false);
+            } else {
+                drawers.close();
+            }
         }
     });
     view! {

@@ -14,4 +14,5 @@ pub mod prune;
 pub mod sibling_nav;
 pub mod sidebar;
 pub mod system_prompt;
+pub mod tree_canvas;
 pub mod tree_panel;

@@ -219,6 +219,13 @@ impl ChatState {
             .flatten()
     }
 
+    /// A message's role and (tracked) status, without copying the message.
+    pub fn look(&self, id: Uuid) -> Option<(Role, MessageStatus)> {
+        self.messages
+            .try_with_value(|m| m.get(&id).map(|m| (m.role, m.status.get())))
+            .flatten()
+    }
+
     /// The displayed branch, root first.
     pub fn path(&self) -> Vec<Uuid> {
         let leaf = self.active_leaf.get();
