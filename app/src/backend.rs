@@ -6,6 +6,7 @@ use crate::model::{
     ConversationSettings, ConversationSummary, ConversationView, EffectiveModel, ModelChoices,
     PruneReceipt, SendReceipt,
 };
+use crate::search::SearchResults;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -72,6 +73,8 @@ pub trait Backend: Send + Sync + 'static {
     ) -> Result<(), AppError>;
     /// The models and personas a user may pick.
     async fn model_choices(&self, user: Uuid) -> Result<ModelChoices, AppError>;
+    /// The user's conversations and messages that match `query`.
+    async fn search(&self, user: Uuid, query: String) -> Result<SearchResults, AppError>;
     /// Replaces a conversation's model, persona and sampler choices; answers
     /// the model its new replies will come from.
     async fn set_generation_settings(

@@ -16,6 +16,7 @@ pub mod model_context;
 pub mod operations;
 pub mod routes;
 pub mod sampling;
+pub mod search;
 pub mod state;
 #[cfg(feature = "hydrate")]
 pub mod stream;

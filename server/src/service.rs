@@ -13,9 +13,13 @@ use app::model::{
     ConversationSettings, ConversationSummary, ConversationView, EffectiveModel, EventCursor,
     ForkOrigin, ModelChoices, PruneReceipt, SendReceipt, MAX_SYSTEM_PROMPT_CHARS,
 };
+use app::search::{SearchResults, MAX_QUERY_CHARS};
 use std::sync::Arc;
 use tokio::sync::watch;
 use uuid::Uuid;
+
+/// The most title matches, and the most message matches, one search answers.
+const SEARCH_RESULTS: u32 = 50;
 
 /// Longest accepted conversation title, in characters.
 const MAX_TITLE_CHARS: usize = 200;
@@ -309,6 +313,15 @@ impl Backend for ChatService {
 
     async fn model_choices(&self, _user: Uuid) -> Result<ModelChoices, AppError> {
         Ok(self.catalog.choices().await)
+    }
+
+    async fn search(&self, user: Uuid, query: String) -> Result<SearchResults, AppError> {
+        if query.chars().count() > MAX_QUERY_CHARS {
+            return Err(AppError::BadRequest(format!(
+                "a search can be at most {MAX_QUERY_CHARS} characters long"
+            )));
+        }
+        Ok(self.store.search(user, &query, SEARCH_RESULTS).await?)
     }
 
     async fn set_generation_settings(

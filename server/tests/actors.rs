@@ -7,6 +7,7 @@ use app::errors::AppError;
 use app::model::{
     BranchLabel, ConversationSettings, ConversationSummary, MessageNode, MessageStatus, Role,
 };
+use app::search::SearchResults;
 use server::api::Arbor;
 use server::chat::actor::{Parent, CRASHED_NOTE};
 use server::config::Config;
@@ -172,6 +173,9 @@ impl Store for PanickingStore {
     }
     async fn create_fork(&self, fork: NewFork) -> StorageResult<ConversationSummary> {
         self.inner.create_fork(fork).await
+    }
+    async fn search(&self, owner: Uuid, query: &str, limit: u32) -> StorageResult<SearchResults> {
+        self.inner.search(owner, query, limit).await
     }
     async fn insert_messages(
         &self,

@@ -18,6 +18,20 @@ fn default_note(status: MessageStatus) -> Option<&'static str> {
     }
 }
 
+/// Scrolls the chat so the message `id` is in view (once it is drawn).
+#[cfg(feature = "hydrate")]
+pub fn scroll_message_into_view(id: Uuid) {
+    request_animation_frame(move || {
+        let selector = format!("article[data-id=\"{id}\"]");
+        if let Some(element) = document().query_selector(&selector).ok().flatten() {
+            element.scroll_into_view();
+        }
+    });
+}
+
+#[cfg(not(feature = "hydrate"))]
+pub fn scroll_message_into_view(_id: Uuid) {}
+
 /// A message in the chat column.
 #[component]
 pub fn MessageItem(id: Uuid) -> impl IntoView {

@@ -1,6 +1,8 @@
-//! The sidebar: a New chat button and the user's conversations, newest
-//! activity first, each with rename and delete (after confirmation).
+//! The sidebar: a New chat button, the search box, and the user's
+//! conversations, newest activity first, each with rename and delete (after
+//! confirmation). While a search is typed its results replace the list.
 
+use crate::components::search_box::SearchBox;
 use crate::functions::conversations::{delete_conversation, rename_conversation};
 use crate::model::ConversationSummary;
 use crate::state::conversation_list::use_conversation_list;
@@ -25,12 +27,16 @@ fn current_conversation() -> Memo<Option<String>> {
 pub fn Sidebar() -> impl IntoView {
     let list = use_conversation_list();
     let current = current_conversation();
+    let query = RwSignal::new(String::new());
+    let searching = move || !query.with(|q| q.trim().is_empty());
     view! {
         <nav id="sidebar" class="sidebar" aria-label="Conversations">
             <a class="brand" href="/">"Arbor"</a>
             // A conversation is created by its first message, so unused
             // "new chats" never pile up in the list.
             <a class="new-chat" href="/">"+ New chat"</a>
+            <SearchBox query/>
+            <div class="conversation-list-area" hidden=searching>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match list.items.await {
@@ -52,6 +58,7 @@ pub fn Sidebar() -> impl IntoView {
                     }
                 })}
             </Transition>
+            </div>
         </nav>
     }
 }

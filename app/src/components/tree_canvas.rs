@@ -6,6 +6,7 @@
 //! and hovering previews a node's text.
 
 use crate::components::drawers::Drawers;
+use crate::components::message::scroll_message_into_view;
 use crate::components::tree_panel::preview;
 use crate::model::{MessageStatus, Role};
 use crate::state::chat::{use_chat, ChatState};
@@ -168,7 +169,7 @@ pub fn TreeCanvas(view: TreeView) -> impl IntoView {
         state.selected.set(Some(id));
         view.cursor.set(Some(id));
         state.show_branch_of(id);
-        dom::scroll_message_into_view(id);
+        scroll_message_into_view(id);
     };
     let on_key = move |ev: leptos::ev::KeyboardEvent| {
         if ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
@@ -471,7 +472,6 @@ fn Preview(
 mod dom {
     use leptos::html::Div;
     use leptos::prelude::*;
-    use uuid::Uuid;
 
     pub fn frame_size(frame: NodeRef<Div>) -> Option<(f64, f64)> {
         let element = frame.get_untracked()?;
@@ -497,22 +497,12 @@ mod dom {
     pub fn after_layout(f: impl FnOnce() + 'static) {
         request_animation_frame(f);
     }
-
-    pub fn scroll_message_into_view(id: Uuid) {
-        request_animation_frame(move || {
-            let selector = format!("article[data-id=\"{id}\"]");
-            if let Some(element) = document().query_selector(&selector).ok().flatten() {
-                element.scroll_into_view();
-            }
-        });
-    }
 }
 
 #[cfg(not(feature = "hydrate"))]
 mod dom {
     use leptos::html::Div;
     use leptos::prelude::*;
-    use uuid::Uuid;
 
     pub fn frame_size(_: NodeRef<Div>) -> Option<(f64, f64)> {
         None
@@ -522,5 +512,4 @@ mod dom {
     }
     pub fn capture_pointer(_: NodeRef<Div>, _: i32) {}
     pub fn after_layout(_: impl FnOnce() + 'static) {}
-    pub fn scroll_message_into_view(_: Uuid) {}
 }

@@ -6,6 +6,7 @@ pub mod branches;
 pub mod conversations;
 pub mod messages;
 pub mod operations;
+pub mod search;
 
 #[cfg(feature = "ssr")]
 use crate::{

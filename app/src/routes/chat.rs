@@ -8,7 +8,7 @@ use crate::components::context_view::ContextView;
 use crate::components::drawers::{Drawer, DrawerToggle};
 use crate::components::error_page::ErrorPage;
 use crate::components::generation_settings::GenerationSettings;
-use crate::components::message::MessageItem;
+use crate::components::message::{scroll_message_into_view, MessageItem};
 use crate::components::prune::{ConfirmPrune, UndoPruneNotice};
 use crate::components::system_prompt::SystemPromptEditor;
 use crate::components::tree_panel::TreePanel;
@@ -18,7 +18,7 @@ use crate::state::chat::{ChatDialog, ChatState};
 use crate::state::conversation_list::use_conversation_list;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 /// Loads the conversation named in the URL.
 #[component]
@@ -59,6 +59,7 @@ fn Conversation(view: ConversationView) -> impl IntoView {
     let sending = RwSignal::new(false);
     let list_ref = NodeRef::<leptos::html::Div>::new();
     follow_the_reply(list_ref, path, state);
+    jump_to_linked_message(state);
 
     let on_send = move |text: String| {
         sending.set(true);
@@ -140,6 +141,31 @@ fn Conversation(view: ConversationView) -> impl IntoView {
             })
         }}
     }
+}
+
+/// Shows the branch of the message named by `?node=<id>` (a search result
+/// links there), picks it and scrolls to it.
+fn jump_to_linked_message(state: ChatState) {
+    let query = use_query_map();
+    Effect::new(move |_| {
+        let Some(wanted) = query.read().get("node") else {
+            return;
+        };
+        match wanted
+            .parse()
+            .ok()
+            .filter(|id| state.message(*id).is_some())
+        {
+            Some(node) => {
+                state.selected.set(Some(node));
+                state.show_branch_of(node);
+                scroll_message_into_view(node);
+            }
+            None => state.error.set(Some(
+                "The linked message is not in this conversation (it may have been pruned).".into(),
+            )),
+        }
+    });
 }
 
 /// Copies a code block's text when its Copy button (made by the markdown

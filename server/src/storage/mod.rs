@@ -6,11 +6,13 @@
 mod sqlite;
 mod sqlite_branches;
 mod sqlite_message_writes;
+mod sqlite_search;
 mod sqlite_writer;
 
 pub use sqlite::SqliteStore;
 
 use app::model::{BranchLabel, ConversationSettings, ConversationSummary, MessageNode};
+use app::search::SearchResults;
 use std::collections::HashMap;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -167,6 +169,11 @@ pub trait Store: Send + Sync + 'static {
     async fn purge_pruned(&self, before: i64) -> StorageResult<u64>;
     /// Stores a forked conversation and its messages in one transaction.
     async fn create_fork(&self, fork: NewFork) -> StorageResult<ConversationSummary>;
+
+    /// The owner's conversations whose title contains `query`, and the
+    /// messages (not pruned, not streaming) that hold every word of it,
+    /// best first; at most `limit` of each.
+    async fn search(&self, owner: Uuid, query: &str, limit: u32) -> StorageResult<SearchResults>;
 
     /// Marks every reply still `streaming` as interrupted (their generation
     /// died with the process), keeping their text. Returns how many.

@@ -10,6 +10,7 @@ use app::model::{
     BranchLabel, ConversationSettings, ConversationSummary, MessageNode, ReplyParams, ReplyUsage,
 };
 use app::sampling::SamplerParams;
+use app::search::SearchResults;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
@@ -87,7 +88,7 @@ pub(super) fn optional_uuid_column(
     .transpose()
 }
 
-fn parsed_column<T: FromStr<Err = String>>(
+pub(super) fn parsed_column<T: FromStr<Err = String>>(
     row: &SqliteRow,
     table: &'static str,
     column: &str,
@@ -484,6 +485,10 @@ impl Store for SqliteStore {
 
     async fn create_fork(&self, fork: NewFork) -> StorageResult<ConversationSummary> {
         self.insert_fork(fork).await
+    }
+
+    async fn search(&self, owner: Uuid, query: &str, limit: u32) -> StorageResult<SearchResults> {
+        self.search_owned(owner, query, limit).await
     }
 
     async fn interrupt_streaming(&self, note: &str, now: i64) -> StorageResult<u64> {
