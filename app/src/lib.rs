@@ -7,6 +7,7 @@ pub mod app;
 #[cfg(feature = "ssr")]
 pub mod backend;
 pub mod branches;
+pub mod code_highlight;
 pub mod components;
 pub mod errors;
 pub mod functions;

@@ -2,10 +2,11 @@
 //! (tables, task lists, strikethrough, footnotes, math, and bare URLs made
 //! links with linkify), then an allow-list sanitizer (ammonia) so nothing a
 //! model or a user writes can run script in the page. Code blocks get a
-//! Copy button.
+//! Copy button and, in a language the highlighter knows, syntax colours.
 
+use crate::code_highlight::highlight;
 use linkify::{LinkFinder, LinkKind};
-use pulldown_cmark::{html, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{html, CodeBlockKind, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
 use std::sync::OnceLock;
 
 fn sanitizer() -> &'static ammonia::Builder<'static> {
@@ -35,21 +36,27 @@ pub fn render_markdown(source: &str) -> String {
         | Options::ENABLE_TASKLISTS
         | Options::ENABLE_FOOTNOTES
         | Options::ENABLE_MATH;
+    let source = source.replace([SLOT_START, SLOT_END], "");
     let mut unsafe_html = String::with_capacity(source.len() * 3 / 2);
-    let events = with_copy_buttons(autolinked(Parser::new_ext(source, options)));
-    html::push_html(&mut unsafe_html, events);
-    sanitizer().clean(&unsafe_html).to_string()
+    let (events, highlighted) = code_blocks(autolinked(Parser::new_ext(&source, options)));
+    html::push_html(&mut unsafe_html, events.into_iter());
+    let safe = sanitizer().clean(&unsafe_html).to_string();
+    // The highlighter's output is escaped code in `<span class>` elements.
+    fill_slots(&safe, &highlighted)
 }
 
 /// Turns bare URLs and e-mail addresses in plain text into links, as
 /// GitHub does; text inside links and code is left alone.
 fn autolinked<'a>(events: impl Iterator<Item = Event<'a>>) -> impl Iterator<Item = Event<'a>> {
     let mut in_link = 0usize;
+    let mut in_code = false;
     events.flat_map(move |event| {
         match &event {
             Event::Start(Tag::Link { .. }) => in_link += 1,
             Event::End(TagEnd::Link) => in_link = in_link.saturating_sub(1),
-            Event::Text(text) if in_link == 0 => return link_pieces(text),
+            Event::Start(Tag::CodeBlock(_)) => in_code = true,
+            Event::End(TagEnd::CodeBlock) => in_code = false,
+            Event::Text(text) if in_link == 0 && !in_code => return link_pieces(text),
             _ => {}
         }
         vec![event]
@@ -83,23 +90,83 @@ fn link_pieces<'a>(text: &CowStr<'a>) -> Vec<Event<'a>> {
     events
 }
 
-/// Puts each code block in a box with a Copy button (the chat page copies
+/// Opens and closes the numbered slot that stands for a highlighted code
+/// block until the sanitizer has run (private-use characters, removed from
+/// the source so no message can write one).
+const SLOT_START: char = '\u{E002}';
+const SLOT_END: char = '\u{E003}';
+
+/// The box around a code block, with its Copy button (the chat page copies
 /// the block's text when it is clicked).
-fn with_copy_buttons<'a>(
-    events: impl Iterator<Item = Event<'a>>,
-) -> impl Iterator<Item = Event<'a>> {
-    events.flat_map(|event| match event {
-        Event::Start(Tag::CodeBlock(_)) => vec![
-            Event::Html(
-                "<div class=\"code-block\"><button type=\"button\" class=\"copy-code\" \
-                 aria-label=\"Copy code\">Copy</button>"
-                    .into(),
-            ),
-            event,
-        ],
-        Event::End(TagEnd::CodeBlock) => vec![event, Event::Html("</div>".into())],
-        other => vec![other],
-    })
+const CODE_BOX_OPEN: &str = "<div class=\"code-block\"><button type=\"button\" \
+                             class=\"copy-code\" aria-label=\"Copy code\">Copy</button>";
+
+/// Puts each code block in a box with a Copy button. A block in a language
+/// the highlighter knows holds a numbered slot instead of its text; the
+/// highlighted HTML for each slot is returned beside the events.
+fn code_blocks<'a>(events: impl Iterator<Item = Event<'a>>) -> (Vec<Event<'a>>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut highlighted = Vec::new();
+    let mut open: Option<(CodeBlockKind<'a>, String)> = None;
+    for event in events {
+        match (event, open.as_mut()) {
+            (Event::Start(Tag::CodeBlock(kind)), _) => open = Some((kind, String::new())),
+            (Event::Text(text), Some((_, code))) => code.push_str(&text),
+            (Event::End(TagEnd::CodeBlock), Some(_)) => {
+                let Some((kind, code)) = open.take() else {
+                    continue;
+                };
+                let language = match &kind {
+                    CodeBlockKind::Fenced(info) => info
+                        .split(|c: char| c.is_whitespace() || c == ',')
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
+                    CodeBlockKind::Indented => String::new(),
+                };
+                out.push(Event::Html(CODE_BOX_OPEN.into()));
+                out.push(Event::Start(Tag::CodeBlock(kind)));
+                match highlight(&code, &language) {
+                    Some(html) => {
+                        out.push(Event::Text(
+                            format!("{SLOT_START}{}{SLOT_END}", highlighted.len()).into(),
+                        ));
+                        highlighted.push(html);
+                    }
+                    None => out.push(Event::Text(code.into())),
+                }
+                out.push(Event::End(TagEnd::CodeBlock));
+                out.push(Event::Html("</div>".into()));
+            }
+            (other, _) => out.push(other),
+        }
+    }
+    (out, highlighted)
+}
+
+/// Puts each highlighted block's HTML where its slot is.
+fn fill_slots(html: &str, highlighted: &[String]) -> String {
+    let mut filled =
+        String::with_capacity(html.len() + highlighted.iter().map(String::len).sum::<usize>());
+    let mut rest = html;
+    while let Some(start) = rest.find(SLOT_START) {
+        filled.push_str(&rest[..start]);
+        let after = &rest[start + SLOT_START.len_utf8()..];
+        let Some(end) = after.find(SLOT_END) else {
+            rest = after;
+            break;
+        };
+        if let Some(block) = after[..end]
+            .parse::<usize>()
+            .ok()
+            .and_then(|n| highlighted.get(n))
+        {
+            filled.push_str(block);
+        }
+        rest = &after[end + SLOT_END.len_utf8()..];
+    }
+    filled.push_str(rest);
+    filled
 }
 
 #[cfg(test)]
@@ -113,9 +180,10 @@ mod tests {
         );
         assert!(html.contains("<li>one</li>"), "{html}");
         assert!(
-            html.contains("<code class=\"language-rust\">fn main() {}"),
+            html.contains("<code class=\"language-rust\"><span class=\"hl-source hl-rust\">"),
             "{html}"
         );
+        assert!(html.contains("main"), "{html}");
         assert!(html.contains("<table>"), "{html}");
         assert!(html.contains("<td>2</td>"), "{html}");
     }
@@ -184,6 +252,35 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("e^{i\\pi} + 1 = 0"), "{html}");
+    }
+
+    #[test]
+    fn highlighted_code_keeps_its_text_escaped_and_unknown_languages_stay_plain() {
+        let html = render_markdown(
+            "```js\nconst tag = \"<img src=x onerror=alert(1)>\";\n```\n\n\
+             ```no-such-language\nplain <b>text</b>\n```\n",
+        );
+        assert!(html.contains("hl-source hl-js"), "{html}");
+        assert!(!html.contains("<img"), "{html}");
+        assert!(
+            html.contains("&lt;img src=x onerror=alert(1)&gt;"),
+            "{html}"
+        );
+        assert!(html.contains("plain &lt;b&gt;text&lt;/b&gt;"), "{html}");
+        assert_eq!(html.matches("class=\"copy-code\"").count(), 2, "{html}");
+    }
+
+    #[test]
+    fn slot_characters_typed_in_a_message_cannot_pull_in_other_html() {
+        let html = render_markdown("before \u{E002}0\u{E003} after\n\n```rust\nlet a = 1;\n```\n");
+        assert_eq!(html.matches("hl-source hl-rust").count(), 1, "{html}");
+        assert!(html.contains("before 0 after"), "{html}");
+    }
+
+    #[test]
+    fn urls_in_code_blocks_stay_text() {
+        let html = render_markdown("```\nsee https://example.com\n```\n");
+        assert!(!html.contains("<a "), "{html}");
     }
 
     #[test]

@@ -153,8 +153,8 @@ test('a reply in GitHub-flavoured markdown renders tables, tasks, links, footnot
     '',
     '[^1]: Measured yearly.',
     '',
-    '```',
-    'let rings = 42;',
+    '```rust',
+    'let rings = 42; // "<b>"',
     '```',
   ].join('\n');
   await startWith(page, 'local/fake-echo', markdown);
@@ -169,8 +169,19 @@ test('a reply in GitHub-flavoured markdown renders tables, tasks, links, footnot
   await expect(content.locator('sup.footnote-reference')).toHaveCount(1);
   await expect(content.locator('.footnote-definition')).toContainText('Measured yearly.');
 
+  // The Rust block is highlighted: keywords, numbers and comments have their classes and colours.
+  const code = content.locator('pre code.language-rust');
+  await expect(code.locator('.hl-storage', { hasText: 'let' })).toHaveCount(1);
+  await expect(code.locator('.hl-constant.hl-numeric')).toHaveText('42');
+  await expect(code.locator('.hl-comment').first()).toContainText('"<b>"');
+  const colours = await code.evaluate((element) => {
+    const keyword = element.querySelector('.hl-storage')!;
+    return [getComputedStyle(keyword).color, getComputedStyle(element).color];
+  });
+  expect(colours[0]).not.toBe(colours[1]);
+
   const copy = content.getByRole('button', { name: 'Copy code' });
   await copy.click();
   await expect(copy).toHaveText('Copied');
-  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe('let rings = 42;\n');
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe('let rings = 42; // "<b>"\n');
 });
