@@ -99,11 +99,16 @@ pub struct ConversationSummary {
 impl ConversationSummary {
     /// The title to show: the stored one, or a placeholder for an unnamed conversation.
     pub fn display_title(&self) -> &str {
-        if self.title.trim().is_empty() {
-            "New conversation"
-        } else {
-            &self.title
-        }
+        display_title(&self.title)
+    }
+}
+
+/// A conversation title to show: `title`, or a placeholder when it is blank.
+pub fn display_title(title: &str) -> &str {
+    if title.trim().is_empty() {
+        "New conversation"
+    } else {
+        title
     }
 }
 

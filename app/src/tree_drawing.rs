@@ -189,7 +189,7 @@ mod tests {
         assert_eq!(circles(&drawing.status_rings[2]), 1, "error");
         // Two edges, from each child up to the root.
         assert_eq!(drawing.edges.matches('M').count(), 2);
-        assert_eq!((size(&layout).0, size(&layout).1), (54.0, 58.0));
+        assert_eq!(size(&layout), (54.0, 58.0));
     }
 
     #[test]

@@ -33,6 +33,7 @@ pub struct Layout {
 
 impl Layout {
     /// Lays out every node of `tree`, nothing hidden.
+    #[cfg(test)]
     pub fn of(tree: &Tree) -> Layout {
         Layout::with_collapsed(tree, &HashSet::new())
     }

@@ -74,6 +74,21 @@ pub fn MessageItem(id: Uuid) -> impl IntoView {
     .into_any()
 }
 
+/// Asks to prune message `id` and everything below it.
+#[component]
+fn PruneButton(id: Uuid, title: &'static str) -> impl IntoView {
+    let state = use_chat();
+    view! {
+        <button
+            class="prune"
+            title=title
+            on:click=move |_| state.dialog.set(Some(ChatDialog::ConfirmPrune(id)))
+        >
+            "Prune"
+        </button>
+    }
+}
+
 /// A user message: plain text, or the inline editor while editing.
 #[component]
 fn UserBody(message: LiveMessage) -> impl IntoView {
@@ -92,13 +107,7 @@ fn UserBody(message: LiveMessage) -> impl IntoView {
                         <button class="edit" on:click=move |_| state.editing.set(Some(id))>
                             "Edit"
                         </button>
-                        <button
-                            class="prune"
-                            title="Remove this message and everything below it"
-                            on:click=move |_| state.dialog.set(Some(ChatDialog::ConfirmPrune(id)))
-                        >
-                            "Prune"
-                        </button>
+                        <PruneButton id title="Remove this message and everything below it"/>
                     </div>
                 }
             }
@@ -261,13 +270,7 @@ fn ReplyBody(message: LiveMessage) -> impl IntoView {
             >
                 "Context"
             </button>
-            <button
-                class="prune"
-                title="Remove this reply and everything below it"
-                on:click=move |_| state.dialog.set(Some(ChatDialog::ConfirmPrune(id)))
-            >
-                "Prune"
-            </button>
+            <PruneButton id title="Remove this reply and everything below it"/>
         </div>
     }
 }

@@ -4,6 +4,7 @@
 //! message result opens its conversation on that message's branch.
 
 use crate::functions::search::search;
+use crate::model::display_title;
 use crate::search::{snippet_pieces, MessageHit, SearchResults};
 use leptos::prelude::*;
 
@@ -123,11 +124,7 @@ fn ResultList(results: SearchResults) -> impl IntoView {
 /// One matching message: where it is, who wrote it, and the words around the match.
 #[component]
 fn Hit(hit: MessageHit) -> impl IntoView {
-    let title = if hit.conversation_title.trim().is_empty() {
-        "New conversation".to_string()
-    } else {
-        hit.conversation_title.clone()
-    };
+    let title = display_title(&hit.conversation_title).to_string();
     let pieces = snippet_pieces(&hit.snippet)
         .into_iter()
         .map(|(text, matched)| {

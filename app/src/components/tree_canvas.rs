@@ -36,6 +36,8 @@ pub struct TreeView {
     pub layout: Memo<Layout>,
     /// The node the cursor is on, or its nearest drawn ancestor.
     pub current: Memo<Option<Uuid>>,
+    /// The nodes of the displayed branch.
+    pub on_branch: Memo<HashSet<Uuid>>,
     /// The frame's last measured width and height.
     pub frame_size: RwSignal<(f64, f64)>,
     pub full_screen: RwSignal<bool>,
@@ -61,6 +63,7 @@ impl TreeView {
             cursor,
             layout,
             current,
+            on_branch: Memo::new(move |_| state.path().into_iter().collect()),
             frame_size: RwSignal::new((300.0, 400.0)),
             full_screen: expect_context::<Drawers>().tree_full_screen,
             frame: NodeRef::new(),
@@ -131,8 +134,8 @@ pub fn TreeCanvas(view: TreeView) -> impl IntoView {
     let state = use_chat();
     let drawing = Memo::new(move |_| view.layout.with(|l| Drawing::of(l, |id| state.look(id))));
     let branch = Memo::new(move |_| {
-        let on_branch: HashSet<Uuid> = state.path().into_iter().collect();
-        view.layout.with(|l| branch_paths(l, &on_branch))
+        view.on_branch
+            .with(|on_branch| view.layout.with(|l| branch_paths(l, on_branch)))
     });
     let hovered = RwSignal::new(None::<Uuid>);
     let focused = RwSignal::new(false);
@@ -142,12 +145,11 @@ pub fn TreeCanvas(view: TreeView) -> impl IntoView {
     // A branch switched elsewhere (the chat's `< >`, a new reply) moves
     // the cursor to the new branch's end unless it is on that branch.
     Effect::new(move |_| {
-        let path = state.path();
-        if view
+        let off_branch = view
             .cursor
             .get_untracked()
-            .is_some_and(|c| !path.contains(&c))
-        {
+            .is_some_and(|c| !view.on_branch.with(|b| b.contains(&c)));
+        if off_branch {
             view.cursor.set(None);
         }
     });
@@ -378,7 +380,7 @@ fn Cursor(view: TreeView, state: ChatState, focused: RwSignal<bool>) -> impl Int
             .with(|t| t.sibling_position(id))
             .unwrap_or((1, 1));
         let has_children = state.tree.with(|t| !t.children(Some(id)).is_empty());
-        let on_branch = state.path().contains(&id);
+        let on_branch = view.on_branch.with(|b| b.contains(&id));
         let label = describe(state, id, on_branch, placement.hidden);
         Some(view! {
             <g
