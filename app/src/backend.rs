@@ -4,7 +4,7 @@
 use crate::errors::AppError;
 use crate::model::{
     ConversationSettings, ConversationSummary, ConversationView, EffectiveModel, ModelChoices,
-    PruneReceipt, SendReceipt,
+    PruneReceipt, ReplayStarted, SendReceipt,
 };
 use crate::search::SearchResults;
 use std::sync::Arc;
@@ -125,6 +125,24 @@ pub trait Backend: Send + Sync + 'static {
         user: Uuid,
         conversation_id: Uuid,
         root_id: Uuid,
+    ) -> Result<(), AppError>;
+    /// Re-runs the assistant turns of the branch ending at `leaf_id` (from
+    /// `from_id` on; none: all of them) with `settings`, into a new sibling
+    /// branch; the replies follow one another in the background.
+    async fn replay_branch(
+        &self,
+        user: Uuid,
+        conversation_id: Uuid,
+        leaf_id: Uuid,
+        from_id: Option<Uuid>,
+        settings: ConversationSettings,
+    ) -> Result<ReplayStarted, AppError>;
+    /// Stops a running replay, keeping what it wrote.
+    async fn stop_replay(
+        &self,
+        user: Uuid,
+        conversation_id: Uuid,
+        replay_id: Uuid,
     ) -> Result<(), AppError>;
 }
 

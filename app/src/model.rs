@@ -1,6 +1,7 @@
 //! Data types shared by the browser and the server: what a conversation, a
 //! message node and a stream event look like on the wire.
 
+use crate::replay::ReplayProgress;
 use crate::sampling::SamplerParams;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -246,6 +247,7 @@ pub struct ConversationSettings {
     pub persona: Option<String>,
     /// Sampler values set on the conversation: they win over the persona's
     /// and the model's defaults.
+    #[serde(default)]
     pub params: SamplerParams,
     /// Whether models that can call tools are offered Arbor's built-in tools.
     #[serde(default = "tools_on")]
@@ -332,6 +334,9 @@ pub struct ConversationView {
     /// Where this conversation was forked from, if it was.
     #[serde(default)]
     pub forked_from: Option<ForkOrigin>,
+    /// Replays still running.
+    #[serde(default)]
+    pub replays: Vec<ReplayProgress>,
 }
 
 /// A name the user gave a branch. It sits on one node (usually the leaf
@@ -372,6 +377,13 @@ pub struct SendReceipt {
     pub assistant: MessageNode,
 }
 
+/// A replay that has started: its progress and its first reply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplayStarted {
+    pub progress: ReplayProgress,
+    pub receipt: SendReceipt,
+}
+
 /// A change to a conversation, pushed to subscribers over Server-Sent Events.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -408,6 +420,8 @@ pub enum ChatEvent {
         nodes: Vec<MessageNode>,
         active_leaf_id: Option<Uuid>,
     },
+    /// A replay moved on or ended.
+    Replay { progress: ReplayProgress },
 }
 
 impl ChatEvent {
@@ -421,6 +435,7 @@ impl ChatEvent {
             ChatEvent::Labels { .. } => "labels",
             ChatEvent::Pruned { .. } => "pruned",
             ChatEvent::Restored { .. } => "restored",
+            ChatEvent::Replay { .. } => "replay",
         }
     }
 }

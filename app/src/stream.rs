@@ -17,8 +17,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 /// Event names the server sends.
-const EVENT_NAMES: [&str; 8] = [
-    "message", "delta", "done", "title", "labels", "pruned", "restored", "reset",
+const EVENT_NAMES: &[&str] = &[
+    "message", "delta", "done", "title", "labels", "pruned", "restored", "replay", "reset",
 ];
 
 /// Follows the conversation's events until the calling component is disposed.
@@ -72,7 +72,7 @@ async fn listen(state: ChatState, list: ConversationList, cursor: EventCursor) -
         return Ending::Closed;
     };
     let mut subscriptions = Vec::new();
-    for name in EVENT_NAMES {
+    for &name in EVENT_NAMES {
         match source.subscribe(name) {
             Ok(subscription) => subscriptions.push(subscription),
             Err(_) => return Ending::Closed,

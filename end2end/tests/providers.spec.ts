@@ -185,3 +185,80 @@ test('a reply in GitHub-flavoured markdown renders tables, tasks, links, footnot
   await expect(copy).toHaveText('Copied');
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe('let rings = 42; // "<b>"\n');
 });
+
+/** Writes a three-exchange branch on the offline model. */
+async function threeOfflineTurns(page: Page): Promise<void> {
+  await startWith(page, 'offline/arbor-offline', 'one');
+  await waitForReply(page);
+  for (const text of ['two', 'three']) {
+    await send(page, text);
+    await expect(assistantMessages(page)).toHaveCount(['two', 'three'].indexOf(text) + 2);
+    await waitForReply(page);
+  }
+}
+
+/** Opens the replay dialog of the shown branch and starts it on `model`. */
+async function replayWith(page: Page, model: string): Promise<void> {
+  await page.getByRole('button', { name: 'Replay…' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Replay this branch' });
+  await expect(dialog).toContainText('Asks your 3 messages on this branch again');
+  const picker = dialog.getByRole('combobox', { name: 'Model' });
+  await expect(picker.locator(`option[value="${model}"]`)).toBeAttached();
+  await picker.selectOption(model);
+  await dialog.getByRole('button', { name: 'Start replay' }).click();
+  await expect(dialog).toHaveCount(0);
+}
+
+test('replaying a branch with another model writes a sibling branch turn by turn', async ({ page }) => {
+  await threeOfflineTurns(page);
+  const oldFirstReply = (await assistantMessages(page).first().locator('.content').textContent()) ?? '';
+
+  await replayWith(page, 'local/fake-echo');
+  const status = page.locator('.replay-status');
+  await expect(status).toContainText('Replaying with local/fake-echo: reply 1 of 3');
+  await expect(status.getByRole('button', { name: 'Stop replay' })).toBeVisible();
+  await expect(status).toContainText('Replay with local/fake-echo finished: 3 replies');
+
+  // The new branch is shown: the same questions, the new model's answers.
+  const replies = assistantMessages(page);
+  await expect(replies).toHaveCount(3);
+  for (const [index, text] of ['one', 'two', 'three'].entries()) {
+    await expect(replies.nth(index).locator('.content')).toHaveText(`You said: ${text}`);
+    await expect(replies.nth(index).locator('.author')).toHaveText('local/fake-echo');
+  }
+  await expect(page.locator('.messages article.message.user .content')).toHaveText(['one', 'two', 'three']);
+  // It sits beside the old branch, which is one click away.
+  const first = replies.first();
+  await expect(first.locator('.sibling-pos')).toHaveText('2/2');
+  await first.getByRole('button', { name: 'Previous version' }).click();
+  await expect(assistantMessages(page).first().locator('.content')).toHaveText(oldFirstReply);
+  await expect(assistantMessages(page).first().locator('.author')).toHaveText('offline/arbor-offline');
+  // The conversation's own model did not change.
+  await expect(page.locator('.generation-settings').getByRole('combobox', { name: 'Model' })).toHaveValue(
+    'offline/arbor-offline',
+  );
+  // The outcome leads back to the replayed branch, then goes away.
+  await status.getByRole('button', { name: 'Show its branch' }).click();
+  await expect(assistantMessages(page).first().locator('.content')).toHaveText('You said: one');
+  await status.getByRole('button', { name: 'Dismiss' }).click();
+  await expect(status).toHaveCount(0);
+});
+
+test('a replay can be stopped: its reply so far stays and nothing more is asked', async ({ page }) => {
+  await threeOfflineTurns(page);
+  await replayWith(page, 'local/fake-slow');
+  const status = page.locator('.replay-status');
+  await expect(status).toContainText('Replaying with local/fake-slow: reply 1 of 3');
+  const reply = assistantMessages(page).first();
+  await expect(reply.locator('.content')).toContainText('3');
+
+  // A reload finds the replay still running.
+  await page.reload();
+  await expect(page.locator('body[data-hydrated]')).toBeAttached();
+  await expect(status).toContainText('reply 1 of 3');
+  await status.getByRole('button', { name: 'Stop replay' }).click();
+  await expect(status).toContainText('Replay with local/fake-slow stopped after 0 of 3 replies');
+  await expect(reply).toHaveClass(/\binterrupted\b/);
+  await expect(reply).toContainText('Stopped by user.');
+  await expect(page.locator('.messages article.message')).toHaveCount(2);
+});

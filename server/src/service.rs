@@ -11,7 +11,7 @@ use app::backend::{Backend, NewUserMessage};
 use app::errors::AppError;
 use app::model::{
     ConversationSettings, ConversationSummary, ConversationView, EffectiveModel, EventCursor,
-    ForkOrigin, ModelChoices, PruneReceipt, SendReceipt, MAX_SYSTEM_PROMPT_CHARS,
+    ForkOrigin, ModelChoices, PruneReceipt, ReplayStarted, SendReceipt, MAX_SYSTEM_PROMPT_CHARS,
 };
 use app::search::{SearchResults, MAX_QUERY_CHARS};
 use std::sync::Arc;
@@ -154,6 +154,29 @@ impl ChatService {
         }
         Ok(())
     }
+
+    /// Refuses a model or persona that does not exist and sampler values
+    /// out of range.
+    async fn check_settings(&self, settings: &ConversationSettings) -> Result<(), AppError> {
+        if let Some(model) = &settings.model {
+            if !self.catalog.offers(model).await {
+                return Err(AppError::BadRequest(format!(
+                    "there is no model `{model}`; pick one from the list"
+                )));
+            }
+        }
+        if let Some(persona) = &settings.persona {
+            if self.catalog.persona(persona).is_none() {
+                return Err(AppError::BadRequest(format!(
+                    "there is no persona `{persona}`"
+                )));
+            }
+        }
+        settings
+            .params
+            .validate()
+            .map_err(|e| AppError::BadRequest(e.to_string()))
+    }
 }
 
 #[async_trait::async_trait]
@@ -227,6 +250,7 @@ impl Backend for ChatService {
             labels: snapshot.labels,
             main_node_id: snapshot.main_node_id,
             forked_from,
+            replays: snapshot.replays,
         })
     }
 
@@ -330,24 +354,7 @@ impl Backend for ChatService {
         conversation_id: Uuid,
         settings: ConversationSettings,
     ) -> Result<EffectiveModel, AppError> {
-        if let Some(model) = &settings.model {
-            if !self.catalog.offers(model).await {
-                return Err(AppError::BadRequest(format!(
-                    "there is no model `{model}`; pick one from the list"
-                )));
-            }
-        }
-        if let Some(persona) = &settings.persona {
-            if self.catalog.persona(persona).is_none() {
-                return Err(AppError::BadRequest(format!(
-                    "there is no persona `{persona}`"
-                )));
-            }
-        }
-        settings
-            .params
-            .validate()
-            .map_err(|e| AppError::BadRequest(e.to_string()))?;
+        self.check_settings(&settings).await?;
         self.registry
             .request(conversation_id, |reply| Command::SetSettings {
                 user,
@@ -464,6 +471,41 @@ impl Backend for ChatService {
             .request(conversation_id, |reply| Command::UndoPrune {
                 user,
                 root: root_id,
+                reply,
+            })
+            .await
+    }
+
+    async fn replay_branch(
+        &self,
+        user: Uuid,
+        conversation_id: Uuid,
+        leaf_id: Uuid,
+        from_id: Option<Uuid>,
+        settings: ConversationSettings,
+    ) -> Result<ReplayStarted, AppError> {
+        self.check_settings(&settings).await?;
+        self.registry
+            .request(conversation_id, |reply| Command::Replay {
+                user,
+                leaf: leaf_id,
+                from: from_id,
+                settings: settings.clone(),
+                reply,
+            })
+            .await
+    }
+
+    async fn stop_replay(
+        &self,
+        user: Uuid,
+        conversation_id: Uuid,
+        replay_id: Uuid,
+    ) -> Result<(), AppError> {
+        self.registry
+            .request(conversation_id, |reply| Command::StopReplay {
+                user,
+                replay: replay_id,
                 reply,
             })
             .await

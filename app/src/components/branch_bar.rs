@@ -1,5 +1,5 @@
 //! The bar above the displayed branch: its name (rename it), whether it
-//! is the main branch, its totals, and fork and compare.
+//! is the main branch, its totals, and fork, replay and compare.
 
 use crate::branches::{branch_label, BranchStats};
 use crate::components::compare_view::branch_title;
@@ -165,6 +165,17 @@ pub fn BranchBar() -> impl IntoView {
                     move |ev| fork(ev)
                 }>
                     "Fork"
+                </button>
+                <button
+                    class="replay-branch"
+                    title="Ask this branch's messages again with another model, persona or parameters"
+                    on:click=move |_| {
+                        if let Some(leaf) = state.active_leaf.get_untracked() {
+                            state.dialog.set(Some(ChatDialog::Replay(leaf)));
+                        }
+                    }
+                >
+                    "Replay…"
                 </button>
                 <Show when=move || !choices.with(Vec::is_empty)>
                     <span class="compare-picker">

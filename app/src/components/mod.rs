@@ -11,6 +11,7 @@ pub mod generation_settings;
 pub mod message;
 pub mod modal;
 pub mod prune;
+pub mod replay;
 pub mod search_box;
 pub mod sibling_nav;
 pub mod sidebar;

@@ -1,8 +1,9 @@
 //! Server functions on whole branches: name one, mark the main one, fork
-//! one into a new conversation, prune a subtree and undo that.
+//! one into a new conversation, prune a subtree and undo that, replay one
+//! with other settings.
 
 use crate::errors::AppError;
-use crate::model::{ConversationSummary, PruneReceipt};
+use crate::model::{ConversationSettings, ConversationSummary, PruneReceipt, ReplayStarted};
 use leptos::prelude::*;
 use server_fn::codec::Json;
 
@@ -98,6 +99,49 @@ pub async fn undo_prune(conversation_id: String, root_id: String) -> Result<(), 
                 user,
                 parse_id(&conversation_id, "conversation")?,
                 parse_id(&root_id, "message")?,
+            )
+            .await
+    })
+    .await
+}
+
+/// Re-runs each assistant turn of the branch ending at `leaf_id` (from
+/// `from_id` on; absent: the whole branch) with `settings` instead of the
+/// conversation's, into a new sibling branch. Answers once the first reply
+/// has started; progress follows on the event stream.
+#[server(endpoint = "replay_branch", input = Json)]
+pub async fn replay_branch(
+    conversation_id: String,
+    leaf_id: String,
+    from_id: Option<String>,
+    settings: ConversationSettings,
+) -> Result<ReplayStarted, AppError> {
+    run(|backend, user| async move {
+        backend
+            .replay_branch(
+                user,
+                parse_id(&conversation_id, "conversation")?,
+                parse_id(&leaf_id, "message")?,
+                from_id
+                    .as_deref()
+                    .map(|f| parse_id(f, "message"))
+                    .transpose()?,
+                settings,
+            )
+            .await
+    })
+    .await
+}
+
+/// Stops a running replay; the replies it wrote stay.
+#[server(endpoint = "stop_replay", input = Json)]
+pub async fn stop_replay(conversation_id: String, replay_id: String) -> Result<(), AppError> {
+    run(|backend, user| async move {
+        backend
+            .stop_replay(
+                user,
+                parse_id(&conversation_id, "conversation")?,
+                parse_id(&replay_id, "replay")?,
             )
             .await
     })

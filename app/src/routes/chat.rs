@@ -10,6 +10,7 @@ use crate::components::error_page::ErrorPage;
 use crate::components::generation_settings::GenerationSettings;
 use crate::components::message::{scroll_message_into_view, MessageItem};
 use crate::components::prune::{ConfirmPrune, UndoPruneNotice};
+use crate::components::replay::{ReplayDialog, ReplayNotices};
 use crate::components::system_prompt::SystemPromptEditor;
 use crate::components::tree_panel::TreePanel;
 use crate::functions::conversations::get_conversation;
@@ -116,6 +117,7 @@ fn Conversation(view: ConversationView) -> impl IntoView {
                 </For>
             </div>
             <UndoPruneNotice/>
+            <ReplayNotices/>
             <Show when=move || state.error.get().is_some()>
                 <div class="error-banner" role="alert">
                     <span>{move || state.error.get()}</span>
@@ -138,6 +140,7 @@ fn Conversation(view: ConversationView) -> impl IntoView {
                 ChatDialog::ConfirmPrune(node) => view! { <ConfirmPrune node/> }.into_any(),
                 ChatDialog::Context(reply) => view! { <ContextView reply/> }.into_any(),
                 ChatDialog::Compare { left, right } => view! { <CompareView left right/> }.into_any(),
+                ChatDialog::Replay(leaf) => view! { <ReplayDialog leaf/> }.into_any(),
             })
         }}
     }

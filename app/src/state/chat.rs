@@ -4,7 +4,7 @@
 
 use crate::errors::AppError;
 use crate::functions::branches::{
-    fork_branch, name_branch, prune_branch, set_main_branch, undo_prune,
+    fork_branch, name_branch, prune_branch, replay_branch, set_main_branch, stop_replay, undo_prune,
 };
 use crate::functions::messages::{
     continue_reply, regenerate, send_message, set_active_leaf, stop_generation,
@@ -14,6 +14,7 @@ use crate::model::{
     EffectiveModel, ForkOrigin, MessageNode, MessageStatus, PruneReceipt, ReplyParams, ReplyUsage,
     Role, SendReceipt, ToolCall,
 };
+use crate::replay::{ReplayProgress, ReplayState};
 use crate::tree::{NodeLink, Tree};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -86,6 +87,8 @@ pub enum ChatDialog {
     Context(Uuid),
     /// Two branches side by side, by their leaves.
     Compare { left: Uuid, right: Uuid },
+    /// Choices for replaying the branch ending at this leaf.
+    Replay(Uuid),
 }
 
 /// Facts about the conversation that do not change while it is open.
@@ -144,6 +147,8 @@ pub struct ChatState {
     pub last_prune: RwSignal<Option<PruneReceipt>>,
     /// The dialog shown over the chat.
     pub dialog: RwSignal<Option<ChatDialog>>,
+    /// Replays running, and those that ended until dismissed.
+    pub replays: RwSignal<Vec<ReplayProgress>>,
     pending_send: StoredValue<Option<PendingSend>>,
     leaf_saver: StoredValue<LeafSaver>,
 }
@@ -171,6 +176,7 @@ impl ChatState {
             main_node: RwSignal::new(None),
             last_prune: RwSignal::new(None),
             dialog: RwSignal::new(None),
+            replays: RwSignal::new(Vec::new()),
             pending_send: StoredValue::new(None),
             leaf_saver: StoredValue::new(LeafSaver::default()),
         };
@@ -210,6 +216,12 @@ impl ChatState {
         self.model.set(view.model.clone());
         self.labels.set(view.labels.clone());
         self.main_node.set(view.main_node_id);
+        // Replays shown as running that are not any more ended while the
+        // stream was away: their outcome is unknown, so they are dropped.
+        self.replays.update(|shown| {
+            shown.retain(|r| r.state != ReplayState::Running);
+            shown.extend(view.replays.iter().cloned());
+        });
     }
 
     /// The message with this id, if the page knows it.
@@ -288,7 +300,43 @@ impl ChatState {
                     self.active_leaf.set(Some(leaf));
                 }
             }
+            ChatEvent::Replay { progress } => self.note_replay(progress),
         }
+    }
+
+    /// Records a replay's progress, replacing what was known of it.
+    fn note_replay(&self, progress: ReplayProgress) {
+        self.replays.update(
+            |replays| match replays.iter_mut().find(|r| r.id == progress.id) {
+                Some(known) => *known = progress,
+                None => replays.push(progress),
+            },
+        );
+    }
+
+    /// Replays the branch ending at `leaf` with `settings`; shows the new
+    /// branch as it grows.
+    pub async fn replay(&self, leaf: Uuid, settings: ConversationSettings) -> Result<(), AppError> {
+        let started = replay_branch(
+            self.conversation_id.to_string(),
+            leaf.to_string(),
+            None,
+            settings,
+        )
+        .await?;
+        self.accept(started.receipt);
+        self.note_replay(started.progress);
+        Ok(())
+    }
+
+    /// Stops a running replay.
+    pub async fn stop_replay(&self, replay: Uuid) -> Result<(), AppError> {
+        stop_replay(self.conversation_id.to_string(), replay.to_string()).await
+    }
+
+    /// Forgets an ended replay's outcome.
+    pub fn dismiss_replay(&self, replay: Uuid) {
+        self.replays.update(|r| r.retain(|r| r.id != replay));
     }
 
     /// Takes pruned nodes off the page and shows `active_leaf` (the
@@ -367,12 +415,11 @@ impl ChatState {
             return;
         }
         let link = NodeLink::from(&node);
-        // A tool result or a reply the server added below the shown leaf
-        // (a tool loop going on) extends the shown branch; the server has
-        // already stored it as the active leaf.
-        let follows = node.role != Role::User
-            && node.parent_id.is_some()
-            && node.parent_id == self.active_leaf.get_untracked();
+        // A node the server added below the shown leaf (a tool loop or a
+        // replay going on, a message from another tab) extends the shown
+        // branch; the server has already stored it as the active leaf.
+        let follows =
+            node.parent_id.is_some() && node.parent_id == self.active_leaf.get_untracked();
         let id = node.id;
         self.messages
             .update_value(|m| _ = m.insert(node.id, LiveMessage::new(node)));

@@ -6,6 +6,7 @@
 //! period with no subscriber and nothing generating.
 
 mod branch_edits;
+mod replays;
 
 use super::event_log::{EventLog, Replay, Sequenced};
 use super::generation::{self, derive_seed, estimate_tokens, GenerationUpdate, UpdateKind};
@@ -19,11 +20,14 @@ use crate::storage::{Store, StoredMessage};
 use app::errors::AppError;
 use app::model::{
     BranchLabel, ChatEvent, ConversationSettings, EffectiveModel, EventCursor, MessageNode,
-    MessageStatus, PruneReceipt, ReplyParams, ReplyUsage, Role, SendReceipt, ToolCall,
+    MessageStatus, PruneReceipt, ReplayStarted, ReplyParams, ReplyUsage, Role, SendReceipt,
+    ToolCall,
 };
+use app::replay::ReplayProgress;
 use app::tree::{NodeLink, Tree};
 use branch_edits::PrunedSubtree;
 use futures::FutureExt;
+use replays::{ReplayRun, TurnEnd};
 use std::any::Any;
 use std::collections::HashMap;
 use std::future::Future;
@@ -148,6 +152,22 @@ pub enum Command {
         root: Uuid,
         reply: Reply<()>,
     },
+    /// Re-runs the assistant turns of the branch ending at `leaf`, from
+    /// `from` on (none: all), with `settings` (already validated), into a
+    /// new sibling branch.
+    Replay {
+        user: Uuid,
+        leaf: Uuid,
+        from: Option<Uuid>,
+        settings: ConversationSettings,
+        reply: Reply<ReplayStarted>,
+    },
+    /// Stops a running replay (its reply so far is kept).
+    StopReplay {
+        user: Uuid,
+        replay: Uuid,
+        reply: Reply<()>,
+    },
     /// Stops the actor (the conversation stays stored); refused while a
     /// reply is being generated.
     Close {
@@ -190,6 +210,15 @@ struct Prefill {
     seed: Option<u64>,
 }
 
+/// Why a reply is being written, beyond the message it answers.
+#[derive(Debug, Clone, Copy, Default)]
+struct ReplyOrigin {
+    /// How many model turns of this tool loop came before this one.
+    tool_round: usize,
+    /// The replay it is a turn of, if any (its settings apply).
+    replay: Option<Uuid>,
+}
+
 /// The conversation's messages and position in its event stream, taken at one instant.
 pub struct Snapshot {
     pub nodes: Vec<MessageNode>,
@@ -200,6 +229,7 @@ pub struct Snapshot {
     /// The names of shown branches.
     pub labels: Vec<BranchLabel>,
     pub main_node_id: Option<Uuid>,
+    pub replays: Vec<ReplayProgress>,
 }
 
 /// A subscriber's start: missed events to replay, then the live receiver.
@@ -286,8 +316,7 @@ struct Running {
     prompt_chars: usize,
     /// The tools the reply calls (known at its end).
     tool_calls: Vec<ToolCall>,
-    /// How many model turns of this tool loop came before this one.
-    tool_round: usize,
+    origin: ReplyOrigin,
 }
 
 impl Drop for Running {
@@ -347,6 +376,8 @@ pub struct ConversationActor {
     main_node: Option<Uuid>,
     /// Subtrees pruned recently enough to be restored, oldest first.
     pruned: Vec<PrunedSubtree>,
+    /// Replays running, by id.
+    replays: HashMap<Uuid, ReplayRun>,
 }
 
 impl ConversationActor {
@@ -402,6 +433,7 @@ impl ConversationActor {
             labels,
             main_node: record.main_node_id,
             pruned,
+            replays: HashMap::new(),
         })
     }
 
@@ -693,6 +725,30 @@ impl ConversationActor {
                 };
                 _ = reply.send(result.await);
             }
+            Command::Replay {
+                user,
+                leaf,
+                from,
+                settings,
+                reply,
+            } => {
+                let result = async {
+                    self.check_owner(user)?;
+                    self.start_replay(leaf, from, settings).await
+                };
+                _ = reply.send(result.await);
+            }
+            Command::StopReplay {
+                user,
+                replay,
+                reply,
+            } => {
+                let result = async {
+                    self.check_owner(user)?;
+                    self.stop_replay(replay).await
+                };
+                _ = reply.send(result.await);
+            }
             Command::Close { user, reply } => {
                 let closing = self.check_owner(user).and_then(|()| {
                     if self.running.is_empty() {
@@ -813,6 +869,7 @@ impl ConversationActor {
             settings: self.settings.clone(),
             labels: self.shown_labels(),
             main_node_id: self.main_node,
+            replays: self.running_replays(),
         }
     }
 
@@ -860,7 +917,8 @@ impl ConversationActor {
             node: user,
             client_id: Some(client_id),
         };
-        self.create_reply(user.node.id, Some(user), None, 0).await
+        self.create_reply(user.node.id, Some(user), None, ReplyOrigin::default())
+            .await
     }
 
     /// The assistant reply `message` and the message it answers, for
@@ -889,7 +947,8 @@ impl ConversationActor {
 
     async fn regenerate(&mut self, message: Uuid) -> Result<SendReceipt, AppError> {
         let (_, parent) = self.reply_and_parent(message, "regenerated")?;
-        self.create_reply(parent, None, None, 0).await
+        self.create_reply(parent, None, None, ReplyOrigin::default())
+            .await
     }
 
     /// Starts a sibling of an interrupted or failed reply that begins with
@@ -919,7 +978,8 @@ impl ConversationActor {
             text: node.content.clone(),
             seed: node.params.as_ref().and_then(|p| p.sampler.seed),
         };
-        self.create_reply(parent, None, Some(prefill), 0).await
+        self.create_reply(parent, None, Some(prefill), ReplyOrigin::default())
+            .await
     }
 
     /// Stores (the new user message and) a streaming assistant reply under
@@ -930,9 +990,14 @@ impl ConversationActor {
         parent: Uuid,
         user: Option<StoredMessage>,
         prefill: Option<Prefill>,
-        tool_round: usize,
+        origin: ReplyOrigin,
     ) -> Result<SendReceipt, AppError> {
-        let mut plan = self.context.catalog.plan(&self.settings);
+        let settings = origin
+            .replay
+            .and_then(|r| self.replays.get(&r))
+            .map_or(&self.settings, |r| &r.settings)
+            .clone();
+        let mut plan = self.context.catalog.plan(&settings);
         let system_prompt = self.effective_system_prompt(&plan);
         let mut thread = match &user {
             Some(user) => self.thread_to(&system_prompt, user.node.parent_id, Some(&user.node)),
@@ -962,7 +1027,7 @@ impl ConversationActor {
             model: Some(plan.key.clone()),
             params: Some(ReplyParams {
                 sampler: plan.params.clone(),
-                persona: self.settings.persona.clone(),
+                persona: settings.persona.clone(),
                 system_prompt: (!system_prompt.trim().is_empty()).then_some(system_prompt),
             }),
             note: None,
@@ -1006,9 +1071,9 @@ impl ConversationActor {
                 model: plan.model_id,
                 thread,
                 params: plan.params,
-                tools: if self.settings.tools
+                tools: if settings.tools
                     && plan.provider.supports_tools()
-                    && tool_round + 1 < MAX_TOOL_ROUNDS
+                    && origin.tool_round + 1 < MAX_TOOL_ROUNDS
                 {
                     tools::specs()
                 } else {
@@ -1029,7 +1094,7 @@ impl ConversationActor {
                 usage: TokenUsage::default(),
                 prompt_chars,
                 tool_calls: Vec::new(),
-                tool_round,
+                origin,
             },
         );
         Ok(SendReceipt {
@@ -1106,6 +1171,10 @@ impl ConversationActor {
                 usage,
             )
             .await;
+            if let Some(replay) = running.origin.replay {
+                self.replay_turn_ended(replay, message, TurnEnd::Stopped)
+                    .await;
+            }
         }
         Ok(())
     }
@@ -1176,17 +1245,25 @@ impl ConversationActor {
                             node.tool_calls = calls.clone();
                         }
                         self.finish(id, MessageStatus::Complete, None, usage).await;
-                        self.run_tools(id, calls, running.tool_round).await;
+                        self.run_tools(id, calls, running.origin).await;
                     }
                     Ok(()) => {
                         self.finish(id, MessageStatus::Complete, None, usage).await;
                         self.name_conversation(id).await;
+                        if let Some(replay) = running.origin.replay {
+                            self.replay_turn_ended(replay, id, TurnEnd::Complete).await;
+                        }
                     }
                     Err(error) => {
                         metrics::counter!("arbor_provider_errors_total", "kind" => error.kind.as_str())
                             .increment(1);
-                        self.finish(id, MessageStatus::Error, Some(error.to_string()), usage)
-                            .await
+                        let note = error.to_string();
+                        self.finish(id, MessageStatus::Error, Some(note.clone()), usage)
+                            .await;
+                        if let Some(replay) = running.origin.replay {
+                            self.replay_turn_ended(replay, id, TurnEnd::Failed(note))
+                                .await;
+                        }
                     }
                 }
             }
@@ -1196,7 +1273,7 @@ impl ConversationActor {
     /// Runs the tools reply `id` called, stores each result as a tool node
     /// (a chain below the reply), and asks the model to go on from the
     /// last one.
-    async fn run_tools(&mut self, id: Uuid, calls: Vec<ToolCall>, tool_round: usize) {
+    async fn run_tools(&mut self, id: Uuid, calls: Vec<ToolCall>, origin: ReplyOrigin) {
         let mut parent = id;
         for call in calls {
             let result = {
@@ -1233,6 +1310,11 @@ impl ConversationActor {
                 .await
             {
                 tracing::error!(%error, reply = %id, "could not store a tool result");
+                if let Some(replay) = origin.replay {
+                    let note = format!("a tool result could not be stored: {error}");
+                    self.replay_turn_ended(replay, id, TurnEnd::Failed(note))
+                        .await;
+                }
                 return;
             }
             self.tree.insert(NodeLink::from(&node));
@@ -1243,8 +1325,17 @@ impl ConversationActor {
                 node: Box::new(node),
             });
         }
-        if let Err(error) = self.create_reply(parent, None, None, tool_round + 1).await {
+        let next = ReplyOrigin {
+            tool_round: origin.tool_round + 1,
+            replay: origin.replay,
+        };
+        if let Err(error) = self.create_reply(parent, None, None, next).await {
             tracing::error!(?error, reply = %id, "could not answer after the tools ran");
+            if let Some(replay) = origin.replay {
+                let note = format!("the model could not be asked after its tools ran: {error}");
+                self.replay_turn_ended(replay, id, TurnEnd::Failed(note))
+                    .await;
+            }
         }
     }
 
