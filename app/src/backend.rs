@@ -3,8 +3,8 @@
 
 use crate::errors::AppError;
 use crate::model::{
-    ConversationSettings, ConversationSummary, ConversationView, EffectiveModel, ModelChoices,
-    PruneReceipt, ReplayStarted, SendReceipt,
+    ConversationSettings, ConversationSummary, ConversationView, EffectiveModel, MessageNode,
+    ModelChoices, PruneReceipt, ReplayStarted, SendReceipt,
 };
 use crate::search::SearchResults;
 use std::sync::Arc;
@@ -126,6 +126,15 @@ pub trait Backend: Send + Sync + 'static {
         conversation_id: Uuid,
         root_id: Uuid,
     ) -> Result<(), AppError>;
+    /// These messages of a conversation with their text (at most
+    /// [`MAX_FETCH`](crate::reading_window::MAX_FETCH)); ids that do not
+    /// exist (any more) are left out.
+    async fn messages(
+        &self,
+        user: Uuid,
+        conversation_id: Uuid,
+        ids: Vec<Uuid>,
+    ) -> Result<Vec<MessageNode>, AppError>;
     /// Re-runs the assistant turns of the branch ending at `leaf_id` (from
     /// `from_id` on; none: all of them) with `settings`, into a new sibling
     /// branch; the replies follow one another in the background.

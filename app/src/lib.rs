@@ -15,6 +15,7 @@ pub mod markdown;
 pub mod model;
 pub mod model_context;
 pub mod operations;
+pub mod reading_window;
 pub mod replay;
 pub mod routes;
 pub mod sampling;

@@ -209,6 +209,37 @@ pub struct MessageNode {
     pub created_at: i64,
 }
 
+/// A message without its text: enough to place it in the tree, draw it
+/// and count its branch's totals. The chat page gets one per message and
+/// loads texts as it shows them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeOutline {
+    pub id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<Uuid>,
+    pub role: Role,
+    pub status: MessageStatus,
+    pub created_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_active_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<ReplyUsage>,
+}
+
+impl From<&MessageNode> for NodeOutline {
+    fn from(node: &MessageNode) -> Self {
+        NodeOutline {
+            id: node.id,
+            parent_id: node.parent_id,
+            role: node.role,
+            status: node.status,
+            created_at: node.created_at,
+            last_active_at: node.last_active_at,
+            usage: node.usage,
+        }
+    }
+}
+
 impl MessageNode {
     /// A node with no model, params, note, usage or tool calls.
     pub fn new(
@@ -313,6 +344,11 @@ pub struct ModelChoices {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConversationView {
     pub summary: ConversationSummary,
+    /// Every message, without text, oldest first.
+    pub outline: Vec<NodeOutline>,
+    /// The newest messages of the shown branch (up to
+    /// [`FIRST_WINDOW`](crate::reading_window::FIRST_WINDOW)), with their
+    /// text; the page loads the others' when it shows them.
     pub nodes: Vec<MessageNode>,
     pub active_leaf_id: Option<Uuid>,
     /// The event stream position this snapshot corresponds to: subscribe after it.

@@ -15,6 +15,17 @@ pub struct NodeLink {
     pub last_active_at: Option<i64>,
 }
 
+impl From<&crate::model::NodeOutline> for NodeLink {
+    fn from(node: &crate::model::NodeOutline) -> Self {
+        NodeLink {
+            id: node.id,
+            parent_id: node.parent_id,
+            created_at: node.created_at,
+            last_active_at: node.last_active_at,
+        }
+    }
+}
+
 impl From<&crate::model::MessageNode> for NodeLink {
     fn from(node: &crate::model::MessageNode) -> Self {
         NodeLink {

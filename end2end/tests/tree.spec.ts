@@ -34,6 +34,8 @@ test.afterAll(async () => {
 
 /** The number in the cursor's "Message #N". */
 async function cursorMessage(page: import('@playwright/test').Page): Promise<number> {
+  // A node off the shown branch gets its text on demand.
+  await expect(treeCursor(page)).toHaveAttribute('aria-label', /Message #\d+/);
   const label = (await treeCursor(page).getAttribute('aria-label')) ?? '';
   const match = label.match(/Message #(\d+)/);
   if (!match) throw new Error(`no message number in "${label}"`);

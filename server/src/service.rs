@@ -11,8 +11,10 @@ use app::backend::{Backend, NewUserMessage};
 use app::errors::AppError;
 use app::model::{
     ConversationSettings, ConversationSummary, ConversationView, EffectiveModel, EventCursor,
-    ForkOrigin, ModelChoices, PruneReceipt, ReplayStarted, SendReceipt, MAX_SYSTEM_PROMPT_CHARS,
+    ForkOrigin, MessageNode, ModelChoices, PruneReceipt, ReplayStarted, SendReceipt,
+    MAX_SYSTEM_PROMPT_CHARS,
 };
+use app::reading_window::MAX_FETCH;
 use app::search::{SearchResults, MAX_QUERY_CHARS};
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -240,7 +242,8 @@ impl Backend for ChatService {
         };
         Ok(ConversationView {
             summary: record.summary,
-            nodes: snapshot.nodes,
+            outline: snapshot.outline,
+            nodes: snapshot.window,
             active_leaf_id: snapshot.active_leaf_id,
             cursor: snapshot.cursor,
             model: self.catalog.effective_model(&snapshot.settings),
@@ -471,6 +474,26 @@ impl Backend for ChatService {
             .request(conversation_id, |reply| Command::UndoPrune {
                 user,
                 root: root_id,
+                reply,
+            })
+            .await
+    }
+
+    async fn messages(
+        &self,
+        user: Uuid,
+        conversation_id: Uuid,
+        ids: Vec<Uuid>,
+    ) -> Result<Vec<MessageNode>, AppError> {
+        if ids.len() > MAX_FETCH {
+            return Err(AppError::BadRequest(format!(
+                "at most {MAX_FETCH} messages can be asked for at once"
+            )));
+        }
+        self.registry
+            .request(conversation_id, |reply| Command::Messages {
+                user,
+                ids: ids.clone(),
                 reply,
             })
             .await

@@ -17,9 +17,12 @@ pub fn branch_title(state: &ChatState, leaf: Uuid) -> String {
     named.unwrap_or_else(|| {
         let text = state
             .message(leaf)
-            .map(|m| m.content.get_untracked())
-            .unwrap_or_default();
-        format!("“{}”", crate::components::tree_panel::preview(&text, 40))
+            .filter(|m| m.loaded.get_untracked())
+            .map(|m| m.content.get_untracked());
+        match text {
+            Some(text) => format!("“{}”", crate::components::tree_panel::preview(&text, 40)),
+            None => format!("A branch of {} messages", path.len()),
+        }
     })
 }
 

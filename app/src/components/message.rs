@@ -18,13 +18,23 @@ fn default_note(status: MessageStatus) -> Option<&'static str> {
     }
 }
 
-/// Scrolls the chat so the message `id` is in view (once it is drawn).
+/// Scrolls the chat so the message `id` is in view, once it is drawn with
+/// its text (for up to about two seconds of frames).
 #[cfg(feature = "hydrate")]
 pub fn scroll_message_into_view(id: Uuid) {
+    scroll_when_drawn(id, 120);
+}
+
+#[cfg(feature = "hydrate")]
+fn scroll_when_drawn(id: Uuid, frames_left: u32) {
     request_animation_frame(move || {
         let selector = format!("article[data-id=\"{id}\"]");
-        if let Some(element) = document().query_selector(&selector).ok().flatten() {
-            element.scroll_into_view();
+        match document().query_selector(&selector).ok().flatten() {
+            Some(element) if element.get_attribute("aria-busy").is_none() => {
+                element.scroll_into_view();
+            }
+            _ if frames_left > 0 => scroll_when_drawn(id, frames_left - 1),
+            _ => {}
         }
     });
 }
@@ -32,9 +42,32 @@ pub fn scroll_message_into_view(id: Uuid) {
 #[cfg(not(feature = "hydrate"))]
 pub fn scroll_message_into_view(_id: Uuid) {}
 
-/// A message in the chat column.
+/// A message in the chat column; a placeholder while its text loads.
 #[component]
 pub fn MessageItem(id: Uuid) -> impl IntoView {
+    let state = use_chat();
+    let Some(loaded) = state.message(id).map(|m| m.loaded) else {
+        return ().into_any();
+    };
+    let role = state.look(id).map(|(role, _)| role.as_str()).unwrap_or("");
+    (move || {
+        if loaded.get() {
+            view! { <LoadedMessage id/> }.into_any()
+        } else {
+            view! {
+                <article class="message loading" data-id=id.to_string() data-role=role aria-busy="true">
+                    <p class="muted">"Loading…"</p>
+                </article>
+            }
+            .into_any()
+        }
+    })
+    .into_any()
+}
+
+/// A message whose text is here.
+#[component]
+fn LoadedMessage(id: Uuid) -> impl IntoView {
     let state = use_chat();
     let Some(message) = state.message(id) else {
         return ().into_any();

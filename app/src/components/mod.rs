@@ -18,3 +18,4 @@ pub mod sidebar;
 pub mod system_prompt;
 pub mod tree_canvas;
 pub mod tree_panel;
+pub mod when_loaded;

@@ -170,7 +170,7 @@ pub fn TreeCanvas(view: TreeView) -> impl IntoView {
     let pick = move |id: Uuid| {
         state.selected.set(Some(id));
         view.cursor.set(Some(id));
-        state.show_branch_of(id);
+        state.reveal(id);
         scroll_message_into_view(id);
     };
     let on_key = move |ev: leptos::ev::KeyboardEvent| {
@@ -415,6 +415,8 @@ fn describe(state: ChatState, id: Uuid, on_branch: bool, hidden: usize) -> Strin
         Role::Tool => "Tool",
     };
     let status = message.status.get();
+    // Said again once the text arrives, not at every streamed word.
+    message.loaded.track();
     let mut label = format!(
         "{role} message: {}",
         preview(&message.content.get_untracked(), 80)
@@ -446,6 +448,9 @@ fn Preview(
             .or_else(|| focused.get().then(|| view.current.get()).flatten())?;
         let point = view.layout.with(|l| l.placement(id).map(centre))?;
         let message = state.message(id)?;
+        if !message.loaded.get_untracked() {
+            state.spawn(async move { state.load(&[id]).await });
+        }
         let (x, y) = view.viewport.get().to_screen(point);
         let (width, _) = view.frame_size.get();
         let side = if x > width / 2.0 {

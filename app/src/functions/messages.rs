@@ -1,8 +1,8 @@
-//! Server functions on messages: send (and edit), regenerate, stop, and
-//! choosing which branch is shown.
+//! Server functions on messages: send (and edit), regenerate, stop,
+//! choosing which branch is shown, and loading texts the page has not got.
 
 use crate::errors::AppError;
-use crate::model::SendReceipt;
+use crate::model::{MessageNode, SendReceipt};
 use leptos::prelude::*;
 use server_fn::codec::Json;
 
@@ -96,6 +96,27 @@ pub async fn set_active_leaf(conversation_id: String, leaf_id: String) -> Result
                 parse_id(&conversation_id, "conversation")?,
                 parse_id(&leaf_id, "message")?,
             )
+            .await
+    })
+    .await
+}
+
+/// These messages of a conversation with their text, for the parts of the
+/// tree the page did not get with it (at most
+/// [`MAX_FETCH`](crate::reading_window::MAX_FETCH) at once). Ids that do
+/// not exist (any more, say pruned) are left out of the answer.
+#[server(endpoint = "get_messages", input = Json)]
+pub async fn get_messages(
+    conversation_id: String,
+    ids: Vec<String>,
+) -> Result<Vec<MessageNode>, AppError> {
+    run(|backend, user| async move {
+        let ids = ids
+            .iter()
+            .map(|id| parse_id(id, "message"))
+            .collect::<Result<Vec<_>, _>>()?;
+        backend
+            .messages(user, parse_id(&conversation_id, "conversation")?, ids)
             .await
     })
     .await

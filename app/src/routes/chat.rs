@@ -1,6 +1,7 @@
 //! The chat page `/c/<id>`: the displayed branch, the composer, and the tree
 //! panel beside them.
 
+use crate::branches::Comparison;
 use crate::components::branch_bar::BranchBar;
 use crate::components::compare_view::CompareView;
 use crate::components::composer::Composer;
@@ -13,8 +14,10 @@ use crate::components::prune::{ConfirmPrune, UndoPruneNotice};
 use crate::components::replay::{ReplayDialog, ReplayNotices};
 use crate::components::system_prompt::SystemPromptEditor;
 use crate::components::tree_panel::TreePanel;
+use crate::components::when_loaded::WhenLoaded;
 use crate::functions::conversations::get_conversation;
 use crate::model::ConversationView;
+use crate::reading_window;
 use crate::state::chat::{ChatDialog, ChatState};
 use crate::state::conversation_list::use_conversation_list;
 use leptos::prelude::*;
@@ -55,6 +58,28 @@ fn Conversation(view: ConversationView) -> impl IntoView {
             .unwrap_or_else(|| stored_title.clone())
     });
     let path = Memo::new(move |_| state.path());
+    // The newest messages of the branch; older ones as the reader scrolls up.
+    let shown = Memo::new(move |_| {
+        let window = state.window.get();
+        path.with(|p| window.shown(p).to_vec())
+    });
+    let hidden = Memo::new(move |_| state.window.get().hidden(path.with(Vec::len)));
+    let show_older = move || {
+        if hidden.get_untracked().0 > 0 {
+            state.window.update(|w| *w = w.older());
+        }
+    };
+    let show_newer = move || {
+        if hidden.get_untracked().1 > 0 {
+            state.window.update(|w| *w = w.newer());
+        }
+    };
+    Effect::new(move |_| {
+        let ids = shown.get();
+        if ids.iter().any(|id| !state.is_loaded(*id)) {
+            state.spawn(async move { state.load(&ids).await });
+        }
+    });
     let streaming = Signal::derive(move || state.leaf_is_streaming());
     let draft = RwSignal::new(String::new());
     let sending = RwSignal::new(false);
@@ -108,13 +133,44 @@ fn Conversation(view: ConversationView) -> impl IntoView {
                 <DrawerToggle drawer=Drawer::Tree/>
             </header>
             <BranchBar/>
-            <div class="messages" node_ref=list_ref on:click=copy_code>
+            <div
+                class="messages"
+                node_ref=list_ref
+                on:click=copy_code
+                on:scroll=move |_| {
+                    let Some(list) = list_ref.get_untracked() else { return };
+                    if list.scroll_top() < 400 {
+                        show_older();
+                    }
+                    if list.scroll_height() - list.scroll_top() - list.client_height() < 400 {
+                        show_newer();
+                    }
+                }
+            >
                 <Show when=move || path.with(Vec::is_empty)>
                     <p class="muted empty-chat">"Send a message to start this conversation."</p>
                 </Show>
-                <For each=move || path.get() key=|id| *id let:id>
+                <Show when=move || { hidden.get().0 > 0 }>
+                    <button class="show-older" on:click=move |_| show_older()>
+                        {move || format!("Show older messages ({} more above)", hidden.get().0)}
+                    </button>
+                </Show>
+                <For each=move || shown.get() key=|id| *id let:id>
                     <MessageItem id/>
                 </For>
+                <Show when=move || { hidden.get().1 > 0 }>
+                    <div class="newer-messages">
+                        <button class="show-newer" on:click=move |_| show_newer()>
+                            {move || format!("Show newer messages ({} more below)", hidden.get().1)}
+                        </button>
+                        <button
+                            class="jump-to-newest"
+                            on:click=move |_| state.window.set(reading_window::Window::NEWEST)
+                        >
+                            "Jump to the newest"
+                        </button>
+                    </div>
+                </Show>
             </div>
             <UndoPruneNotice/>
             <ReplayNotices/>
@@ -137,9 +193,21 @@ fn Conversation(view: ConversationView) -> impl IntoView {
         <TreePanel/>
         {move || {
             state.dialog.get().map(|dialog| match dialog {
-                ChatDialog::ConfirmPrune(node) => view! { <ConfirmPrune node/> }.into_any(),
-                ChatDialog::Context(reply) => view! { <ContextView reply/> }.into_any(),
-                ChatDialog::Compare { left, right } => view! { <CompareView left right/> }.into_any(),
+                ChatDialog::ConfirmPrune(node) => view! {
+                    <WhenLoaded ids=vec![node]><ConfirmPrune node/></WhenLoaded>
+                }
+                .into_any(),
+                ChatDialog::Context(reply) => {
+                    let ids = state.tree.with_untracked(|t| t.path_to(reply));
+                    view! { <WhenLoaded ids><ContextView reply/></WhenLoaded> }.into_any()
+                }
+                ChatDialog::Compare { left, right } => {
+                    let ids = state.tree.with_untracked(|t| {
+                        let rows = Comparison::of(t, left, right);
+                        [left, right].into_iter().chain(rows.left).chain(rows.right).collect()
+                    });
+                    view! { <WhenLoaded ids><CompareView left right/></WhenLoaded> }.into_any()
+                }
                 ChatDialog::Replay(leaf) => view! { <ReplayDialog leaf/> }.into_any(),
             })
         }}
@@ -161,7 +229,7 @@ fn jump_to_linked_message(state: ChatState) {
         {
             Some(node) => {
                 state.selected.set(Some(node));
-                state.show_branch_of(node);
+                state.reveal(node);
                 scroll_message_into_view(node);
             }
             None => state.error.set(Some(
@@ -212,16 +280,24 @@ fn follow_the_reply(
     state: ChatState,
 ) {
     let shown_len = StoredValue::new(0usize);
+    let was_at_end = StoredValue::new(true);
     Effect::new(move |_| {
         let path = path.get();
         if let Some(leaf) = path.last().and_then(|id| state.message(*id)) {
             leaf.content.track();
         }
+        // Reading older messages away from the end: nothing to follow.
+        if state.window.get().below > 0 {
+            was_at_end.set_value(false);
+            return;
+        }
+        let returned = !was_at_end.get_value();
+        was_at_end.set_value(true);
         let Some(list) = list.get() else { return };
         let changed = shown_len.get_value() != path.len();
         shown_len.set_value(path.len());
         let near_bottom = list.scroll_height() - list.scroll_top() - list.client_height() < 160;
-        if changed || near_bottom {
+        if changed || near_bottom || returned {
             list.set_scroll_top(list.scroll_height());
         }
     });

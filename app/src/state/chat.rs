@@ -1,24 +1,26 @@
 //! The open conversation as the page holds it: the tree's shape, each
-//! message's live text and status, the displayed branch, and the actions
-//! that change them (send, edit, regenerate, stop, switch branch).
+//! message's live text and status (texts are loaded as they are shown),
+//! the displayed branch, and the actions that change them (send, edit,
+//! regenerate, stop, switch branch).
 
 use crate::errors::AppError;
 use crate::functions::branches::{
     fork_branch, name_branch, prune_branch, replay_branch, set_main_branch, stop_replay, undo_prune,
 };
 use crate::functions::messages::{
-    continue_reply, regenerate, send_message, set_active_leaf, stop_generation,
+    continue_reply, get_messages, regenerate, send_message, set_active_leaf, stop_generation,
 };
 use crate::model::{
     BranchLabel, ChatEvent, ConversationSettings, ConversationSummary, ConversationView,
-    EffectiveModel, ForkOrigin, MessageNode, MessageStatus, PruneReceipt, ReplyParams, ReplyUsage,
-    Role, SendReceipt, ToolCall,
+    EffectiveModel, ForkOrigin, MessageNode, MessageStatus, NodeOutline, PruneReceipt, ReplyParams,
+    ReplyUsage, Role, SendReceipt, ToolCall,
 };
+use crate::reading_window::{self, Window};
 use crate::replay::{ReplayProgress, ReplayState};
 use crate::tree::{NodeLink, Tree};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// One message with the parts that change while it streams.
@@ -37,9 +39,47 @@ pub struct LiveMessage {
     pub tool_calls: ArcRwSignal<Vec<ToolCall>>,
     pub tool_call_id: Option<String>,
     pub created_at: i64,
+    /// Whether the text (and model, parameters, note) is here; a message
+    /// known only by its outline has none until it is loaded.
+    pub loaded: ArcRwSignal<bool>,
 }
 
 impl LiveMessage {
+    /// A message known only by its place in the tree.
+    fn outline(node: &NodeOutline) -> Self {
+        LiveMessage {
+            id: node.id,
+            parent_id: node.parent_id,
+            role: node.role,
+            model: None,
+            params: None,
+            content: ArcRwSignal::new(String::new()),
+            status: ArcRwSignal::new(node.status),
+            note: ArcRwSignal::new(None),
+            usage: ArcRwSignal::new(node.usage),
+            tool_calls: ArcRwSignal::new(Vec::new()),
+            tool_call_id: None,
+            created_at: node.created_at,
+            loaded: ArcRwSignal::new(false),
+        }
+    }
+
+    /// Takes in the whole message, keeping the signals (views showing
+    /// them follow).
+    fn fill(&mut self, node: MessageNode) {
+        self.model = node.model;
+        self.params = node.params;
+        self.tool_call_id = node.tool_call_id;
+        if self.content.with_untracked(|c| *c != node.content) {
+            self.content.set(node.content);
+        }
+        self.status.set(node.status);
+        self.note.set(node.note);
+        self.usage.set(node.usage);
+        self.tool_calls.set(node.tool_calls);
+        self.loaded.set(true);
+    }
+
     fn new(node: MessageNode) -> Self {
         LiveMessage {
             id: node.id,
@@ -54,6 +94,7 @@ impl LiveMessage {
             tool_calls: ArcRwSignal::new(node.tool_calls),
             tool_call_id: node.tool_call_id,
             created_at: node.created_at,
+            loaded: ArcRwSignal::new(true),
         }
     }
 
@@ -149,6 +190,14 @@ pub struct ChatState {
     pub dialog: RwSignal<Option<ChatDialog>>,
     /// Replays running, and those that ended until dismissed.
     pub replays: RwSignal<Vec<ReplayProgress>>,
+    /// Which messages of the displayed branch are shown (its newest at
+    /// first; scrolling shows more).
+    pub window: RwSignal<Window>,
+    /// Messages whose text is being fetched.
+    fetching: StoredValue<HashSet<Uuid>>,
+    /// Messages fetched while they streamed: fetched again when they end,
+    /// as words written between the answer and the event stream could be missed.
+    fetched_streaming: StoredValue<HashSet<Uuid>>,
     pending_send: StoredValue<Option<PendingSend>>,
     leaf_saver: StoredValue<LeafSaver>,
 }
@@ -177,6 +226,9 @@ impl ChatState {
             last_prune: RwSignal::new(None),
             dialog: RwSignal::new(None),
             replays: RwSignal::new(Vec::new()),
+            window: RwSignal::new(Window::NEWEST),
+            fetching: StoredValue::new(HashSet::new()),
+            fetched_streaming: StoredValue::new(HashSet::new()),
             pending_send: StoredValue::new(None),
             leaf_saver: StoredValue::new(LeafSaver::default()),
         };
@@ -186,26 +238,30 @@ impl ChatState {
 
     /// Brings everything in line with a fresh snapshot (after the event
     /// stream could not resume). Messages already shown keep their signals,
-    /// so the components showing them update in place.
+    /// so the components showing them update in place; one whose state
+    /// changed meanwhile outside the snapshot's texts is loaded again.
     pub fn replace_with(&self, view: &ConversationView) {
-        let tree = Tree::from_links(view.nodes.iter().map(NodeLink::from));
+        let tree = Tree::from_links(view.outline.iter().map(NodeLink::from));
         let leaf = tree.initial_leaf(view.active_leaf_id);
         self.messages.update_value(|messages| {
             messages.retain(|id, _| tree.contains(*id));
-            for node in &view.nodes {
+            for node in &view.outline {
                 match messages.get(&node.id) {
-                    Some(shown) => {
-                        if shown.content.with_untracked(|c| *c != node.content) {
-                            shown.content.set(node.content.clone());
+                    Some(known) => {
+                        if known.status.get_untracked() != node.status {
+                            known.loaded.set(false);
+                            known.status.set(node.status);
                         }
-                        shown.status.set(node.status);
-                        shown.note.set(node.note.clone());
-                        shown.usage.set(node.usage);
-                        shown.tool_calls.set(node.tool_calls.clone());
+                        known.usage.set(node.usage);
                     }
                     None => {
-                        messages.insert(node.id, LiveMessage::new(node.clone()));
+                        messages.insert(node.id, LiveMessage::outline(node));
                     }
+                }
+            }
+            for node in &view.nodes {
+                if let Some(known) = messages.get_mut(&node.id) {
+                    known.fill(node.clone());
                 }
             }
         });
@@ -229,6 +285,69 @@ impl ChatState {
         self.messages
             .try_with_value(|m| m.get(&id).cloned())
             .flatten()
+    }
+
+    /// Whether the page has the text of message `id` (tracked); an
+    /// unknown message has nothing to load.
+    pub fn is_loaded(&self, id: Uuid) -> bool {
+        self.messages
+            .try_with_value(|m| m.get(&id).map(|m| m.loaded.get()))
+            .flatten()
+            .unwrap_or(true)
+    }
+
+    /// Fetches the texts of those of `ids` the page has not got and is
+    /// not fetching already.
+    pub async fn load(&self, ids: &[Uuid]) -> Result<(), AppError> {
+        let batches = self
+            .fetching
+            .try_update_value(|fetching| {
+                let batches = reading_window::to_fetch(ids, |id| {
+                    fetching.contains(&id) || untrack(|| self.is_loaded(id))
+                });
+                fetching.extend(batches.iter().flatten());
+                batches
+            })
+            .unwrap_or_default();
+        let mut outcome = Ok(());
+        for batch in batches {
+            let ids = batch.iter().map(Uuid::to_string).collect();
+            match get_messages(self.conversation_id.to_string(), ids).await {
+                Ok(nodes) => nodes.into_iter().for_each(|node| self.take_in(node)),
+                Err(err) => outcome = Err(err),
+            }
+            self.fetching.try_update_value(|fetching| {
+                for id in &batch {
+                    fetching.remove(id);
+                }
+            });
+        }
+        outcome
+    }
+
+    /// Fills in a message fetched on demand.
+    fn take_in(&self, node: MessageNode) {
+        if node.status == MessageStatus::Streaming {
+            self.fetched_streaming
+                .try_update_value(|ids| ids.insert(node.id));
+        }
+        self.messages.try_update_value(|messages| {
+            if let Some(known) = messages.get_mut(&node.id) {
+                known.fill(node);
+            }
+        });
+    }
+
+    /// Shows the branch through `node`, with enough of it for `node`
+    /// itself to be shown.
+    pub fn reveal(&self, node: Uuid) {
+        self.show_branch_of(node);
+        let leaf = self.active_leaf.get_untracked();
+        let path = self
+            .tree
+            .with_untracked(|t| leaf.map(|l| t.path_to(l)).unwrap_or_default());
+        self.window
+            .update(|window| *window = window.reaching(&path, node));
     }
 
     /// A message's role and (tracked) status, without copying the message.
@@ -258,7 +377,8 @@ impl ChatState {
         match event {
             ChatEvent::Message { node } => self.insert(*node),
             ChatEvent::Delta { id, text } => {
-                if let Some(message) = self.message(id) {
+                // A text not loaded yet comes whole when it is.
+                if let Some(message) = self.message(id).filter(|m| m.loaded.get_untracked()) {
                     message.content.update(|c| c.push_str(&text));
                 }
             }
@@ -274,6 +394,13 @@ impl ChatState {
                     message.note.set(note);
                     message.usage.set(usage);
                     message.tool_calls.set(tool_calls);
+                    let refetch = self
+                        .fetched_streaming
+                        .try_update_value(|ids| ids.remove(&id))
+                        .unwrap_or(false);
+                    if refetch {
+                        message.loaded.set(false);
+                    }
                 }
             }
             // The title lives in the conversation list, which the stream refreshes.
@@ -426,6 +553,7 @@ impl ChatState {
         self.tree.update(|t| t.insert(link));
         if follows {
             self.active_leaf.set(Some(id));
+            self.window.update(|window| *window = window.grown_by(1));
         }
     }
 
@@ -447,7 +575,7 @@ impl ChatState {
         });
         if let Some(target) = target {
             self.selected.set(Some(target));
-            self.show_branch_of(target);
+            self.reveal(target);
         }
     }
 
@@ -521,6 +649,10 @@ impl ChatState {
         }
         self.insert(receipt.assistant);
         self.error.set(None);
+        // Whoever reads older messages and sends one wants to see it.
+        if self.window.get_untracked().below > 0 {
+            self.window.set(Window::NEWEST);
+        }
         // The server already stored this leaf as active.
         self.show_leaf(leaf);
     }

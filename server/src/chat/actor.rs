@@ -20,9 +20,10 @@ use crate::storage::{Store, StoredMessage};
 use app::errors::AppError;
 use app::model::{
     BranchLabel, ChatEvent, ConversationSettings, EffectiveModel, EventCursor, MessageNode,
-    MessageStatus, PruneReceipt, ReplayStarted, ReplyParams, ReplyUsage, Role, SendReceipt,
-    ToolCall,
+    MessageStatus, NodeOutline, PruneReceipt, ReplayStarted, ReplyParams, ReplyUsage, Role,
+    SendReceipt, ToolCall,
 };
+use app::reading_window;
 use app::replay::ReplayProgress;
 use app::tree::{NodeLink, Tree};
 use branch_edits::PrunedSubtree;
@@ -114,6 +115,13 @@ pub enum Command {
         user: Uuid,
         message: Uuid,
         reply: Reply<MessageNode>,
+    },
+    /// These messages, with their text; ids that do not exist (any more)
+    /// are left out.
+    Messages {
+        user: Uuid,
+        ids: Vec<Uuid>,
+        reply: Reply<Vec<MessageNode>>,
     },
     /// The messages from the root to `leaf` (none: the shown leaf).
     Branch {
@@ -221,7 +229,10 @@ struct ReplyOrigin {
 
 /// The conversation's messages and position in its event stream, taken at one instant.
 pub struct Snapshot {
-    pub nodes: Vec<MessageNode>,
+    /// Every message without its text, oldest first.
+    pub outline: Vec<NodeOutline>,
+    /// The newest messages of the shown branch, with their text.
+    pub window: Vec<MessageNode>,
     pub active_leaf_id: Option<Uuid>,
     pub cursor: EventCursor,
     pub system_prompt: String,
@@ -686,6 +697,13 @@ impl ConversationActor {
                     other => _ = reply.send(other.cloned()),
                 }
             }
+            Command::Messages { user, ids, reply } => {
+                _ = reply.send(self.check_owner(user).map(|()| {
+                    ids.iter()
+                        .filter_map(|id| self.messages.get(id).cloned())
+                        .collect()
+                }));
+            }
             Command::Branch { user, leaf, reply } => {
                 _ = reply.send(self.check_owner(user).and_then(|()| self.branch(leaf)));
             }
@@ -859,10 +877,21 @@ impl ConversationActor {
     }
 
     fn snapshot(&self) -> Snapshot {
-        let mut nodes: Vec<MessageNode> = self.messages.values().cloned().collect();
-        nodes.sort_by_key(|n| (n.created_at, n.id));
+        let mut outline: Vec<NodeOutline> = self.messages.values().map(NodeOutline::from).collect();
+        outline.sort_by_key(|n| (n.created_at, n.id));
+        let path = self
+            .tree
+            .initial_leaf(self.active_leaf)
+            .map(|leaf| self.tree.path_to(leaf))
+            .unwrap_or_default();
+        let window = reading_window::Window::NEWEST
+            .shown(&path)
+            .iter()
+            .filter_map(|id| self.messages.get(id).cloned())
+            .collect();
         Snapshot {
-            nodes,
+            outline,
+            window,
             active_leaf_id: self.active_leaf,
             cursor: self.log.cursor(),
             system_prompt: self.system_prompt.clone(),

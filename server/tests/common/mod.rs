@@ -174,7 +174,42 @@ impl TestServer {
             .expect("create_conversation succeeds")
     }
 
+    /// The conversation with every message's text, fetched as the page
+    /// does: `get_conversation` (the outline and the newest messages of the
+    /// shown branch), then `get_messages` for the rest. Its `nodes` are
+    /// every message, in the outline's order.
     pub async fn conversation(&self, id: Uuid) -> ConversationView {
+        let mut view = self.conversation_page(id).await;
+        let have: std::collections::HashSet<Uuid> = view.nodes.iter().map(|n| n.id).collect();
+        let missing: Vec<Uuid> = view
+            .outline
+            .iter()
+            .map(|o| o.id)
+            .filter(|id| !have.contains(id))
+            .collect();
+        for batch in missing.chunks(app::reading_window::MAX_FETCH) {
+            let nodes: Vec<MessageNode> = self
+                .call(
+                    "get_messages",
+                    json!({ "conversation_id": id, "ids": batch }),
+                )
+                .await
+                .expect("get_messages succeeds");
+            view.nodes.extend(nodes);
+        }
+        let order: std::collections::HashMap<Uuid, usize> = view
+            .outline
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (o.id, i))
+            .collect();
+        view.nodes
+            .sort_by_key(|n| order.get(&n.id).copied().unwrap_or(usize::MAX));
+        view
+    }
+
+    /// What `get_conversation` answers, as the chat page gets it.
+    pub async fn conversation_page(&self, id: Uuid) -> ConversationView {
         self.call("get_conversation", json!({ "id": id }))
             .await
             .expect("get_conversation succeeds")
