@@ -4,7 +4,7 @@
 use crate::errors::AppError;
 use crate::model::{
     ConversationSettings, ConversationSummary, ConversationView, EffectiveModel, MessageNode,
-    ModelChoices, PruneReceipt, ReplayStarted, SendReceipt,
+    ModelChoices, NodeOutline, PruneReceipt, ReplayStarted, SendReceipt,
 };
 use crate::search::SearchResults;
 use std::sync::Arc;
@@ -126,6 +126,12 @@ pub trait Backend: Send + Sync + 'static {
         conversation_id: Uuid,
         root_id: Uuid,
     ) -> Result<(), AppError>;
+    /// Every message of a conversation without its text, oldest first.
+    async fn outline(
+        &self,
+        user: Uuid,
+        conversation_id: Uuid,
+    ) -> Result<Vec<NodeOutline>, AppError>;
     /// These messages of a conversation with their text (at most
     /// [`MAX_FETCH`](crate::reading_window::MAX_FETCH)); ids that do not
     /// exist (any more) are left out.

@@ -289,6 +289,10 @@ fn tools_on() -> bool {
     true
 }
 
+fn complete() -> bool {
+    true
+}
+
 impl Default for ConversationSettings {
     /// No choices made: default model, no persona, no sampler values, tools on.
     fn default() -> Self {
@@ -344,8 +348,12 @@ pub struct ModelChoices {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConversationView {
     pub summary: ConversationSummary,
-    /// Every message, without text, oldest first.
+    /// Every message, without text, oldest first; or, when
+    /// `outline_complete` is false (a big tree), only the shown messages and
+    /// their siblings (`get_outline` answers the rest).
     pub outline: Vec<NodeOutline>,
+    #[serde(default = "complete")]
+    pub outline_complete: bool,
     /// The newest messages of the shown branch (up to
     /// [`FIRST_WINDOW`](crate::reading_window::FIRST_WINDOW)), with their
     /// text; the page loads the others' when it shows them.

@@ -14,6 +14,12 @@ pub const PAGE: usize = 60;
 /// The most message texts one request may ask for.
 pub const MAX_FETCH: usize = 200;
 
+/// Conversations up to this many messages come with their whole outline;
+/// a bigger one comes with the outline of what is shown (and its
+/// siblings), and the page fetches the rest once it is live, so the size of
+/// the tree does not hold up the first screen.
+pub const WHOLE_OUTLINE_UP_TO: usize = 2000;
+
 /// Which messages of a branch are shown: `count` in a row, ending `below`
 /// messages before the branch's end (0: the newest are shown).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use app::backend::{Backend, NewUserMessage};
 use app::errors::AppError;
 use app::model::{
     ConversationSettings, ConversationSummary, ConversationView, EffectiveModel, EventCursor,
-    ForkOrigin, MessageNode, ModelChoices, PruneReceipt, ReplayStarted, SendReceipt,
+    ForkOrigin, MessageNode, ModelChoices, NodeOutline, PruneReceipt, ReplayStarted, SendReceipt,
     MAX_SYSTEM_PROMPT_CHARS,
 };
 use app::reading_window::MAX_FETCH;
@@ -243,6 +243,7 @@ impl Backend for ChatService {
         Ok(ConversationView {
             summary: record.summary,
             outline: snapshot.outline,
+            outline_complete: snapshot.outline_complete,
             nodes: snapshot.window,
             active_leaf_id: snapshot.active_leaf_id,
             cursor: snapshot.cursor,
@@ -476,6 +477,16 @@ impl Backend for ChatService {
                 root: root_id,
                 reply,
             })
+            .await
+    }
+
+    async fn outline(
+        &self,
+        user: Uuid,
+        conversation_id: Uuid,
+    ) -> Result<Vec<NodeOutline>, AppError> {
+        self.registry
+            .request(conversation_id, |reply| Command::Outline { user, reply })
             .await
     }
 

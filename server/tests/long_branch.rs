@@ -47,6 +47,15 @@ async fn the_page_gets_the_outline_and_only_the_newest_texts_of_its_branch() {
 
     let page = server.conversation_page(conversation).await;
     assert_eq!(page.outline.len(), 51, "every message is outlined");
+    assert!(page.outline_complete);
+    let outline: Vec<app::model::NodeOutline> = server
+        .call("get_outline", json!({ "conversation_id": conversation }))
+        .await
+        .expect("get_outline succeeds");
+    assert_eq!(
+        outline, page.outline,
+        "get_outline answers the same outline"
+    );
     let full = server.conversation(conversation).await;
     let branch: Vec<&MessageNode> = common::shown_branch(&full);
     assert_eq!(branch.len(), 50);

@@ -20,7 +20,7 @@ pub fn SiblingNav(id: Uuid) -> impl IntoView {
                         <button
                             class="sibling-prev"
                             aria-label="Previous version"
-                            disabled=index == 1
+                            disabled=move || index == 1 || !state.outline_complete.get()
                             on:click=move |_| state.show_sibling(id, -1)
                         >
                             "<"
@@ -29,7 +29,7 @@ pub fn SiblingNav(id: Uuid) -> impl IntoView {
                         <button
                             class="sibling-next"
                             aria-label="Next version"
-                            disabled=index == total
+                            disabled=move || index == total || !state.outline_complete.get()
                             on:click=move |_| state.show_sibling(id, 1)
                         >
                             ">"

@@ -2,7 +2,7 @@
 //! choosing which branch is shown, and loading texts the page has not got.
 
 use crate::errors::AppError;
-use crate::model::{MessageNode, SendReceipt};
+use crate::model::{MessageNode, NodeOutline, SendReceipt};
 use leptos::prelude::*;
 use server_fn::codec::Json;
 
@@ -117,6 +117,19 @@ pub async fn get_messages(
             .collect::<Result<Vec<_>, _>>()?;
         backend
             .messages(user, parse_id(&conversation_id, "conversation")?, ids)
+            .await
+    })
+    .await
+}
+
+/// Every message of a conversation without its text, oldest first: what the
+/// page fetches once it is live when the conversation came with only part
+/// of its outline (a big tree).
+#[server(endpoint = "get_outline", input = Json)]
+pub async fn get_outline(conversation_id: String) -> Result<Vec<NodeOutline>, AppError> {
+    run(|backend, user| async move {
+        backend
+            .outline(user, parse_id(&conversation_id, "conversation")?)
             .await
     })
     .await

@@ -74,6 +74,12 @@ fn Conversation(view: ConversationView) -> impl IntoView {
             state.window.update(|w| *w = w.newer());
         }
     };
+    // A big tree came with only what is shown: the rest follows.
+    Effect::new(move |_| {
+        if !state.outline_complete.get_untracked() {
+            state.spawn(async move { state.complete_outline().await });
+        }
+    });
     Effect::new(move |_| {
         let ids = shown.get();
         if ids.iter().any(|id| !state.is_loaded(*id)) {
@@ -222,6 +228,10 @@ fn jump_to_linked_message(state: ChatState) {
         let Some(wanted) = query.read().get("node") else {
             return;
         };
+        // A big tree's outline arrives after the page: wait for it.
+        if !state.outline_complete.get() {
+            return;
+        }
         match wanted
             .parse()
             .ok()

@@ -8,7 +8,8 @@ use crate::functions::branches::{
     fork_branch, name_branch, prune_branch, replay_branch, set_main_branch, stop_replay, undo_prune,
 };
 use crate::functions::messages::{
-    continue_reply, get_messages, regenerate, send_message, set_active_leaf, stop_generation,
+    continue_reply, get_messages, get_outline, regenerate, send_message, set_active_leaf,
+    stop_generation,
 };
 use crate::model::{
     BranchLabel, ChatEvent, ConversationSettings, ConversationSummary, ConversationView,
@@ -193,6 +194,9 @@ pub struct ChatState {
     /// Which messages of the displayed branch are shown (its newest at
     /// first; scrolling shows more).
     pub window: RwSignal<Window>,
+    /// Whether the page knows every message's place in the tree (a big
+    /// tree comes with only what is shown, the rest follows).
+    pub outline_complete: RwSignal<bool>,
     /// Messages whose text is being fetched.
     fetching: StoredValue<HashSet<Uuid>>,
     /// Messages fetched while they streamed: fetched again when they end,
@@ -227,6 +231,7 @@ impl ChatState {
             dialog: RwSignal::new(None),
             replays: RwSignal::new(Vec::new()),
             window: RwSignal::new(Window::NEWEST),
+            outline_complete: RwSignal::new(view.outline_complete),
             fetching: StoredValue::new(HashSet::new()),
             fetched_streaming: StoredValue::new(HashSet::new()),
             pending_send: StoredValue::new(None),
@@ -272,6 +277,7 @@ impl ChatState {
         self.model.set(view.model.clone());
         self.labels.set(view.labels.clone());
         self.main_node.set(view.main_node_id);
+        self.outline_complete.set(view.outline_complete);
         // Replays shown as running that are not any more ended while the
         // stream was away: their outcome is unknown, so they are dropped.
         self.replays.update(|shown| {
@@ -323,6 +329,42 @@ impl ChatState {
             });
         }
         outcome
+    }
+
+    /// Fetches the whole outline when the page came with part of it, and
+    /// rebuilds the tree from it (keeping what events added meanwhile).
+    pub async fn complete_outline(&self) -> Result<(), AppError> {
+        if self.outline_complete.get_untracked() {
+            return Ok(());
+        }
+        let outline = get_outline(self.conversation_id.to_string()).await?;
+        let mut links: Vec<NodeLink> = outline.iter().map(NodeLink::from).collect();
+        let known: HashSet<Uuid> = outline.iter().map(|o| o.id).collect();
+        self.messages.try_update_value(|messages| {
+            // Added by events after the outline was taken.
+            links.extend(
+                messages
+                    .values()
+                    .filter(|m| !known.contains(&m.id))
+                    .map(|m| NodeLink {
+                        id: m.id,
+                        parent_id: m.parent_id,
+                        created_at: m.created_at,
+                        last_active_at: None,
+                    }),
+            );
+            for node in &outline {
+                messages
+                    .entry(node.id)
+                    .or_insert_with(|| LiveMessage::outline(node));
+            }
+        });
+        let tree = Tree::from_links(links);
+        let leaf = tree.initial_leaf(self.active_leaf.get_untracked());
+        self.tree.set(tree);
+        self.active_leaf.set(leaf);
+        self.outline_complete.set(true);
+        Ok(())
     }
 
     /// Fills in a message fetched on demand.

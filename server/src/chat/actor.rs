@@ -116,6 +116,11 @@ pub enum Command {
         message: Uuid,
         reply: Reply<MessageNode>,
     },
+    /// Every message without its text, oldest first.
+    Outline {
+        user: Uuid,
+        reply: Reply<Vec<NodeOutline>>,
+    },
     /// These messages, with their text; ids that do not exist (any more)
     /// are left out.
     Messages {
@@ -229,8 +234,10 @@ struct ReplyOrigin {
 
 /// The conversation's messages and position in its event stream, taken at one instant.
 pub struct Snapshot {
-    /// Every message without its text, oldest first.
+    /// Every message without its text, oldest first; for a big tree only
+    /// the window's messages and their siblings (see `outline_complete`).
     pub outline: Vec<NodeOutline>,
+    pub outline_complete: bool,
     /// The newest messages of the shown branch, with their text.
     pub window: Vec<MessageNode>,
     pub active_leaf_id: Option<Uuid>,
@@ -697,6 +704,9 @@ impl ConversationActor {
                     other => _ = reply.send(other.cloned()),
                 }
             }
+            Command::Outline { user, reply } => {
+                _ = reply.send(self.check_owner(user).map(|()| self.outline()));
+            }
             Command::Messages { user, ids, reply } => {
                 _ = reply.send(self.check_owner(user).map(|()| {
                     ids.iter()
@@ -876,9 +886,13 @@ impl ConversationActor {
         }
     }
 
-    fn snapshot(&self) -> Snapshot {
+    fn outline(&self) -> Vec<NodeOutline> {
         let mut outline: Vec<NodeOutline> = self.messages.values().map(NodeOutline::from).collect();
         outline.sort_by_key(|n| (n.created_at, n.id));
+        outline
+    }
+
+    fn snapshot(&self) -> Snapshot {
         let path = self
             .tree
             .initial_leaf(self.active_leaf)
@@ -888,9 +902,23 @@ impl ConversationActor {
             .shown(&path)
             .iter()
             .filter_map(|id| self.messages.get(id).cloned())
-            .collect();
+            .collect::<Vec<MessageNode>>();
+        let outline_complete = self.messages.len() <= reading_window::WHOLE_OUTLINE_UP_TO;
+        let outline = if outline_complete {
+            self.outline()
+        } else {
+            let mut shown: Vec<NodeOutline> = window
+                .iter()
+                .flat_map(|m| self.tree.siblings(m.id).to_vec())
+                .filter_map(|id| self.messages.get(&id).map(NodeOutline::from))
+                .collect();
+            shown.sort_by_key(|n| (n.created_at, n.id));
+            shown.dedup_by_key(|n| n.id);
+            shown
+        };
         Snapshot {
             outline,
+            outline_complete,
             window,
             active_leaf_id: self.active_leaf,
             cursor: self.log.cursor(),

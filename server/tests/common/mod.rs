@@ -180,6 +180,13 @@ impl TestServer {
     /// every message, in the outline's order.
     pub async fn conversation(&self, id: Uuid) -> ConversationView {
         let mut view = self.conversation_page(id).await;
+        if !view.outline_complete {
+            view.outline = self
+                .call("get_outline", json!({ "conversation_id": id }))
+                .await
+                .expect("get_outline succeeds");
+            view.outline_complete = true;
+        }
         let have: std::collections::HashSet<Uuid> = view.nodes.iter().map(|n| n.id).collect();
         let missing: Vec<Uuid> = view
             .outline
