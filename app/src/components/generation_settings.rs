@@ -4,7 +4,7 @@
 
 use crate::functions::conversations::{list_model_choices, set_generation_settings};
 use crate::model::{ConversationSettings, ModelChoices};
-use crate::sampling::{SamplerField, SamplerParams};
+use crate::sampling::{InvalidSampler, SamplerField, SamplerParams};
 use crate::state::chat::{use_chat, ChatState};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -176,25 +176,15 @@ fn SamplerPanel(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
     let state = use_chat();
     let hint = RwSignal::new(None::<String>);
     let start = state.settings.get_untracked().params;
-    let fields: Vec<(SamplerField, RwSignal<String>)> = SamplerField::ALL
-        .into_iter()
-        .map(|field| (field, RwSignal::new(start.field_text(field))))
-        .collect();
-    let inputs = fields.clone();
-    let submit = move |_| {
-        let mut params = SamplerParams::default();
-        let parsed = fields
-            .iter()
-            .try_for_each(|(field, text)| params.set_field(*field, &text.get_untracked()))
-            .and_then(|()| params.validate());
-        match parsed {
-            Ok(()) => {
-                let mut settings = state.settings.get_untracked();
-                settings.params = params;
-                save(state, settings, Some(hint));
-            }
-            Err(err) => hint.set(Some(err.to_string())),
+    let inputs = sampler_inputs(&start);
+    let fields = inputs.clone();
+    let submit = move |_| match parse_sampler_inputs(&fields) {
+        Ok(params) => {
+            let mut settings = state.settings.get_untracked();
+            settings.params = params;
+            save(state, settings, Some(hint));
         }
+        Err(err) => hint.set(Some(err.to_string())),
     };
     view! {
         <div class="sampler-panel" role="group" aria-label="Sampler settings">
@@ -202,28 +192,58 @@ fn SamplerPanel(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
                 "Blank fields use the persona's value, then the model's default, then the provider's. "
                 "Fields a provider does not support are not sent. Stop: comma-separated."
             </p>
-            <div class="sampler-fields">
-                {inputs
-                    .into_iter()
-                    .map(|(field, text)| {
-                        view! {
-                            <label>
-                                <span>{field.name()}</span>
-                                <input
-                                    name=field.name()
-                                    prop:value=move || text.get()
-                                    on:input=move |ev| text.set(event_target_value(&ev))
-                                />
-                            </label>
-                        }
-                    })
-                    .collect_view()}
-            </div>
+            <SamplerFields inputs/>
             <p class="hint" role="status">{move || hint.get()}</p>
             <div class="message-actions">
                 <button class="save" on:click=submit>"Save"</button>
                 <button class="cancel" on:click=move |_| on_close.run(())>"Close"</button>
             </div>
+        </div>
+    }
+    .into_any()
+}
+
+/// One text input per sampler field.
+pub type SamplerInputs = Vec<(SamplerField, RwSignal<String>)>;
+
+/// The inputs, filled from `start`.
+pub fn sampler_inputs(start: &SamplerParams) -> SamplerInputs {
+    SamplerField::ALL
+        .into_iter()
+        .map(|field| (field, RwSignal::new(start.field_text(field))))
+        .collect()
+}
+
+/// The values typed in, checked; blank fields are unset.
+pub fn parse_sampler_inputs(inputs: &SamplerInputs) -> Result<SamplerParams, InvalidSampler> {
+    let mut params = SamplerParams::default();
+    inputs
+        .iter()
+        .try_for_each(|(field, text)| params.set_field(*field, &text.get_untracked()))
+        .and_then(|()| params.validate())?;
+    Ok(params)
+}
+
+/// A labelled input per sampler field.
+#[component]
+pub fn SamplerFields(inputs: SamplerInputs) -> impl IntoView {
+    view! {
+        <div class="sampler-fields">
+            {inputs
+                .into_iter()
+                .map(|(field, text)| {
+                    view! {
+                        <label>
+                            <span>{field.name()}</span>
+                            <input
+                                name=field.name()
+                                prop:value=move || text.get()
+                                on:input=move |ev| text.set(event_target_value(&ev))
+                            />
+                        </label>
+                    }
+                })
+                .collect_view()}
         </div>
     }
     .into_any()

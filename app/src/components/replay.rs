@@ -2,11 +2,12 @@
 //! sampler values for the replay, and the notices that show each replay's
 //! progress (with Stop) and how it ended.
 
-use crate::components::generation_settings::{use_model_choices, ModelSelect};
+use crate::components::generation_settings::{
+    parse_sampler_inputs, sampler_inputs, use_model_choices, ModelSelect, SamplerFields,
+};
 use crate::components::modal::Modal;
 use crate::model::ConversationSettings;
 use crate::replay::{replay_plan, ReplayState};
-use crate::sampling::{SamplerField, SamplerParams};
 use crate::state::chat::use_chat;
 use leptos::prelude::*;
 use uuid::Uuid;
@@ -50,25 +51,20 @@ pub fn ReplayDialog(leaf: Uuid) -> impl IntoView {
             .map(|c| c.personas.into_iter().map(|p| p.name).collect::<Vec<_>>())
             .unwrap_or_default()
     };
-    let fields: Vec<(SamplerField, RwSignal<String>)> = SamplerField::ALL
-        .into_iter()
-        .map(|field| (field, RwSignal::new(start.params.field_text(field))))
-        .collect();
-    let inputs = fields.clone();
+    let inputs = sampler_inputs(&start.params);
+    let fields = inputs.clone();
     let hint = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let close = move || state.dialog.set(None);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let mut params = SamplerParams::default();
-        let parsed = fields
-            .iter()
-            .try_for_each(|(field, text)| params.set_field(*field, &text.get_untracked()))
-            .and_then(|()| params.validate());
-        if let Err(err) = parsed {
-            hint.set(Some(err.to_string()));
-            return;
-        }
+        let params = match parse_sampler_inputs(&fields) {
+            Ok(params) => params,
+            Err(err) => {
+                hint.set(Some(err.to_string()));
+                return;
+            }
+        };
         let settings = ConversationSettings {
             model: model.get_untracked(),
             persona: persona.get_untracked(),
@@ -142,23 +138,7 @@ pub fn ReplayDialog(leaf: Uuid) -> impl IntoView {
                         </select>
                     </label>
                 </div>
-                <div class="sampler-fields">
-                    {inputs
-                        .into_iter()
-                        .map(|(field, text)| {
-                            view! {
-                                <label>
-                                    <span>{field.name()}</span>
-                                    <input
-                                        name=field.name()
-                                        prop:value=move || text.get()
-                                        on:input=move |ev| text.set(event_target_value(&ev))
-                                    />
-                                </label>
-                            }
-                        })
-                        .collect_view()}
-                </div>
+                <SamplerFields inputs/>
                 <p class="hint" role="status">{move || hint.get()}</p>
                 <div class="modal-actions">
                     <button
