@@ -66,6 +66,48 @@ pub fn ModelSelect(
     .into_any()
 }
 
+/// A `<select>` of the personas on offer, with "No persona" first
+/// (`None`); `current` is shown even before the list arrives.
+#[component]
+pub fn PersonaSelect(
+    choices: ReadSignal<Option<ModelChoices>>,
+    #[prop(into)] current: Signal<Option<String>>,
+    #[prop(into)] on_pick: Callback<Option<String>>,
+) -> impl IntoView {
+    let options = move || {
+        let current = current.get().unwrap_or_default();
+        let mut names: Vec<String> = choices
+            .get()
+            .map(|c| c.personas.into_iter().map(|p| p.name).collect())
+            .unwrap_or_default();
+        if !current.is_empty() && !names.contains(&current) {
+            names.push(current.clone());
+        }
+        names
+            .into_iter()
+            .map(|name| {
+                let selected = name == current;
+                view! { <option value=name.clone() selected=selected>{name.clone()}</option> }
+            })
+            .collect_view()
+    };
+    view! {
+        <select
+            class="persona-select"
+            aria-label="Persona"
+            prop:value=move || current.get().unwrap_or_default()
+            on:change=move |ev| {
+                let name = event_target_value(&ev);
+                on_pick.run((!name.is_empty()).then_some(name));
+            }
+        >
+            <option value="">"No persona"</option>
+            {options}
+        </select>
+    }
+    .into_any()
+}
+
 /// Saves `settings` on the open conversation and shows the outcome.
 fn save(state: ChatState, settings: ConversationSettings, hint: Option<RwSignal<Option<String>>>) {
     spawn_local(async move {
@@ -97,30 +139,13 @@ pub fn GenerationSettings() -> impl IntoView {
         settings.model = Some(key);
         save(state, settings, None);
     };
-    let pick_persona = move |name: String| {
+    let current_persona = Signal::derive(move || state.settings.get().persona);
+    let pick_persona = move |persona: Option<String>| {
         let mut settings = state.settings.get_untracked();
-        settings.persona = (!name.is_empty()).then_some(name);
+        settings.persona = persona;
         // The persona's own model applies unless the user picks another.
         settings.model = None;
         save(state, settings, None);
-    };
-    let personas = move || {
-        let current = state.settings.get().persona.unwrap_or_default();
-        let names: Vec<String> = choices
-            .get()
-            .map(|c| c.personas.into_iter().map(|p| p.name).collect())
-            .unwrap_or_default();
-        let mut names = names;
-        if !current.is_empty() && !names.contains(&current) {
-            names.push(current.clone());
-        }
-        names
-            .into_iter()
-            .map(|name| {
-                let selected = name == current;
-                view! { <option value=name.clone() selected=selected>{name.clone()}</option> }
-            })
-            .collect_view()
     };
     let toggle_tools = move |ev: leptos::ev::Event| {
         let mut settings = state.settings.get_untracked();
@@ -134,15 +159,7 @@ pub fn GenerationSettings() -> impl IntoView {
                 {move || if state.model.get().offline { "Offline model" } else { "Model" }}
             </span>
             <ModelSelect choices current=current_model on_pick=pick_model/>
-            <select
-                class="persona-select"
-                aria-label="Persona"
-                prop:value=move || state.settings.get().persona.unwrap_or_default()
-                on:change=move |ev| pick_persona(event_target_value(&ev))
-            >
-                <option value="">"No persona"</option>
-                {personas}
-            </select>
+            <PersonaSelect choices current=current_persona on_pick=pick_persona/>
             <button
                 class="sampler-toggle"
                 class:on=move || !state.settings.get().params.is_empty()

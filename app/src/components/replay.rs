@@ -3,7 +3,8 @@
 //! progress (with Stop) and how it ended.
 
 use crate::components::generation_settings::{
-    parse_sampler_inputs, sampler_inputs, use_model_choices, ModelSelect, SamplerFields,
+    parse_sampler_inputs, sampler_inputs, use_model_choices, ModelSelect, PersonaSelect,
+    SamplerFields,
 };
 use crate::components::modal::Modal;
 use crate::model::ConversationSettings;
@@ -45,11 +46,10 @@ pub fn ReplayDialog(leaf: Uuid) -> impl IntoView {
                 .unwrap_or_else(|| state.model.get_untracked().key)
         })
     });
-    let persona_names = move || {
-        choices
-            .get()
-            .map(|c| c.personas.into_iter().map(|p| p.name).collect::<Vec<_>>())
-            .unwrap_or_default()
+    let pick_persona = move |name: Option<String>| {
+        persona.set(name);
+        // The persona's own model applies unless another is picked.
+        model.set(None);
     };
     let inputs = sampler_inputs(&start.params);
     let fields = inputs.clone();
@@ -109,33 +109,7 @@ pub fn ReplayDialog(leaf: Uuid) -> impl IntoView {
                     </label>
                     <label>
                         <span>"Persona"</span>
-                        <select
-                            class="persona-select"
-                            aria-label="Persona"
-                            prop:value=move || persona.get().unwrap_or_default()
-                            on:change=move |ev| {
-                                let name = event_target_value(&ev);
-                                persona.set((!name.is_empty()).then_some(name));
-                                // The persona's own model applies unless another is picked.
-                                model.set(None);
-                            }
-                        >
-                            <option value="">"No persona"</option>
-                            {move || {
-                                let current = persona.get().unwrap_or_default();
-                                persona_names()
-                                    .into_iter()
-                                    .map(|name| {
-                                        let selected = name == current;
-                                        view! {
-                                            <option value=name.clone() selected=selected>
-                                                {name.clone()}
-                                            </option>
-                                        }
-                                    })
-                                    .collect_view()
-                            }}
-                        </select>
+                        <PersonaSelect choices current=persona on_pick=pick_persona/>
                     </label>
                 </div>
                 <SamplerFields inputs/>

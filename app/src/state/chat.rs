@@ -384,10 +384,7 @@ impl ChatState {
     /// itself to be shown.
     pub fn reveal(&self, node: Uuid) {
         self.show_branch_of(node);
-        let leaf = self.active_leaf.get_untracked();
-        let path = self
-            .tree
-            .with_untracked(|t| leaf.map(|l| t.path_to(l)).unwrap_or_default());
+        let path = untrack(|| self.path());
         self.window
             .update(|window| *window = window.reaching(&path, node));
     }
