@@ -5,5 +5,6 @@ import { startArbor } from './server';
 export default async function globalSetup(): Promise<() => Promise<void>> {
   const arbor = await startArbor();
   process.env.ARBOR_URL = arbor.url;
+  process.env.ARBOR_SESSION = arbor.session;
   return () => arbor.stop();
 }

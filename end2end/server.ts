@@ -5,9 +5,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
+/** The account every started server gets first (its administrator). */
+export const ADMIN = { username: 'admin', password: 'admin password' };
+
 /** A running Arbor server. */
 export interface Arbor {
   url: string;
+  /** The administrator's session cookie value (none with `account: false`). */
+  session?: string;
   /** Stops it (SIGTERM) and removes its database if it made one. */
   stop(): Promise<void>;
   /** Kills it at once (SIGKILL), as a crash would; the database stays. */
@@ -21,6 +26,37 @@ export interface ArborOptions {
   dataDir?: string;
   /** Address to listen on (default: a free loopback port). */
   addr?: string;
+  /** Sign up (or, on an existing database, sign in) the administrator (default true). */
+  account?: boolean;
+}
+
+/** Session cookies of the servers this process started, by URL. */
+const sessions = new Map<string, string>();
+
+/** The administrator's session on the server at `url`, if this process started it. */
+export function sessionOf(url: string): string | undefined {
+  return sessions.get(url) ?? (url === process.env.ARBOR_URL ? process.env.ARBOR_SESSION : undefined);
+}
+
+/**
+ * Signs `username` up on the server at `url` (or in, if the account
+ * exists) through the server functions, as a browser form would; answers
+ * the session cookie's value.
+ */
+export async function createSession(url: string, username = ADMIN.username, password = ADMIN.password): Promise<string> {
+  for (const endpoint of ['sign_up', 'log_in']) {
+    const response = await fetch(`${url}/api/${endpoint}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: new URLSearchParams({ username, password }).toString(),
+      redirect: 'manual',
+    });
+    const match = (response.headers.get('set-cookie') ?? '').match(/arbor_session=([0-9a-f]{64})/);
+    if (match) {
+      return match[1];
+    }
+  }
+  throw new Error(`cannot sign ${username} up or in on ${url}`);
 }
 
 /**
@@ -65,6 +101,9 @@ export async function startArbor(options: ArborOptions = {}): Promise<Arbor> {
       ARBOR_DATABASE_URL: join(dataDir, 'arbor.db'),
       ARBOR_SITE_ROOT: join(root, 'target', 'site'),
       ARBOR_OFFLINE_TOKEN_MS: '40',
+      // The browser tests send fast; the rate limits have their own tests.
+      ARBOR_SENDS_PER_MINUTE: '1000000',
+      ARBOR_SENDS_PER_MINUTE_PER_IP: '1000000',
       RUST_LOG: process.env.RUST_LOG ?? 'warn',
       ...options.env,
     },
@@ -91,8 +130,14 @@ export async function startArbor(options: ArborOptions = {}): Promise<Arbor> {
       await exited;
     }
   };
+  let session: string | undefined;
+  if (options.account ?? true) {
+    session = await createSession(url);
+    sessions.set(url, session);
+  }
   return {
     url,
+    session,
     async stop() {
       await end('SIGTERM');
       if (ownsData) {

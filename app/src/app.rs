@@ -3,12 +3,13 @@
 use crate::components::drawers::{Drawer, DrawerBackdrop, Drawers};
 use crate::components::error_page::NotFoundPage;
 use crate::components::sidebar::Sidebar;
+use crate::routes::sign_in::{SignInPage, SignUpPage};
 use crate::routes::{admin::AdminPage, chat::ChatPage, home::HomePage};
 use crate::state::conversation_list::ConversationList;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
-    components::{Route, Router, Routes},
+    components::{Outlet, ParentRoute, Route, Router, Routes},
     path, SsrMode,
 };
 
@@ -32,34 +33,49 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The application: sidebar plus the routed page.
+/// The application: the sign-in pages, and the signed-in pages inside the
+/// layout (sidebar plus the routed page).
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    ConversationList::provide();
-    let drawers = Drawers::provide();
     mark_hydrated();
     view! {
         <Stylesheet id="leptos" href="/pkg/arbor.css"/>
         <Title text="Arbor"/>
         <Router>
-            <div
-                class="layout"
-                class:conversations-open=move || drawers.is_open(Drawer::Conversations)
-                class:tree-open=move || drawers.is_open(Drawer::Tree)
-            >
-                <Sidebar/>
-                <DrawerBackdrop/>
-                <main class="main">
-                    <Routes fallback=NotFoundPage>
-                        <Route path=path!("/") view=HomePage/>
-                        <Route path=path!("/c/:id") view=ChatPage ssr=SsrMode::Async/>
-                        <Route path=path!("/admin") view=AdminPage/>
-                    </Routes>
-                </main>
-            </div>
+            <Routes fallback=NotFoundPage>
+                <Route path=path!("/login") view=SignInPage/>
+                <Route path=path!("/signup") view=SignUpPage/>
+                <ParentRoute path=path!("") view=SignedInLayout>
+                    <Route path=path!("/") view=HomePage/>
+                    <Route path=path!("/c/:id") view=ChatPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin") view=AdminPage/>
+                </ParentRoute>
+            </Routes>
         </Router>
     }
+}
+
+/// The frame of every signed-in page: the conversation list, the drawers,
+/// and the page itself.
+#[component]
+fn SignedInLayout() -> impl IntoView {
+    ConversationList::provide();
+    let drawers = Drawers::provide();
+    view! {
+        <div
+            class="layout"
+            class:conversations-open=move || drawers.is_open(Drawer::Conversations)
+            class:tree-open=move || drawers.is_open(Drawer::Tree)
+        >
+            <Sidebar/>
+            <DrawerBackdrop/>
+            <main class="main">
+                <Outlet/>
+            </main>
+        </div>
+    }
+    .into_any()
 }
 
 /// Marks `<body data-hydrated>` once the WASM app has taken over the

@@ -1,6 +1,7 @@
 //! The seam between server functions and the server: `app` declares what it
 //! needs here, the `server` crate implements it and provides it as context.
 
+use crate::accounts::{AccessState, Account};
 use crate::errors::AppError;
 use crate::model::{
     ConversationSettings, ConversationSummary, ConversationView, EffectiveModel, MessageNode,
@@ -10,9 +11,36 @@ use crate::search::SearchResults;
 use std::sync::Arc;
 use uuid::Uuid;
 
-/// The user a request acts for (one built-in local user until accounts exist).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CurrentUser(pub Uuid);
+/// The signed-in user a request acts for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrentUser {
+    pub id: Uuid,
+    pub username: String,
+    pub is_admin: bool,
+}
+
+/// Who sent a request, as the server's session layer found out before any
+/// handler ran (kept in the request's extensions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The account of a live session (none: nobody is signed in).
+    pub user: Option<CurrentUser>,
+    /// The session cookie's token, as sent.
+    pub session_token: Option<String>,
+    /// The client's address (rate limits count per address).
+    pub ip: std::net::IpAddr,
+    /// The request reached us over TLS (directly or through a proxy), so
+    /// cookies are marked `Secure`.
+    pub over_tls: bool,
+}
+
+/// A session just opened: the account and the `Set-Cookie` value that
+/// hands the browser its token.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub account: Account,
+    pub set_cookie: String,
+}
 
 /// A new message as the composer (or an edit) submits it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,3 +208,45 @@ pub trait OperationsBackend: Send + Sync + 'static {
 
 /// The operations backend as provided in the Leptos context.
 pub type SharedOperations = Arc<dyn OperationsBackend>;
+
+/// Accounts and sessions: what the sign-in pages and the administrators'
+/// user list ask of the server.
+#[async_trait::async_trait]
+pub trait AccountsBackend: Send + Sync + 'static {
+    async fn access_state(&self) -> Result<AccessState, AppError>;
+    /// Creates an account and signs it in (the first one becomes admin);
+    /// refused when sign-up is closed.
+    async fn sign_up(
+        &self,
+        caller: &Caller,
+        username: String,
+        password: String,
+    ) -> Result<SignedIn, AppError>;
+    /// Checks the password and opens a session (rate limited per address
+    /// and per username).
+    async fn log_in(
+        &self,
+        caller: &Caller,
+        username: String,
+        password: String,
+    ) -> Result<SignedIn, AppError>;
+    /// Ends the caller's session; answers the `Set-Cookie` value that
+    /// clears the cookie.
+    async fn log_out(&self, caller: &Caller) -> Result<String, AppError>;
+    /// Every account (administrators only).
+    async fn accounts(&self, admin: &CurrentUser) -> Result<Vec<Account>, AppError>;
+    /// Creates an account for someone else (administrators only).
+    async fn create_account(
+        &self,
+        admin: &CurrentUser,
+        username: String,
+        password: String,
+        is_admin: bool,
+    ) -> Result<Account, AppError>;
+    /// Counts one message sent (or reply asked for) against the caller's
+    /// per-user and per-address limits; refused with a "slow down" error.
+    fn count_send(&self, caller: &Caller, user: &CurrentUser) -> Result<(), AppError>;
+}
+
+/// The accounts backend as provided in the Leptos context.
+pub type SharedAccounts = Arc<dyn AccountsBackend>;

@@ -17,6 +17,16 @@ pub enum AppError {
     /// The request conflicts with work in progress (a reply still streaming).
     #[error("{0}")]
     Busy(String),
+    /// Nobody is signed in (or the session ended).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Signed in, but not allowed (an administrator's page, closed sign-up,
+    /// a cross-site request).
+    #[error("{0}")]
+    Forbidden(String),
+    /// Too many attempts in a short time; the message says when to retry.
+    #[error("{0}")]
+    TooManyRequests(String),
     /// Something failed on the server; details are in the server log.
     #[error("something went wrong on the server ({0})")]
     Internal(String),
@@ -32,6 +42,9 @@ impl AppError {
             AppError::BadRequest(_) => 400,
             AppError::NotFound(_) => 404,
             AppError::Busy(_) => 409,
+            AppError::Unauthorized(_) => 401,
+            AppError::Forbidden(_) => 403,
+            AppError::TooManyRequests(_) => 429,
             AppError::Internal(_) | AppError::Transport(_) => 500,
         }
     }
@@ -69,6 +82,9 @@ mod tests {
         assert_eq!(AppError::BadRequest("x".into()).status_code(), 400);
         assert_eq!(AppError::NotFound("x".into()).status_code(), 404);
         assert_eq!(AppError::Busy("x".into()).status_code(), 409);
+        assert_eq!(AppError::Unauthorized("x".into()).status_code(), 401);
+        assert_eq!(AppError::Forbidden("x".into()).status_code(), 403);
+        assert_eq!(AppError::TooManyRequests("x".into()).status_code(), 429);
         assert_eq!(AppError::Internal("x".into()).status_code(), 500);
     }
 

@@ -3,6 +3,7 @@
 //! Built twice: with `hydrate` into WASM for the browser, with `ssr` into
 //! the server.
 
+pub mod accounts;
 pub mod app;
 #[cfg(feature = "ssr")]
 pub mod backend;

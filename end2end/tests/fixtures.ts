@@ -1,15 +1,49 @@
-import { test as base, expect, Locator, Page } from '@playwright/test';
+import { BrowserContext, test as base, expect, Locator, Page } from '@playwright/test';
+import { sessionOf } from '../server';
 
-// Every test talks to the server started by global-setup.ts.
-export const test = base.extend({
+/** Gives `context` the session cookie for the server at `url`. */
+export async function signIn(context: BrowserContext, url: string, session = sessionOf(url)): Promise<void> {
+  if (!session) throw new Error(`no session for ${url}`);
+  await context.addCookies([
+    { name: 'arbor_session', value: session, url, httpOnly: true, sameSite: 'Lax' },
+  ]);
+}
+
+// Every test talks to the server started by global-setup.ts, signed in as
+// its administrator, and fails on any Content-Security-Policy violation.
+export const test = base.extend<{ cspViolations: string[] }>({
   baseURL: async ({}, use) => {
     await use(process.env.ARBOR_URL);
   },
+  context: async ({ context }, use) => {
+    await signIn(context, process.env.ARBOR_URL!);
+    await use(context);
+  },
+  cspViolations: [
+    async ({ page }, use) => {
+      const violations: string[] = [];
+      page.on('console', (message) => {
+        if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) {
+          violations.push(message.text());
+        }
+      });
+      await use(violations);
+      expect(violations, 'Content-Security-Policy violations').toEqual([]);
+    },
+    { auto: true },
+  ],
 });
 export { expect };
 
-/** Opens a page and waits until the WASM app has hydrated it. */
+/**
+ * Opens a page and waits until the WASM app has hydrated it. A page of a
+ * server this test started is opened as that server's administrator.
+ */
 export async function open(page: Page, path: string): Promise<void> {
+  const origin = path.match(/^https?:\/\/[^/]+/)?.[0];
+  if (origin && origin !== process.env.ARBOR_URL && sessionOf(origin)) {
+    await signIn(page.context(), origin);
+  }
   await page.goto(path);
   await expect(page.locator('body[data-hydrated]')).toBeAttached();
 }

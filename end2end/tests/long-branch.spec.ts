@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Arbor, seedConversation, startArbor } from '../server';
-import { expect, messages, open, send, test, waitForReply } from './fixtures';
+import { expect, messages, open, send, signIn, test, waitForReply } from './fixtures';
 
 // One branch of 10,000 messages ("Message #0" … "Message #9999"), on a
 // server of its own.
@@ -26,6 +26,7 @@ test('a 10,000-message branch opens on its newest messages and loads older ones 
 }) => {
   // The page as the server sends it, before any script runs: the newest
   // forty messages, not ten thousand.
+  await signIn(page.context(), arbor.url);
   const html = await (await page.request.get(`${arbor.url}/c/${conversation}`)).text();
   expect(html).toContain('Message #9999');
   expect(html).toContain('Message #9960');

@@ -61,7 +61,7 @@ test('an over-long message is refused with a hint and the draft is kept', async 
   await expect(page).toHaveURL(/\/$/);
 });
 
-test('the tree panel draws hundreds of nodes and still switches branches on click', async ({ page, request, baseURL }) => {
+test('the tree panel draws hundreds of nodes and still switches branches on click', async ({ page, baseURL }) => {
   await startConversation(page, 'the trunk');
   await waitForReply(page);
   const conversation = page.url().split('/c/')[1];
@@ -70,7 +70,7 @@ test('the tree panel draws hundreds of nodes and still switches branches on clic
   // Grow the tree through the API: 150 regenerated replies and 75 edited
   // roots (each with its reply), stopped at once so they stay short.
   const api = (name: string, body: object) =>
-    request.post(`${baseURL}/api/${name}`, { data: body }).then(async (r) => {
+    page.request.post(`${baseURL}/api/${name}`, { data: body }).then(async (r) => {
       expect(r.ok(), `${name}: ${await r.text()}`).toBeTruthy();
       return r.json();
     });

@@ -229,8 +229,40 @@ async fn broadcast(dir: &Path, count: usize) -> BenchResult {
     Ok(())
 }
 
-/// Serves Arbor's routes on 127.0.0.1 (a free port); returns the address.
-async fn serve(arbor: &Arbor) -> BenchResult<std::net::SocketAddr> {
+/// Arbor serving its routes, with a signed-in account.
+struct Served {
+    addr: std::net::SocketAddr,
+    /// The account's `Cookie` header value.
+    cookie: String,
+    /// The programmatic API acting as that account.
+    arbor: Arbor,
+}
+
+/// Opens Arbor on `config`'s database, serves its routes on 127.0.0.1 (a
+/// free port) and signs up its first account.
+async fn serve(config: &Config) -> BenchResult<Served> {
+    use app::backend::{AccountsBackend, Caller};
+    let database = server::storage::connect(&config.database_url).await?;
+    let arbor = Arbor::open_with_store(config, database.store).await?;
+    let accounts = Arc::new(server::accounts::Accounts::new(
+        database.accounts,
+        config.access.clone(),
+    ));
+    let caller = Caller {
+        user: None,
+        session_token: None,
+        ip: std::net::Ipv4Addr::LOCALHOST.into(),
+        over_tls: false,
+    };
+    let signed_in = accounts
+        .sign_up(&caller, "bench".into(), "bench password".into())
+        .await?;
+    let cookie = signed_in
+        .set_cookie
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .to_string();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let options = LeptosOptions::builder()
@@ -240,13 +272,17 @@ async fn serve(arbor: &Arbor) -> BenchResult<std::net::SocketAddr> {
         .site_addr(addr)
         .env(Env::PROD)
         .build();
-    let app = server::router::router(arbor.clone(), None, options);
+    let app = server::router::router(arbor.clone(), accounts, None, options);
     tokio::spawn(async move {
         if let Err(error) = axum::serve(listener, app).await {
             eprintln!("server failed: {error}");
         }
     });
-    Ok(addr)
+    Ok(Served {
+        addr,
+        cookie,
+        arbor: arbor.acting_as(signed_in.account.id),
+    })
 }
 
 /// Waits until `count` event streams follow the conversation.
@@ -284,14 +320,17 @@ async fn relay_latency(dir: &Path, clients: usize, tokens: usize) -> BenchResult
             ("ARBOR_OFFLINE_MIN_TOKENS", &tokens_setting),
         ],
     )?;
-    let arbor = Arbor::open(&config).await?;
-    let addr = serve(&arbor).await?;
+    let Served {
+        addr,
+        cookie,
+        arbor,
+    } = serve(&config).await?;
     let conversation = arbor.start_conversation().await?;
     let url = format!("http://{addr}/api/conversations/{conversation}/events");
     let http = reqwest::Client::new();
     let mut readers = Vec::new();
     for _ in 0..clients {
-        let response = http.get(&url).send().await?;
+        let response = http.get(&url).header("cookie", &cookie).send().await?;
         readers.push(tokio::spawn(async move {
             let mut received: Vec<(u64, Instant)> = Vec::new();
             let mut events = 0usize;
@@ -325,7 +364,7 @@ async fn relay_latency(dir: &Path, clients: usize, tokens: usize) -> BenchResult
     // is published.
     let mut probe = arbor
         .service()
-        .subscribe(arbor.service().local_user(), conversation, None)
+        .subscribe(arbor.user(), conversation, None)
         .await?
         .live;
     let published = tokio::spawn(async move {
@@ -392,13 +431,16 @@ async fn wire_bytes(dir: &Path, tokens: usize, token_ms: u64) -> BenchResult {
             ("ARBOR_OFFLINE_MIN_TOKENS", &tokens_setting),
         ],
     )?;
-    let arbor = Arbor::open(&config).await?;
-    let addr = serve(&arbor).await?;
+    let Served {
+        addr,
+        cookie,
+        arbor,
+    } = serve(&config).await?;
     let conversation = arbor.start_conversation().await?;
     let mut socket = tokio::net::TcpStream::connect(addr).await?;
     let request = format!(
         "GET /api/conversations/{conversation}/events HTTP/1.1\r\nHost: {addr}\r\n\
-         Accept: text/event-stream\r\n\r\n"
+         Accept: text/event-stream\r\nCookie: {cookie}\r\n\r\n"
     );
     socket.write_all(request.as_bytes()).await?;
     let read_bytes = Arc::new(AtomicU64::new(0));

@@ -3,7 +3,8 @@
 //! service the web server runs (store, catalog, conversation actors), so
 //! everything done here is what a browser would see, live.
 //!
-//! Every call acts as the built-in local user. The example program
+//! Every call acts as the built-in local user (or, after
+//! [`Arbor::acting_as`], as an account). The example program
 //! `server/examples/embed.rs` (run it with `cargo run -p server --example
 //! embed`) walks through each call; in short:
 //!
@@ -82,8 +83,8 @@ impl Arbor {
     /// Opens the database `config` names, marks replies a crash left
     /// streaming as interrupted, and loads the providers and models.
     pub async fn open(config: &Config) -> Result<Arbor, ServeError> {
-        let store = storage::connect(&config.database_url).await?;
-        Arbor::open_with_store(config, store).await
+        let database = storage::connect(&config.database_url).await?;
+        Arbor::open_with_store(config, database.store).await
     }
 
     /// Like [`Arbor::open`] with a store of the caller's (any [`Store`]).
@@ -126,6 +127,20 @@ impl Arbor {
             chat,
             closing: Arc::new(closing),
         })
+    }
+
+    /// The same Arbor acting as `user` (an account's id) instead of the
+    /// built-in local user.
+    pub fn acting_as(&self, user: Uuid) -> Arbor {
+        Arbor {
+            user,
+            ..self.clone()
+        }
+    }
+
+    /// The user every call acts as.
+    pub fn user(&self) -> Uuid {
+        self.user
     }
 
     /// The chat service the web routes serve.

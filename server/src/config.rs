@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use crate::config_access::AccessSettings;
+
 /// Shortest idle time before an actor stops: below this it would stop (and
 /// reset its subscribers) between two requests of one page.
 const MIN_ACTOR_IDLE: Duration = Duration::from_secs(1);
@@ -83,6 +85,8 @@ pub struct Config {
     pub actor_idle: Duration,
     /// `ARBOR_CHECKPOINT_MS`: how often a streaming reply's text is saved.
     pub checkpoint_every: Duration,
+    /// Accounts, sessions and the limits that protect them.
+    pub access: AccessSettings,
 }
 
 /// A setting that could not be understood.
@@ -102,23 +106,6 @@ impl Config {
 
     /// Reads the configuration through `lookup` (name to value).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        fn parse<T: std::str::FromStr>(
-            lookup: &impl Fn(&str) -> Option<String>,
-            name: &'static str,
-            default: T,
-        ) -> Result<T, ConfigError>
-        where
-            T::Err: std::fmt::Display,
-        {
-            match lookup(name).filter(|v| !v.trim().is_empty()) {
-                None => Ok(default),
-                Some(value) => value.trim().parse().map_err(|e: T::Err| ConfigError {
-                    name,
-                    value,
-                    reason: e.to_string(),
-                }),
-            }
-        }
         let fail_after: i64 = parse(&lookup, "ARBOR_OFFLINE_FAIL_AFTER", -1)?;
         let max_message_chars: usize = parse(
             &lookup,
@@ -165,6 +152,7 @@ impl Config {
             actor_idle: Duration::from_secs(parse(&lookup, "ARBOR_ACTOR_IDLE_SECS", 300)?)
                 .max(MIN_ACTOR_IDLE),
             checkpoint_every: Duration::from_millis(parse(&lookup, "ARBOR_CHECKPOINT_MS", 1000)?),
+            access: AccessSettings::from_lookup(&lookup)?,
         })
     }
 }
@@ -220,6 +208,25 @@ fn anthropic(
 }
 
 /// Shortest accepted provider timeout.
+/// The value of variable `name` (trimmed), or `default` when it is unset or blank.
+pub(crate) fn parse<T: std::str::FromStr>(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match lookup(name).filter(|v| !v.trim().is_empty()) {
+        None => Ok(default),
+        Some(value) => value.trim().parse().map_err(|e: T::Err| ConfigError {
+            name,
+            value,
+            reason: e.to_string(),
+        }),
+    }
+}
+
 const MIN_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// A variable's trimmed value, `None` when unset or blank.

@@ -2,23 +2,32 @@
 //! providers and the HTTP routes. `main.rs` only reads the configuration
 //! and calls [`serve`].
 
+pub mod accounts;
 pub mod api;
+pub mod api_error;
+pub mod caller;
 pub mod catalog;
 pub mod chat;
 pub mod clock;
 pub mod config;
+pub mod config_access;
 pub mod config_file;
+pub mod cross_origin;
 pub mod operations;
 pub mod providers;
+pub mod route_access;
 pub mod router;
+pub mod security_headers;
 pub mod service;
 pub mod sse;
 pub mod storage;
 pub mod telemetry;
 
+use accounts::Accounts;
 use api::Arbor;
 use config::Config;
 use leptos::config::{Env, LeptosOptions};
+use std::sync::Arc;
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -42,7 +51,9 @@ pub enum ServeError {
 /// Ctrl-C or SIGTERM. Prints the URL once listening.
 pub async fn serve(config: Config) -> Result<(), ServeError> {
     let metrics = telemetry::install_metrics();
-    let arbor = Arbor::open(&config).await?;
+    let database = storage::connect(&config.database_url).await?;
+    let arbor = Arbor::open_with_store(&config, database.store).await?;
+    let accounts = Arc::new(Accounts::new(database.accounts, config.access.clone()));
 
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
@@ -58,15 +69,18 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         .site_addr(addr)
         .env(Env::PROD)
         .build();
-    let app = router::router(arbor.clone(), metrics, options);
+    let app = router::router(arbor.clone(), accounts, metrics, options);
     println!("Arbor is listening on http://{addr}");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            // Event streams never end on their own; tell them to.
-            arbor.begin_shutdown();
-        })
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        // Event streams never end on their own; tell them to.
+        arbor.begin_shutdown();
+    })
+    .await?;
     Ok(())
 }
 

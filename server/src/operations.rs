@@ -140,7 +140,7 @@ impl Operations {
 impl OperationsBackend for Operations {
     async fn start_test_broadcast(
         &self,
-        _user: Uuid,
+        user: Uuid,
         count: u32,
         text: String,
     ) -> Result<(), AppError> {
@@ -161,7 +161,8 @@ impl OperationsBackend for Operations {
             *latest = Some(run.clone());
             run
         };
-        tokio::spawn(run_test_broadcast(self.arbor.clone(), run, text));
+        // The test conversations belong to the administrator who asked.
+        tokio::spawn(run_test_broadcast(self.arbor.acting_as(user), run, text));
         Ok(())
     }
 }

@@ -1,12 +1,19 @@
 //! The HTTP surface: Leptos pages and server functions, the event streams,
 //! `/metrics`, static files, compression, and request tracing (each request
 //! gets an `x-request-id`, logged on every line of its span and answered
-//! back to the client).
+//! back to the client). Every request first passes the security layers:
+//! security headers, the body size limit, the cross-site refusal, the
+//! session lookup and the route guard.
 
+use crate::accounts::Accounts;
 use crate::api::Arbor;
+use crate::caller::identify_caller;
+use crate::cross_origin::refuse_cross_site;
 use crate::operations::{dashboard_events, Operations};
+use crate::route_access::guard_routes;
+use crate::security_headers::{add_security_headers, page_policy};
 use crate::sse::conversation_events;
-use app::backend::{CurrentUser, SharedBackend, SharedOperations};
+use app::backend::{SharedAccounts, SharedBackend, SharedOperations};
 use app::errors::AppError;
 use app::{shell, App};
 use axum::body::Body;
@@ -21,22 +28,30 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
 use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 /// Builds the router serving the whole application. `metrics` renders
 /// `/metrics` (none: that route answers 503).
-pub fn router(arbor: Arbor, metrics: Option<PrometheusHandle>, options: LeptosOptions) -> Router {
+pub fn router(
+    arbor: Arbor,
+    accounts: Arc<Accounts>,
+    metrics: Option<PrometheusHandle>,
+    options: LeptosOptions,
+) -> Router {
     let chat = arbor.service();
     let operations = Arc::new(Operations::new(arbor));
     let routes = generate_route_list(App);
     let backend: SharedBackend = chat.clone();
     let shared_operations: SharedOperations = operations.clone();
-    let user = CurrentUser(chat.local_user());
+    let shared_accounts: SharedAccounts = accounts.clone();
+    let max_body = accounts.settings().max_request_bytes;
     let context = move || {
         provide_context(backend.clone());
         provide_context(shared_operations.clone());
-        provide_context(user);
+        provide_context(shared_accounts.clone());
+        set_page_policy();
     };
     Router::new()
         .route("/api/conversations/{id}/events", get(conversation_events))
@@ -50,11 +65,31 @@ pub fn router(arbor: Arbor, metrics: Option<PrometheusHandle>, options: LeptosOp
         .layer(middleware::from_fn(server_fn_error_status))
         .layer(Extension(chat))
         .layer(Extension(operations))
+        .layer(middleware::from_fn_with_state(
+            accounts.clone(),
+            guard_routes,
+        ))
+        .layer(middleware::from_fn_with_state(accounts, identify_caller))
+        .layer(middleware::from_fn(refuse_cross_site))
+        .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(middleware::from_fn(add_security_headers))
         .layer(CompressionLayer::new())
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(options)
+}
+
+/// Gives a page the Content-Security-Policy naming the nonce Leptos put on
+/// its scripts (server functions have no nonce and keep the default).
+fn set_page_policy() {
+    let nonce = leptos::nonce::use_nonce();
+    let response = use_context::<leptos_axum::ResponseOptions>();
+    if let (Some(nonce), Some(response)) = (nonce, response) {
+        if let Ok(policy) = axum::http::HeaderValue::from_str(&page_policy(Some(&nonce))) {
+            response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, policy);
+        }
+    }
 }
 
 /// The span every log line of a request is written in.

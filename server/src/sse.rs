@@ -4,15 +4,16 @@
 //! gets exactly the events it missed, or a `reset` event when that is not
 //! possible and it must reload the conversation.
 
+pub use crate::api_error::ApiError;
 use crate::chat::event_log::{Replay, Sequenced};
 use crate::service::ChatService;
+use app::backend::Caller;
 use app::errors::{parse_id, AppError};
 use app::model::{ChatEvent, EventCursor};
 use axum::extract::{Path, Query};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::Extension;
 use futures::stream::{self, Stream, StreamExt};
 use serde::Deserialize;
 use std::convert::Infallible;
@@ -30,17 +31,6 @@ const MAX_DRAIN: usize = 256;
 pub struct EventsQuery {
     /// Resume after this event id (used when there is no `Last-Event-ID`).
     after: Option<String>,
-}
-
-/// An `AppError` answered as JSON with its status code.
-pub struct ApiError(pub AppError);
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status =
-            StatusCode::from_u16(self.0.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, Json(self.0)).into_response()
-    }
 }
 
 /// Where the client wants to resume: the header wins over the query, and a
@@ -72,14 +62,18 @@ fn reset_event() -> Event {
 /// The handler.
 pub async fn conversation_events(
     Extension(chat): Extension<Arc<ChatService>>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     Query(query): Query<EventsQuery>,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let user = caller
+        .user
+        .ok_or_else(|| ApiError(AppError::Unauthorized("Sign in first.".into())))?;
     let conversation = parse_id(&id, "conversation").map_err(ApiError)?;
     let resume = resume_point(&headers, &query);
     let subscription = chat
-        .subscribe(chat.local_user(), conversation, resume.unwrap_or(None))
+        .subscribe(user.id, conversation, resume.unwrap_or(None))
         .await
         .map_err(ApiError)?;
     let replay = match (resume, subscription.replay) {

@@ -1,5 +1,6 @@
 //! UI pieces, one per file.
 
+pub mod account_menu;
 pub mod branch_bar;
 pub mod branch_list;
 pub mod compare_view;
@@ -18,4 +19,5 @@ pub mod sidebar;
 pub mod system_prompt;
 pub mod tree_canvas;
 pub mod tree_panel;
+pub mod user_admin;
 pub mod when_loaded;

@@ -2,6 +2,7 @@
 //! conversations, newest activity first, each with rename and delete (after
 //! confirmation). While a search is typed its results replace the list.
 
+use crate::components::account_menu::AccountMenu;
 use crate::components::search_box::SearchBox;
 use crate::functions::conversations::{delete_conversation, rename_conversation};
 use crate::model::ConversationSummary;
@@ -59,6 +60,7 @@ pub fn Sidebar() -> impl IntoView {
                 })}
             </Transition>
             </div>
+            <AccountMenu/>
         </nav>
     }
 }

@@ -8,7 +8,10 @@ use leptos::prelude::*;
 use server_fn::codec::Json;
 
 #[cfg(feature = "ssr")]
-use crate::{errors::parse_id, functions::run};
+use crate::{
+    errors::parse_id,
+    functions::{run, run_sending},
+};
 
 /// Names the branch through `node_id`; an empty or absent name removes it.
 #[server(endpoint = "name_branch", input = Json)]
@@ -116,7 +119,7 @@ pub async fn replay_branch(
     from_id: Option<String>,
     settings: ConversationSettings,
 ) -> Result<ReplayStarted, AppError> {
-    run(|backend, user| async move {
+    run_sending(|backend, user| async move {
         backend
             .replay_branch(
                 user,

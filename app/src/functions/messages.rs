@@ -7,7 +7,11 @@ use leptos::prelude::*;
 use server_fn::codec::Json;
 
 #[cfg(feature = "ssr")]
-use crate::{backend::NewUserMessage, errors::parse_id, functions::run};
+use crate::{
+    backend::NewUserMessage,
+    errors::parse_id,
+    functions::{run, run_sending},
+};
 
 /// Stores a user message under `parent_id` (none: a new root) and starts the
 /// reply. Editing a message is sending under that message's parent.
@@ -18,7 +22,7 @@ pub async fn send_message(
     client_id: String,
     text: String,
 ) -> Result<SendReceipt, AppError> {
-    run(|backend, user| async move {
+    run_sending(|backend, user| async move {
         let message = NewUserMessage {
             conversation_id: parse_id(&conversation_id, "conversation")?,
             parent_id: parent_id
@@ -39,7 +43,7 @@ pub async fn regenerate(
     conversation_id: String,
     message_id: String,
 ) -> Result<SendReceipt, AppError> {
-    run(|backend, user| async move {
+    run_sending(|backend, user| async move {
         backend
             .regenerate(
                 user,
@@ -58,7 +62,7 @@ pub async fn continue_reply(
     conversation_id: String,
     message_id: String,
 ) -> Result<SendReceipt, AppError> {
-    run(|backend, user| async move {
+    run_sending(|backend, user| async move {
         backend
             .continue_reply(
                 user,

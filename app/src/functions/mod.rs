@@ -2,6 +2,7 @@
 //! arguments, asks the [`Backend`](crate::backend::Backend) and maps errors
 //! to HTTP statuses in one place ([`run`]).
 
+pub mod accounts;
 pub mod branches;
 pub mod conversations;
 pub mod messages;
@@ -10,12 +11,36 @@ pub mod search;
 
 #[cfg(feature = "ssr")]
 use crate::{
-    backend::{CurrentUser, SharedBackend},
+    backend::{Caller, CurrentUser, SharedAccounts, SharedBackend},
     errors::AppError,
 };
 
-/// Runs a server function body with the backend and the acting user, and
-/// answers an error with its status code.
+/// Who sent the request being answered (set by the server's session layer).
+#[cfg(feature = "ssr")]
+pub(crate) fn caller() -> Result<Caller, AppError> {
+    leptos::prelude::use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<Caller>().cloned())
+        .ok_or_else(|| AppError::Internal("the session layer is not installed".into()))
+}
+
+/// The signed-in user, or the error that asks the browser to sign in.
+#[cfg(feature = "ssr")]
+pub(crate) fn signed_in_user(caller: &Caller) -> Result<CurrentUser, AppError> {
+    caller
+        .user
+        .clone()
+        .ok_or_else(|| AppError::Unauthorized("Your session has ended: sign in again.".into()))
+}
+
+/// A context value the router provides.
+#[cfg(feature = "ssr")]
+pub(crate) fn provided<T: Clone + 'static>(what: &str) -> Result<T, AppError> {
+    leptos::prelude::use_context::<T>()
+        .ok_or_else(|| AppError::Internal(format!("the {what} is not configured")))
+}
+
+/// Runs a server function body with the backend and the signed-in user,
+/// and answers an error with its status code.
 #[cfg(feature = "ssr")]
 pub(crate) async fn run<T, F>(
     body: impl FnOnce(SharedBackend, uuid::Uuid) -> F,
@@ -23,11 +48,56 @@ pub(crate) async fn run<T, F>(
 where
     F: std::future::Future<Output = Result<T, AppError>>,
 {
-    use leptos::prelude::use_context;
-    let context = use_context::<SharedBackend>().zip(use_context::<CurrentUser>());
+    let context = caller().and_then(|caller| {
+        let user = signed_in_user(&caller)?;
+        Ok((provided::<SharedBackend>("backend")?, user))
+    });
     let result = match context {
-        Some((backend, user)) => body(backend, user.0).await,
-        None => Err(AppError::Internal("the backend is not configured".into())),
+        Ok((backend, user)) => body(backend, user.id).await,
+        Err(error) => Err(error),
+    };
+    with_status(result)
+}
+
+/// Like [`run`] for a request that makes a model write (a message, a new
+/// reply, a replay): counted against the sending rate limits first.
+#[cfg(feature = "ssr")]
+pub(crate) async fn run_sending<T, F>(
+    body: impl FnOnce(SharedBackend, uuid::Uuid) -> F,
+) -> Result<T, AppError>
+where
+    F: std::future::Future<Output = Result<T, AppError>>,
+{
+    let counted = caller().and_then(|caller| {
+        let user = signed_in_user(&caller)?;
+        provided::<SharedAccounts>("accounts backend")?.count_send(&caller, &user)
+    });
+    match counted {
+        Ok(()) => run(body).await,
+        Err(error) => with_status(Err(error)),
+    }
+}
+
+/// Runs an administrators' server function body with the signed-in
+/// administrator; anyone else is refused with 403.
+#[cfg(feature = "ssr")]
+pub(crate) async fn run_admin<T, F>(body: impl FnOnce(CurrentUser) -> F) -> Result<T, AppError>
+where
+    F: std::future::Future<Output = Result<T, AppError>>,
+{
+    let admin = caller().and_then(|caller| {
+        let user = signed_in_user(&caller)?;
+        if user.is_admin {
+            Ok(user)
+        } else {
+            Err(AppError::Forbidden(
+                "Only an administrator of this Arbor can do that.".into(),
+            ))
+        }
+    });
+    let result = match admin {
+        Ok(admin) => body(admin).await,
+        Err(error) => Err(error),
     };
     with_status(result)
 }

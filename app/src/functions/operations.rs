@@ -9,11 +9,12 @@ use server_fn::codec::Json;
 /// live snapshots).
 #[server(endpoint = "start_test_broadcast", input = Json)]
 pub async fn start_test_broadcast(count: u32, text: String) -> Result<(), AppError> {
-    use crate::backend::{CurrentUser, SharedOperations};
-    let operations = use_context::<SharedOperations>().zip(use_context::<CurrentUser>());
-    let result = match operations {
-        Some((operations, user)) => operations.start_test_broadcast(user.0, count, text).await,
-        None => Err(AppError::Internal("operations are not configured".into())),
-    };
-    crate::functions::with_status(result)
+    use crate::backend::SharedOperations;
+    use crate::functions::{provided, run_admin};
+    run_admin(|admin| async move {
+        provided::<SharedOperations>("operations backend")?
+            .start_test_broadcast(admin.id, count, text)
+            .await
+    })
+    .await
 }

@@ -1,8 +1,10 @@
-//! The operators' dashboard: live figures of the server (from
-//! `/api/admin/events`, a snapshot every half second) and a form that
+//! The administrators' page: live figures of the server (from
+//! `/api/admin/events`, a snapshot every half second), a form that
 //! starts N test conversations on the offline model and broadcasts a
-//! message to them, with the broadcast's progress.
+//! message to them, with the broadcast's progress, and the users.
+//! The server lets only administrators in.
 
+use crate::components::user_admin::UserAdmin;
 use crate::functions::operations::start_test_broadcast;
 use crate::operations::{BroadcastProgress, DashboardSnapshot, MAX_TEST_CONVERSATIONS};
 use crate::state::conversation_list::use_conversation_list;
@@ -41,6 +43,7 @@ pub fn AdminPage() -> impl IntoView {
             <BroadcastForm/>
             <Progress snapshot/>
             <ConversationTable snapshot/>
+            <UserAdmin/>
         </section>
     }
     .into_any()

@@ -3,7 +3,9 @@
 //! database has one implementation beside it (SQLite today; PostgreSQL can
 //! sit next to it with the same trait and the same tests).
 
+pub mod accounts;
 mod sqlite;
+mod sqlite_accounts;
 mod sqlite_branches;
 mod sqlite_message_writes;
 mod sqlite_search;
@@ -11,6 +13,7 @@ mod sqlite_writer;
 
 pub use sqlite::SqliteStore;
 
+use accounts::AccountStore;
 use app::model::{BranchLabel, ConversationSettings, ConversationSummary, MessageNode};
 use app::search::SearchResults;
 use std::collections::HashMap;
@@ -180,10 +183,21 @@ pub trait Store: Send + Sync + 'static {
     async fn interrupt_streaming(&self, note: &str, now: i64) -> StorageResult<u64>;
 }
 
+/// One database seen through both traits.
+#[derive(Clone)]
+pub struct Database {
+    pub store: Arc<dyn Store>,
+    pub accounts: Arc<dyn AccountStore>,
+}
+
 /// Opens the database named by `url` and brings its schema up to date.
-pub async fn connect(url: &str) -> StorageResult<Arc<dyn Store>> {
+pub async fn connect(url: &str) -> StorageResult<Database> {
     if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         return Err(StorageError::UnsupportedUrl(url.to_string()));
     }
-    Ok(Arc::new(SqliteStore::open(url).await?))
+    let sqlite = Arc::new(SqliteStore::open(url).await?);
+    Ok(Database {
+        store: sqlite.clone(),
+        accounts: sqlite,
+    })
 }

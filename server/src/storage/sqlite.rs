@@ -22,7 +22,7 @@ use std::str::FromStr;
 use std::time::Duration;
 use uuid::Uuid;
 
-const LOCAL_USERNAME: &str = "local";
+pub(super) const LOCAL_USERNAME: &str = "local";
 
 /// One SQLite file: a pool of connections for reads, and the one
 /// [`Writer`] every write goes through.

@@ -26,12 +26,24 @@ use uuid::Uuid;
 /// The longest any single wait in a test may take before it fails.
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
-/// A running Arbor server.
+/// The administrator every [`TestServer::start`] signs up first.
+pub const ADMIN: &str = "admin";
+pub const ADMIN_PASSWORD: &str = "admin password";
+
+/// A running Arbor server, and a session signed in as [`ADMIN`] (or none,
+/// with [`TestServer::start_without_accounts`]) that its helper methods use.
 pub struct TestServer {
     child: Child,
-    pub base: String,
     pub database: PathBuf,
-    http: reqwest::Client,
+    pub session: Session,
+}
+
+impl std::ops::Deref for TestServer {
+    type Target = Session;
+
+    fn deref(&self) -> &Session {
+        &self.session
+    }
 }
 
 /// An error answer from the server: status and decoded body.
@@ -42,8 +54,41 @@ pub struct Failure {
 }
 
 impl TestServer {
-    /// Starts a server on a fresh database in `dir` with extra environment variables.
+    /// Starts a server on the database in `dir` (made if new) with extra
+    /// environment variables, and signs up its first account ([`ADMIN`]),
+    /// or signs it in if the database has it. Sending is not rate limited
+    /// unless `env` sets limits.
     pub async fn start(dir: &Path, env: &[(&str, &str)]) -> TestServer {
+        let mut server = TestServer::start_without_accounts(dir, env).await;
+        let session = match server.signed_in("sign_up", ADMIN, ADMIN_PASSWORD).await {
+            Ok(session) => session,
+            Err(_) => server
+                .signed_in("log_in", ADMIN, ADMIN_PASSWORD)
+                .await
+                .expect("the administrator signs in"),
+        };
+        server.session = session;
+        server
+    }
+
+    /// A session of `username` (created by the administrator) on this server.
+    pub async fn new_user(&self, username: &str) -> Session {
+        let password = format!("{username} password");
+        let _: Value = self
+            .call(
+                "create_account",
+                json!({ "username": username, "password": password, "is_admin": false }),
+            )
+            .await
+            .expect("the administrator creates the account");
+        Session::new(&self.base, None)
+            .signed_in("log_in", username, &password)
+            .await
+            .expect("the new user signs in")
+    }
+
+    /// Like [`TestServer::start`], with nobody signed up (a first run).
+    pub async fn start_without_accounts(dir: &Path, env: &[(&str, &str)]) -> TestServer {
         // reqwest is built with rustls and no default crypto backend.
         _ = rustls::crypto::ring::default_provider().install_default();
         let database = dir.join("arbor.db");
@@ -54,6 +99,8 @@ impl TestServer {
             .env("ARBOR_SITE_ROOT", dir.join("site"))
             .env("ARBOR_OFFLINE_TOKEN_MS", "0")
             .env("RUST_LOG", "warn")
+            .env("ARBOR_SENDS_PER_MINUTE", "1000000")
+            .env("ARBOR_SENDS_PER_MINUTE_PER_IP", "1000000")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
@@ -88,9 +135,8 @@ impl TestServer {
         };
         TestServer {
             child,
-            base,
             database,
-            http: reqwest::Client::new(),
+            session: Session::new(&base, None),
         }
     }
 
@@ -132,6 +178,128 @@ impl TestServer {
             .await
             .expect("the server exits in time")
             .expect("exit status")
+    }
+
+    /// Polls the conversation until `message` is no longer streaming, then
+    /// checks that the database file holds exactly what the server shows.
+    pub async fn wait_until_finished(&self, conversation: Uuid, message: Uuid) -> MessageNode {
+        let node = tokio::time::timeout(PATIENCE, async {
+            loop {
+                let view = self.conversation(conversation).await;
+                let node = find(&view, message).clone();
+                if node.status != app::model::MessageStatus::Streaming {
+                    return node;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .expect("the reply finishes in time");
+        let row = self.stored(conversation, message).await;
+        assert_eq!(
+            (
+                row.content.as_str(),
+                row.status.as_str(),
+                row.note.as_deref(),
+                row.usage
+            ),
+            (
+                node.content.as_str(),
+                node.status.as_str(),
+                node.note.as_deref(),
+                node.usage
+            ),
+            "the database holds what the server shows"
+        );
+        node
+    }
+}
+
+/// One browser's view of a server: its address and, once signed in, the
+/// session cookie every request carries.
+#[derive(Debug)]
+pub struct Session {
+    pub base: String,
+    cookie: Option<String>,
+    http: reqwest::Client,
+}
+
+impl Session {
+    /// The `Cookie` value this session sends (none: signed out).
+    pub fn cookie(&self) -> Option<String> {
+        self.cookie.clone()
+    }
+
+    /// A client of `base`, signed in with `cookie` (`arbor_session=…`) if given.
+    pub fn new(base: &str, cookie: Option<&str>) -> Session {
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(cookie) = cookie {
+            headers.insert(
+                reqwest::header::COOKIE,
+                cookie.parse().expect("a cookie header value"),
+            );
+        }
+        Session {
+            base: base.to_string(),
+            cookie: cookie.map(str::to_string),
+            http: reqwest::Client::builder()
+                .default_headers(headers)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("an HTTP client"),
+        }
+    }
+
+    /// Posts a form to server function `name` (as a browser form does);
+    /// answers the status, the `Set-Cookie` pair (`arbor_session=…`) if
+    /// one was set, and the body.
+    pub async fn post_form(
+        &self,
+        name: &str,
+        fields: &[(&str, &str)],
+    ) -> (u16, Option<String>, String) {
+        let response = self
+            .http
+            .post(format!("{}/api/{name}", self.base))
+            .form(fields)
+            .send()
+            .await
+            .expect("the server answers");
+        let status = response.status().as_u16();
+        let cookie = response
+            .headers()
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("arbor_session="))
+            .and_then(|v| v.split(';').next())
+            .map(str::to_string);
+        (
+            status,
+            cookie,
+            response.text().await.expect("a readable body"),
+        )
+    }
+
+    /// Signs up (or in, with `log_in`) and answers a session as that user.
+    pub async fn signed_in(
+        &self,
+        endpoint: &str,
+        username: &str,
+        password: &str,
+    ) -> Result<Session, Failure> {
+        let (status, cookie, body) = self
+            .post_form(endpoint, &[("username", username), ("password", password)])
+            .await;
+        match cookie {
+            Some(cookie) if status < 400 && !cookie.ends_with('=') => {
+                Ok(Session::new(&self.base, Some(&cookie)))
+            }
+            _ => Err(Failure {
+                status,
+                body: serde_json::from_str(&body).unwrap_or(Value::String(body)),
+            }),
+        }
     }
 
     /// Calls server function `name` with JSON arguments.
@@ -349,40 +517,6 @@ impl TestServer {
         .await
         .expect("the conversation gets a title in time")
     }
-
-    /// Polls the conversation until `message` is no longer streaming, then
-    /// checks that the database file holds exactly what the server shows.
-    pub async fn wait_until_finished(&self, conversation: Uuid, message: Uuid) -> MessageNode {
-        let node = tokio::time::timeout(PATIENCE, async {
-            loop {
-                let view = self.conversation(conversation).await;
-                let node = find(&view, message).clone();
-                if node.status != app::model::MessageStatus::Streaming {
-                    return node;
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        })
-        .await
-        .expect("the reply finishes in time");
-        let row = self.stored(conversation, message).await;
-        assert_eq!(
-            (
-                row.content.as_str(),
-                row.status.as_str(),
-                row.note.as_deref(),
-                row.usage
-            ),
-            (
-                node.content.as_str(),
-                node.status.as_str(),
-                node.note.as_deref(),
-                node.usage
-            ),
-            "the database holds what the server shows"
-        );
-        node
-    }
 }
 
 /// A stream of parsed Server-Sent Events.
@@ -589,6 +723,50 @@ impl TestServer {
 
 impl TestServer {
     /// Runs a `SELECT COUNT(*) …` straight on the database file.
+    /// Every conversation, message, branch name and session row as one
+    /// text: equal before and after means nothing was changed.
+    pub async fn database_fingerprint(&self) -> String {
+        let mut db = SqliteConnectOptions::new()
+            .filename(&self.database)
+            .read_only(true)
+            .connect()
+            .await
+            .expect("the database file opens");
+        let mut text = String::new();
+        for table in ["users", "conversations", "messages", "branch_labels"] {
+            let columns: Vec<String> =
+                sqlx::query_scalar(&format!("SELECT name FROM pragma_table_info('{table}')"))
+                    .fetch_all(&mut db)
+                    .await
+                    .unwrap_or_else(|e| panic!("{table} has columns: {e}"));
+            let row_text = columns
+                .iter()
+                .map(|c| format!("quote({c})"))
+                .collect::<Vec<_>>()
+                .join(" || '|' || ");
+            let rows: Vec<String> =
+                sqlx::query_scalar(&format!("SELECT {row_text} FROM {table} ORDER BY rowid"))
+                    .fetch_all(&mut db)
+                    .await
+                    .unwrap_or_else(|e| panic!("{table} is readable: {e}"));
+            text.push_str(&format!("{table}: {}\n", rows.join("\n")));
+        }
+        text
+    }
+
+    /// Runs one statement on the database file (setting up a case).
+    pub async fn sql_exec(&self, sql: &str) {
+        let mut db = SqliteConnectOptions::new()
+            .filename(&self.database)
+            .connect()
+            .await
+            .expect("the database file opens");
+        sqlx::query(sql)
+            .execute(&mut db)
+            .await
+            .expect("the statement runs");
+    }
+
     pub async fn sql_count(&self, sql: &str) -> i64 {
         let mut db = SqliteConnectOptions::new()
             .filename(&self.database)

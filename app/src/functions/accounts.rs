@@ -1,0 +1,137 @@
+//! Server functions on accounts: the first-run and sign-up state, signing
+//! up, in and out, and the administrators' list of users. Signing in and up
+//! take form-encoded arguments so their forms work before the page hydrates.
+
+use crate::accounts::{AccessState, Account};
+use crate::errors::AppError;
+use leptos::prelude::*;
+use server_fn::codec::Json;
+
+#[cfg(feature = "ssr")]
+use crate::{
+    accounts::safe_next_path,
+    backend::SharedAccounts,
+    functions::{caller, provided, run_admin, with_status},
+};
+
+/// Whether this Arbor has accounts yet, and whether anyone may sign up.
+#[server(endpoint = "access_state", input = Json)]
+pub async fn get_access_state() -> Result<AccessState, AppError> {
+    with_status(
+        async {
+            provided::<SharedAccounts>("accounts backend")?
+                .access_state()
+                .await
+        }
+        .await,
+    )
+}
+
+/// The signed-in account (none: nobody is signed in).
+#[server(endpoint = "current_account", input = Json)]
+pub async fn current_account() -> Result<Option<Account>, AppError> {
+    with_status(caller().map(|caller| {
+        caller.user.map(|user| Account {
+            id: user.id,
+            username: user.username,
+            is_admin: user.is_admin,
+            created_at: 0,
+        })
+    }))
+}
+
+/// Creates an account and signs it in, then sends the browser to `next`.
+#[server(endpoint = "sign_up")]
+pub async fn sign_up(
+    username: String,
+    password: String,
+    next: Option<String>,
+) -> Result<Account, AppError> {
+    let result = async {
+        let caller = caller()?;
+        let accounts = provided::<SharedAccounts>("accounts backend")?;
+        accounts.sign_up(&caller, username, password).await
+    }
+    .await;
+    with_status(signed_in(result, next.as_deref()))
+}
+
+/// Checks a username and password and opens a session, then sends the
+/// browser to `next`.
+#[server(endpoint = "log_in")]
+pub async fn log_in(
+    username: String,
+    password: String,
+    next: Option<String>,
+) -> Result<Account, AppError> {
+    let result = async {
+        let caller = caller()?;
+        let accounts = provided::<SharedAccounts>("accounts backend")?;
+        accounts.log_in(&caller, username, password).await
+    }
+    .await;
+    with_status(signed_in(result, next.as_deref()))
+}
+
+/// Hands the browser its session cookie and where to go next.
+#[cfg(feature = "ssr")]
+fn signed_in(
+    result: Result<crate::backend::SignedIn, AppError>,
+    next: Option<&str>,
+) -> Result<Account, AppError> {
+    let session = result?;
+    set_cookie(&session.set_cookie)?;
+    leptos_axum::redirect(&safe_next_path(next));
+    Ok(session.account)
+}
+
+#[cfg(feature = "ssr")]
+fn set_cookie(value: &str) -> Result<(), AppError> {
+    let response = provided::<leptos_axum::ResponseOptions>("response")?;
+    let value = http::HeaderValue::from_str(value)
+        .map_err(|_| AppError::Internal("the session cookie is not a valid header".into()))?;
+    response.append_header(http::header::SET_COOKIE, value);
+    Ok(())
+}
+
+/// Ends the session and clears its cookie.
+#[server(endpoint = "log_out")]
+pub async fn log_out() -> Result<(), AppError> {
+    let result = async {
+        let caller = caller()?;
+        let cleared = provided::<SharedAccounts>("accounts backend")?
+            .log_out(&caller)
+            .await?;
+        set_cookie(&cleared)?;
+        leptos_axum::redirect("/login");
+        Ok(())
+    }
+    .await;
+    with_status(result)
+}
+
+/// Every account of this Arbor (administrators only).
+#[server(endpoint = "list_accounts", input = Json)]
+pub async fn list_accounts() -> Result<Vec<Account>, AppError> {
+    run_admin(|admin| async move {
+        provided::<SharedAccounts>("accounts backend")?
+            .accounts(&admin)
+            .await
+    })
+    .await
+}
+
+/// Creates an account for someone (administrators only).
+#[server(endpoint = "create_account", input = Json)]
+pub async fn create_account(
+    username: String,
+    password: String,
+    is_admin: bool,
+) -> Result<Account, AppError> {
+    run_admin(|admin| async move {
+        provided::<SharedAccounts>("accounts backend")?
+            .create_account(&admin, username, password, is_admin)
+            .await
+    })
+    .await
+}
