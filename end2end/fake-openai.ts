@@ -11,6 +11,7 @@ import { join } from 'node:path';
  * behaviour:
  *
  * - `fake-echo`: "You said: <last user message>", a word every 120 ms;
+ * - `fake-verbatim`: the last user message exactly, a word every 10 ms;
  * - `fake-slow`: 200 numbered words, 60 ms apart;
  * - `fake-429`: OpenAI's rate-limit error;
  * - `fake-tools`: calls `current_time` (its arguments streamed in two
@@ -25,7 +26,7 @@ export interface FakeOpenAi {
   stop(): Promise<void>;
 }
 
-export const FAKE_MODELS = ['fake-echo', 'fake-slow', 'fake-429', 'fake-tools'];
+export const FAKE_MODELS = ['fake-echo', 'fake-verbatim', 'fake-slow', 'fake-429', 'fake-tools'];
 const TITLE_REQUEST = 'Write a title of 2 to 8 words';
 
 const pause = (ms: number) => new Promise((done) => setTimeout(done, ms));
@@ -129,6 +130,8 @@ async function chatCompletions(request: IncomingMessage, response: ServerRespons
       }
       return callTool(response, model, 'current_time', ['{', '}']);
     }
+    case 'fake-verbatim':
+      return stream(response, model, spaced(lastUserText(body)), 10);
     case 'fake-slow':
       return stream(response, model, Array.from({ length: 200 }, (_, i) => `w${i + 1} `), 60);
     default:

@@ -35,7 +35,7 @@ pub struct AccessState {
 pub fn normalize_username(text: &str) -> Result<String, String> {
     let name = text.trim().to_lowercase();
     let length = name.chars().count();
-    if length < MIN_USERNAME_CHARS || length > MAX_USERNAME_CHARS {
+    if !(MIN_USERNAME_CHARS..=MAX_USERNAME_CHARS).contains(&length) {
         return Err(format!(
             "A username has {MIN_USERNAME_CHARS} to {MAX_USERNAME_CHARS} characters."
         ));

@@ -16,7 +16,7 @@ use std::sync::Arc;
 /// address it appended to `X-Forwarded-For`.
 fn client_ip(headers: &HeaderMap, peer: Option<SocketAddr>, trust_proxy: bool) -> IpAddr {
     let forwarded = trust_proxy
-        .then(|| headers.get_all("x-forwarded-for").iter().last())
+        .then(|| headers.get_all("x-forwarded-for").iter().next_back())
         .flatten()
         .and_then(|v| v.to_str().ok())
         .and_then(|list| list.rsplit(',').next())

@@ -453,10 +453,12 @@ fn Preview(
         }
         let (x, y) = view.viewport.get().to_screen(point);
         let (width, _) = view.frame_size.get();
-        let side = if x > width / 2.0 {
-            format!("right: {:.0}px", width - x + 14.0)
+        // Set through the style object (not a `style` attribute), which the
+        // Content-Security-Policy allows.
+        let (left, right) = if x > width / 2.0 {
+            (None, Some(format!("{:.0}px", width - x + 14.0)))
         } else {
-            format!("left: {:.0}px", x + 14.0)
+            (Some(format!("{:.0}px", x + 14.0)), None)
         };
         let role = message.role.as_str();
         let content = message.content;
@@ -464,7 +466,9 @@ fn Preview(
             <div
                 class=format!("tree-preview {role}")
                 role="tooltip"
-                style=format!("{side}; top: {:.0}px", y + 10.0)
+                style:left=left
+                style:right=right
+                style:top=format!("{:.0}px", y + 10.0)
             >
                 <strong>{role}</strong>
                 " "
