@@ -131,6 +131,52 @@ async fn upstream_errors_end_the_reply_with_a_readable_note_and_no_secret() {
 }
 
 #[tokio::test]
+async fn the_api_key_never_reaches_the_browser_or_the_log() {
+    let fake = fake_openai::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = arbor(dir.path(), &fake, "fake-echo", &[("RUST_LOG", "debug")]).await;
+    let conversation = server.create_conversation().await.id;
+    let receipt = server.send(conversation, None, "hello").await;
+    server
+        .wait_until_finished(conversation, receipt.assistant.id)
+        .await;
+    let used = fake.requests();
+    assert!(
+        used.iter().any(|r| r
+            .headers
+            .get("authorization")
+            .is_some_and(|v| v.to_str().unwrap_or_default() == format!("Bearer {KEY}"))),
+        "the key is sent to the provider"
+    );
+    let choices: serde_json::Value = server
+        .call("model_choices", serde_json::json!({}))
+        .await
+        .expect("choices");
+    let view: serde_json::Value = server
+        .call(
+            "get_conversation",
+            serde_json::json!({ "id": conversation }),
+        )
+        .await
+        .expect("the conversation");
+    let (_, home) = server.page("/").await;
+    let (_, chat) = server.page(&format!("/c/{conversation}")).await;
+    for (what, text) in [
+        ("model choices", choices.to_string()),
+        ("the conversation", view.to_string()),
+        ("the home page", home),
+        ("the chat page", chat),
+        ("the log", server.log()),
+    ] {
+        assert!(!text.contains(KEY), "the key reached {what}");
+    }
+    assert!(
+        server.log().contains("DEBUG"),
+        "the log was captured at debug level"
+    );
+}
+
+#[tokio::test]
 async fn a_connection_cut_mid_stream_keeps_the_text_received() {
     let reply = one_reply("fake-cut", &[]).await;
     assert_eq!(reply.status, MessageStatus::Error);

@@ -36,6 +36,8 @@ pub struct TestServer {
     child: Child,
     pub database: PathBuf,
     pub session: Session,
+    /// Everything the server has written to stderr so far (its log).
+    log: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl std::ops::Deref for TestServer {
@@ -133,10 +135,25 @@ impl TestServer {
                 panic!("the server did not announce its address; stderr:\n{stderr}");
             }
         };
+        // Keep reading the log, so a chatty server never blocks on a full pipe.
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        if let Some(stderr) = child.stderr.take() {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stderr).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Ok(mut log) = log.lock() {
+                        log.push_str(&line);
+                        log.push('\n');
+                    }
+                }
+            });
+        }
         TestServer {
             child,
             database,
             session: Session::new(&base, None),
+            log,
         }
     }
 
@@ -159,6 +176,11 @@ impl TestServer {
         assert!(!output.status.success(), "the server started: {stdout}");
         assert!(!stdout.contains("listening"), "it never listened");
         String::from_utf8_lossy(&output.stderr).into_owned()
+    }
+
+    /// What the server has logged so far.
+    pub fn log(&self) -> String {
+        self.log.lock().map(|log| log.clone()).unwrap_or_default()
     }
 
     /// Kills the process at once (SIGKILL), like a crash.
