@@ -17,6 +17,8 @@ pub struct CurrentUser {
     pub id: Uuid,
     pub username: String,
     pub is_admin: bool,
+    /// When the account was created.
+    pub created_at: i64,
 }
 
 /// Who sent a request, as the server's session layer found out before any

@@ -52,7 +52,10 @@ pub async fn identify_caller(
             .iter()
             .filter_map(|v| v.to_str().ok()),
     );
+    // Static files need no user (and cost no database read).
+    let is_static = request.uri().path().starts_with("/pkg/");
     let user = match &session_token {
+        _ if is_static => None,
         None => None,
         Some(token) => match accounts.user_for_token(token).await {
             Ok(user) => user,

@@ -5,27 +5,12 @@ use crate::functions::accounts::{current_account, LogOut};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 
-/// Loads `path` as a whole new page, so every part of the app starts
-/// again as whoever is now signed in (browser only).
-pub fn load_page(path: &str) {
-    #[cfg(feature = "hydrate")]
-    {
-        _ = window().location().assign(path);
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = path;
-}
-
 /// The signed-in account and a "Sign out" button.
 #[component]
 pub fn AccountMenu() -> impl IntoView {
     let account = Resource::new(|| (), |_| current_account());
+    // The server sends the browser to /login (a redirect the router follows).
     let log_out = ServerAction::<LogOut>::new();
-    Effect::new(move |_| {
-        if matches!(log_out.value().get(), Some(Ok(()))) {
-            load_page("/login");
-        }
-    });
     view! {
         <div class="account-menu">
             <Suspense>

@@ -35,7 +35,7 @@ pub async fn current_account() -> Result<Option<Account>, AppError> {
             id: user.id,
             username: user.username,
             is_admin: user.is_admin,
-            created_at: 0,
+            created_at: user.created_at,
         })
     }))
 }

@@ -111,7 +111,8 @@ fn Figures(snapshot: RwSignal<Option<DashboardSnapshot>>) -> impl IntoView {
             <div>
                 <dt>"Tokens per second"</dt>
                 <dd data-testid="tokens-per-second">
-                    {figure(|s| format!("{:.0}", s.tokens_per_second))}
+                    // Rounding a tiny or negative-zero rate must not print "-0".
+                    {figure(|s| format!("{:.0}", s.tokens_per_second.max(0.0) + 0.0))}
                 </dd>
             </div>
         </dl>

@@ -1,9 +1,10 @@
 //! The sign-in and sign-up pages (outside the app's layout). Their forms
 //! post to the server functions directly, so they work before the page
-//! hydrates; once signed in the browser loads the page it came for.
+//! hydrates; once signed in, the server's redirect takes the browser to the
+//! page it came for (the router follows it; a plain form post gets a 302),
+//! where the signed-in layout starts afresh.
 
 use crate::accounts::{safe_next_path, AccessState, Account, MIN_PASSWORD_CHARS};
-use crate::components::account_menu::load_page;
 use crate::errors::AppError;
 use crate::functions::accounts::{get_access_state, LogIn, SignUp};
 use leptos::form::ActionForm;
@@ -15,16 +16,6 @@ use leptos_router::hooks::use_query_map;
 fn next_path() -> Memo<String> {
     let query = use_query_map();
     Memo::new(move |_| query.with(|q| safe_next_path(q.get("next").as_deref())))
-}
-
-/// Once `outcome` is a success, loads `next` afresh (a full page load, so
-/// every part of the app starts as the new user).
-fn go_on_success(outcome: Signal<Option<Result<Account, AppError>>>, next: Memo<String>) {
-    Effect::new(move |_| {
-        if matches!(outcome.get(), Some(Ok(_))) {
-            load_page(&next.get_untracked());
-        }
-    });
 }
 
 /// The error of the last attempt, read out to screen readers.
@@ -79,7 +70,6 @@ pub fn SignInPage() -> impl IntoView {
     let action = ServerAction::<LogIn>::new();
     let next = next_path();
     let outcome = Signal::derive(move || action.value().get());
-    go_on_success(outcome, next);
     let state = Resource::new(|| (), |_| get_access_state());
     let sign_up_link = move || {
         state
@@ -134,7 +124,6 @@ pub fn SignUpPage() -> impl IntoView {
     let action = ServerAction::<SignUp>::new();
     let next = next_path();
     let outcome = Signal::derive(move || action.value().get());
-    go_on_success(outcome, next);
     let state = Resource::new(|| (), |_| get_access_state());
     view! {
         <Title text="Arbor · Create an account"/>

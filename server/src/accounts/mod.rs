@@ -54,6 +54,7 @@ impl Accounts {
             id: a.id,
             username: a.username,
             is_admin: a.is_admin,
+            created_at: a.created_at,
         }))
     }
 
