@@ -82,14 +82,7 @@ pub async fn identify_caller(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            map.append(*name, value.parse().expect("a header value"));
-        }
-        map
-    }
+    use crate::cross_origin::header_map as headers;
 
     #[test]
     fn forwarded_addresses_count_only_behind_a_trusted_proxy() {

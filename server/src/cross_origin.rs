@@ -44,17 +44,20 @@ pub async fn refuse_cross_site(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
+/// Headers from name and value pairs (for tests of the layers).
+#[cfg(test)]
+pub(crate) fn header_map(pairs: &[(&'static str, &str)]) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    for (name, value) in pairs {
+        map.append(*name, value.parse().expect("a header value"));
+    }
+    map
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            map.insert(*name, value.parse().expect("a header value"));
-        }
-        map
-    }
+    use header_map as headers;
 
     #[test]
     fn reads_are_never_refused() {

@@ -47,13 +47,10 @@ pub async fn sign_up(
     password: String,
     next: Option<String>,
 ) -> Result<Account, AppError> {
-    let result = async {
-        let caller = caller()?;
-        let accounts = provided::<SharedAccounts>("accounts backend")?;
+    open_session(next, |accounts, caller| async move {
         accounts.sign_up(&caller, username, password).await
-    }
-    .await;
-    with_status(signed_in(result, next.as_deref()))
+    })
+    .await
 }
 
 /// Checks a username and password and opens a session, then sends the
@@ -64,25 +61,31 @@ pub async fn log_in(
     password: String,
     next: Option<String>,
 ) -> Result<Account, AppError> {
-    let result = async {
-        let caller = caller()?;
-        let accounts = provided::<SharedAccounts>("accounts backend")?;
+    open_session(next, |accounts, caller| async move {
         accounts.log_in(&caller, username, password).await
-    }
-    .await;
-    with_status(signed_in(result, next.as_deref()))
+    })
+    .await
 }
 
-/// Hands the browser its session cookie and where to go next.
+/// Runs a sign-up or sign-in `attempt`, then hands the browser its session
+/// cookie and sends it to `next`.
 #[cfg(feature = "ssr")]
-fn signed_in(
-    result: Result<crate::backend::SignedIn, AppError>,
-    next: Option<&str>,
-) -> Result<Account, AppError> {
-    let session = result?;
-    set_cookie(&session.set_cookie)?;
-    leptos_axum::redirect(&safe_next_path(next));
-    Ok(session.account)
+async fn open_session<F>(
+    next: Option<String>,
+    attempt: impl FnOnce(SharedAccounts, crate::backend::Caller) -> F,
+) -> Result<Account, AppError>
+where
+    F: std::future::Future<Output = Result<crate::backend::SignedIn, AppError>>,
+{
+    let result = async {
+        let accounts = provided::<SharedAccounts>("accounts backend")?;
+        let session = attempt(accounts, caller()?).await?;
+        set_cookie(&session.set_cookie)?;
+        leptos_axum::redirect(&safe_next_path(next.as_deref()));
+        Ok(session.account)
+    }
+    .await;
+    with_status(result)
 }
 
 #[cfg(feature = "ssr")]

@@ -635,14 +635,19 @@ pub struct Row {
     pub params: Option<app::model::ReplyParams>,
 }
 
-/// Every message row of a conversation in the database file, oldest first.
-pub async fn stored_rows(database: &Path, conversation: Uuid) -> Vec<Row> {
-    let mut db = SqliteConnectOptions::new()
+/// A connection to the server's database file (read-only unless writing a case).
+async fn open_database(database: &Path, read_only: bool) -> sqlx::SqliteConnection {
+    SqliteConnectOptions::new()
         .filename(database)
-        .read_only(true)
+        .read_only(read_only)
         .connect()
         .await
-        .expect("the database file opens");
+        .expect("the database file opens")
+}
+
+/// Every message row of a conversation in the database file, oldest first.
+pub async fn stored_rows(database: &Path, conversation: Uuid) -> Vec<Row> {
+    let mut db = open_database(database, true).await;
     let rows = sqlx::query(
         "SELECT id, parent_id, role, content, status, error, usage, model, params FROM messages \
          WHERE conversation_id = ? ORDER BY created_at, id",
@@ -748,12 +753,7 @@ impl TestServer {
     /// Every conversation, message, branch name and session row as one
     /// text: equal before and after means nothing was changed.
     pub async fn database_fingerprint(&self) -> String {
-        let mut db = SqliteConnectOptions::new()
-            .filename(&self.database)
-            .read_only(true)
-            .connect()
-            .await
-            .expect("the database file opens");
+        let mut db = open_database(&self.database, true).await;
         let mut text = String::new();
         for table in ["users", "conversations", "messages", "branch_labels"] {
             let columns: Vec<String> =
@@ -778,11 +778,7 @@ impl TestServer {
 
     /// Runs one statement on the database file (setting up a case).
     pub async fn sql_exec(&self, sql: &str) {
-        let mut db = SqliteConnectOptions::new()
-            .filename(&self.database)
-            .connect()
-            .await
-            .expect("the database file opens");
+        let mut db = open_database(&self.database, false).await;
         sqlx::query(sql)
             .execute(&mut db)
             .await
@@ -790,12 +786,7 @@ impl TestServer {
     }
 
     pub async fn sql_count(&self, sql: &str) -> i64 {
-        let mut db = SqliteConnectOptions::new()
-            .filename(&self.database)
-            .read_only(true)
-            .connect()
-            .await
-            .expect("the database file opens");
+        let mut db = open_database(&self.database, true).await;
         sqlx::query_scalar(sql)
             .fetch_one(&mut db)
             .await
