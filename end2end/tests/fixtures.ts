@@ -1,5 +1,6 @@
 import { BrowserContext, test as base, expect, Locator, Page } from '@playwright/test';
-import { sessionOf } from '../server';
+import { FakeOpenAi, startFakeOpenAi } from '../fake-openai';
+import { Arbor, sessionOf, startArbor } from '../server';
 
 /** Gives `context` the session cookie for the server at `url`. */
 export async function signIn(context: BrowserContext, url: string, session = sessionOf(url)): Promise<void> {
@@ -34,6 +35,24 @@ export const test = base.extend<{ cspViolations: string[] }>({
   ],
 });
 export { expect };
+
+/**
+ * Gives each test of the calling file its own Arbor, configured with a
+ * fake OpenAI-compatible provider `local` (see fake-openai.ts), both
+ * stopped after the test; `served.arbor` is the one running.
+ */
+export function serveWithFakeProvider(): { arbor: Arbor; fake: FakeOpenAi } {
+  const served = {} as { arbor: Arbor; fake: FakeOpenAi };
+  test.beforeEach(async () => {
+    served.fake = await startFakeOpenAi();
+    served.arbor = await startArbor({ env: { ARBOR_CONFIG: served.fake.configFile() } });
+  });
+  test.afterEach(async () => {
+    await served.arbor.stop();
+    await served.fake.stop();
+  });
+  return served;
+}
 
 /**
  * Opens a page and waits until the WASM app has hydrated it. A page of a

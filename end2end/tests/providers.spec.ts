@@ -1,26 +1,13 @@
-import { FakeOpenAi, startFakeOpenAi } from '../fake-openai';
-import { Arbor, startArbor } from '../server';
-import { assistantMessages, composer, expect, open, send, test, waitForReply } from './fixtures';
+import { assistantMessages, composer, expect, open, send, serveWithFakeProvider, test, waitForReply } from './fixtures';
 import { Page } from '@playwright/test';
 
 // Each test runs its own Arbor, configured with a fake OpenAI-compatible
 // provider `local` (see fake-openai.ts).
-let fake: FakeOpenAi;
-let arbor: Arbor;
-
-test.beforeEach(async () => {
-  fake = await startFakeOpenAi();
-  arbor = await startArbor({ env: { ARBOR_CONFIG: fake.configFile() } });
-});
-
-test.afterEach(async () => {
-  await arbor.stop();
-  await fake.stop();
-});
+const served = serveWithFakeProvider();
 
 /** Starts a conversation on the home page with `model` picked. */
 async function startWith(page: Page, model: string, text: string): Promise<void> {
-  await open(page, `${arbor.url}/`);
+  await open(page, `${served.arbor.url}/`);
   const picker = page.getByRole('combobox', { name: 'Model' });
   await expect(picker.locator(`option[value="${model}"]`)).toBeAttached();
   await picker.selectOption(model);
@@ -138,7 +125,7 @@ test('a tool-calling reply shows its call and result as badges that expand', asy
 test('a reply in GitHub-flavoured markdown renders tables, tasks, links, footnotes, math, and copyable code', async ({
   page,
 }) => {
-  await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: arbor.url });
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: served.arbor.url });
   const markdown = [
     'Formatting check',
     '',

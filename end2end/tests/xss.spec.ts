@@ -1,6 +1,4 @@
-import { startFakeOpenAi, FakeOpenAi } from '../fake-openai';
-import { Arbor, startArbor } from '../server';
-import { assistantMessages, composer, expect, messages, open, test, waitForReply } from './fixtures';
+import { assistantMessages, composer, expect, messages, open, serveWithFakeProvider, test, waitForReply } from './fixtures';
 
 // Script-injection attempts, sent as a user's text and streamed back word
 // by word as a model's reply (the fake `fake-verbatim` model repeats the
@@ -26,18 +24,7 @@ const CORPUS = [
   `<a href="https://example.com/safe" target="_blank">safe link</a>`,
 ].join('\n\n');
 
-let fake: FakeOpenAi;
-let arbor: Arbor;
-
-test.beforeEach(async () => {
-  fake = await startFakeOpenAi();
-  arbor = await startArbor({ env: { ARBOR_CONFIG: fake.configFile() } });
-});
-
-test.afterEach(async () => {
-  await arbor.stop();
-  await fake.stop();
-});
+const served = serveWithFakeProvider();
 
 test('script injection in user text and model output renders inert', async ({ page }) => {
   const dialogs: string[] = [];
@@ -45,7 +32,7 @@ test('script injection in user text and model output renders inert', async ({ pa
     dialogs.push(dialog.message());
     await dialog.dismiss();
   });
-  await open(page, `${arbor.url}/`);
+  await open(page, `${served.arbor.url}/`);
   const picker = page.getByRole('combobox', { name: 'Model' });
   await expect(picker.locator('option[value="local/fake-verbatim"]')).toBeAttached();
   await picker.selectOption('local/fake-verbatim');
