@@ -27,6 +27,9 @@ pub enum AppError {
     /// Too many attempts in a short time; the message says when to retry.
     #[error("{0}")]
     TooManyRequests(String),
+    /// The request (an upload) is larger than this Arbor accepts.
+    #[error("{0}")]
+    TooLarge(String),
     /// Something failed on the server; details are in the server log.
     #[error("something went wrong on the server ({0})")]
     Internal(String),
@@ -45,6 +48,7 @@ impl AppError {
             AppError::Unauthorized(_) => 401,
             AppError::Forbidden(_) => 403,
             AppError::TooManyRequests(_) => 429,
+            AppError::TooLarge(_) => 413,
             AppError::Internal(_) | AppError::Transport(_) => 500,
         }
     }

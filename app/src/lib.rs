@@ -24,6 +24,7 @@ pub mod search;
 pub mod state;
 #[cfg(feature = "hydrate")]
 pub mod stream;
+pub mod transfer;
 pub mod tree;
 pub mod tree_drawing;
 pub mod tree_layout;

@@ -119,6 +119,8 @@ impl Arbor {
         };
         let limits = Limits {
             max_message_chars: config.max_message_chars,
+            max_import_bytes: config.max_import_bytes,
+            max_import_unpacked_bytes: config.max_import_unpacked_bytes,
         };
         let (closing, closing_rx) = watch::channel(false);
         let chat = Arc::new(ChatService::new(context, limits, closing_rx).await?);

@@ -81,6 +81,11 @@ pub struct Config {
     pub offline_min_tokens: usize,
     /// `ARBOR_MAX_MESSAGE_CHARS`: longest accepted message.
     pub max_message_chars: usize,
+    /// `ARBOR_MAX_IMPORT_BYTES`: largest file accepted for import (default 256 MiB).
+    pub max_import_bytes: u64,
+    /// `ARBOR_MAX_IMPORT_UNPACKED_BYTES`: largest JSON an imported file may
+    /// unpack to (default 1 GiB), so a small zip cannot expand without end.
+    pub max_import_unpacked_bytes: u64,
     /// `ARBOR_ACTOR_IDLE_SECS`: how long an unused conversation stays in memory (at least 1 s).
     pub actor_idle: Duration,
     /// `ARBOR_CHECKPOINT_MS`: how often a streaming reply's text is saved.
@@ -149,6 +154,12 @@ impl Config {
             offline_fail_after: usize::try_from(fail_after).ok(),
             offline_min_tokens: parse(&lookup, "ARBOR_OFFLINE_MIN_TOKENS", 0)?,
             max_message_chars,
+            max_import_bytes: parse(&lookup, "ARBOR_MAX_IMPORT_BYTES", 256 * 1024 * 1024)?,
+            max_import_unpacked_bytes: parse(
+                &lookup,
+                "ARBOR_MAX_IMPORT_UNPACKED_BYTES",
+                1024 * 1024 * 1024,
+            )?,
             actor_idle: Duration::from_secs(parse(&lookup, "ARBOR_ACTOR_IDLE_SECS", 300)?)
                 .max(MIN_ACTOR_IDLE),
             checkpoint_every: Duration::from_millis(parse(&lookup, "ARBOR_CHECKPOINT_MS", 1000)?),

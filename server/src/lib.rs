@@ -22,6 +22,9 @@ pub mod service;
 pub mod sse;
 pub mod storage;
 pub mod telemetry;
+pub mod transfer;
+pub mod transfer_routes;
+pub mod transfers;
 
 use accounts::Accounts;
 use api::Arbor;

@@ -13,15 +13,17 @@ use crate::operations::{dashboard_events, Operations};
 use crate::route_access::guard_routes;
 use crate::security_headers::{add_security_headers, page_policy};
 use crate::sse::conversation_events;
+use crate::transfer_routes::{export_backup, export_conversation, export_instance, import};
 use app::backend::{SharedAccounts, SharedBackend, SharedOperations};
 use app::errors::AppError;
+use app::transfer::IMPORT_URL;
 use app::{shell, App};
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Extension, Router};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -55,13 +57,20 @@ pub fn router(
     };
     Router::new()
         .route("/api/conversations/{id}/events", get(conversation_events))
+        .route("/api/conversations/{id}/export", get(export_conversation))
+        .route("/api/backup", get(export_backup))
         .route("/api/admin/events", get(dashboard_events))
+        .route("/api/admin/backup", get(export_instance))
         .route("/metrics", get(move || render_metrics(metrics.clone())))
         .leptos_routes_with_context(&options, routes, context, {
             let options = options.clone();
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler(shell))
+        .layer(RequestBodyLimitLayer::new(max_body))
+        // Imports read their body up to their own, larger limit (and name
+        // it in their error); added after the general limit, so not under it.
+        .route(IMPORT_URL, post(import))
         .layer(middleware::from_fn(server_fn_error_status))
         .layer(Extension(chat))
         .layer(Extension(operations))
@@ -71,7 +80,6 @@ pub fn router(
         ))
         .layer(middleware::from_fn_with_state(accounts, identify_caller))
         .layer(middleware::from_fn(refuse_cross_site))
-        .layer(RequestBodyLimitLayer::new(max_body))
         .layer(middleware::from_fn(add_security_headers))
         .layer(CompressionLayer::new())
         .layer(PropagateRequestIdLayer::x_request_id())

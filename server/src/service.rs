@@ -32,6 +32,10 @@ const MAX_CLIENT_ID_CHARS: usize = 128;
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub max_message_chars: usize,
+    /// Largest file accepted for import, in bytes.
+    pub max_import_bytes: u64,
+    /// Largest JSON an imported file may unpack to, in bytes.
+    pub max_import_unpacked_bytes: u64,
 }
 
 /// Owns the store, the actor registry and the limits; shared by every request.
@@ -105,6 +109,10 @@ impl ChatService {
     }
 
     /// The database.
+    pub(crate) fn limits(&self) -> Limits {
+        self.limits
+    }
+
     pub(crate) fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }

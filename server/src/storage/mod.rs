@@ -7,12 +7,14 @@ pub mod accounts;
 mod sqlite;
 mod sqlite_accounts;
 mod sqlite_branches;
+mod sqlite_import;
 mod sqlite_message_writes;
 mod sqlite_search;
 mod sqlite_writer;
 
 pub use sqlite::SqliteStore;
 
+use crate::transfer::archive::ArchivedConversation;
 use accounts::AccountStore;
 use app::model::{BranchLabel, ConversationSettings, ConversationSummary, MessageNode};
 use app::search::SearchResults;
@@ -172,6 +174,16 @@ pub trait Store: Send + Sync + 'static {
     async fn purge_pruned(&self, before: i64) -> StorageResult<u64>;
     /// Stores a forked conversation and its messages in one transaction.
     async fn create_fork(&self, fork: NewFork) -> StorageResult<ConversationSummary>;
+    /// Stores an imported conversation (messages parents-first, already
+    /// validated) for `owner` in one transaction, under its own ids, or
+    /// under new ones when any is taken (then the flag is true).
+    async fn import_conversation(
+        &self,
+        owner: Uuid,
+        conversation: ArchivedConversation,
+    ) -> StorageResult<(ConversationSummary, bool)>;
+    /// Every user (id, username), oldest first.
+    async fn users(&self) -> StorageResult<Vec<(Uuid, String)>>;
 
     /// The owner's conversations whose title contains `query`, and the
     /// messages (not pruned, not streaming) that hold every word of it,

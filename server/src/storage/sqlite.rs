@@ -6,6 +6,7 @@ use super::sqlite_writer::Writer;
 use super::{
     ConversationRecord, NewFork, ShownNodes, StorageError, StorageResult, Store, StoredMessage,
 };
+use crate::transfer::archive::ArchivedConversation;
 use app::model::{
     BranchLabel, ConversationSettings, ConversationSummary, MessageNode, ReplyParams, ReplyUsage,
 };
@@ -485,6 +486,18 @@ impl Store for SqliteStore {
 
     async fn create_fork(&self, fork: NewFork) -> StorageResult<ConversationSummary> {
         self.insert_fork(fork).await
+    }
+
+    async fn import_conversation(
+        &self,
+        owner: Uuid,
+        conversation: ArchivedConversation,
+    ) -> StorageResult<(ConversationSummary, bool)> {
+        self.insert_imported(owner, conversation).await
+    }
+
+    async fn users(&self) -> StorageResult<Vec<(Uuid, String)>> {
+        self.every_user().await
     }
 
     async fn search(&self, owner: Uuid, query: &str, limit: u32) -> StorageResult<SearchResults> {

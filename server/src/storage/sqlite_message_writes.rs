@@ -77,9 +77,7 @@ pub async fn apply(db: &mut SqliteConnection, writes: &[&MessageWrite]) -> Stora
             }
         }
     }
-    for chunk in messages.chunks(ROWS_PER_STATEMENT) {
-        insert_messages(db, chunk).await?;
-    }
+    insert_message_rows(db, &messages).await?;
     let leaves: Vec<_> = leaves.into_iter().collect();
     for chunk in leaves.chunks(ROWS_PER_STATEMENT) {
         update_conversations(db, chunk).await?;
@@ -101,6 +99,18 @@ fn placeholders(rows: usize, columns: usize) -> String {
     vec![row; rows].join(", ")
 }
 
+/// Inserts message rows (conversation, message), parents before children,
+/// a statement per [`ROWS_PER_STATEMENT`] rows.
+pub async fn insert_message_rows(
+    db: &mut SqliteConnection,
+    rows: &[(Uuid, &StoredMessage)],
+) -> StorageResult<()> {
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        insert_messages(db, chunk).await?;
+    }
+    Ok(())
+}
+
 async fn insert_messages(
     db: &mut SqliteConnection,
     rows: &[(Uuid, &StoredMessage)],
@@ -108,8 +118,8 @@ async fn insert_messages(
     let sql = format!(
         "INSERT INTO messages (id, conversation_id, parent_id, role, content, status, model, \
          params, error, client_id, last_active_at, created_at, updated_at, tool_calls, \
-         tool_call_id) VALUES {}",
-        placeholders(rows.len(), 15)
+         tool_call_id, usage) VALUES {}",
+        placeholders(rows.len(), 16)
     );
     let mut query = sqlx::query(&sql);
     for (conversation, message) in rows {
@@ -133,7 +143,8 @@ async fn insert_messages(
             .bind(node.created_at)
             .bind(node.created_at)
             .bind(tool_calls_json(&node.tool_calls))
-            .bind(node.tool_call_id.as_deref());
+            .bind(node.tool_call_id.as_deref())
+            .bind(node.usage.and_then(|u| serde_json::to_string(&u).ok()));
     }
     query.execute(&mut *db).await?;
     Ok(())

@@ -499,6 +499,16 @@ impl Session {
         open_event_stream(request).await
     }
 
+    /// POSTs `body` as is (a file upload) and returns the whole response.
+    pub async fn post_bytes(&self, path: &str, body: Vec<u8>) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .body(body)
+            .send()
+            .await
+            .expect("the server answers")
+    }
+
     /// GETs a path and returns the whole response.
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.http

@@ -1,0 +1,149 @@
+//! The SQLite side of imports and whole-instance exports: a conversation
+//! with its whole tree written in one transaction (an observer sees all of
+//! it or none), under its own ids unless any is taken.
+
+use super::sqlite::{summary_from_row, SqliteStore, SUMMARY_COLUMNS};
+use super::sqlite_message_writes::insert_message_rows;
+use super::{StorageError, StorageResult, StoredMessage};
+use crate::transfer::archive::ArchivedConversation;
+use app::model::ConversationSummary;
+use sqlx::{Row, SqliteConnection};
+use uuid::Uuid;
+
+/// Ids per `IN (…)` list, well under SQLite's bound-parameter limit.
+const IDS_PER_STATEMENT: usize = 1000;
+
+/// Whether the conversation's id or any of its messages' is already stored.
+async fn ids_taken(
+    db: &mut SqliteConnection,
+    conversation: &ArchivedConversation,
+) -> StorageResult<bool> {
+    let taken = sqlx::query("SELECT 1 FROM conversations WHERE id = ?")
+        .bind(conversation.id.to_string())
+        .fetch_optional(&mut *db)
+        .await?
+        .is_some();
+    if taken {
+        return Ok(true);
+    }
+    for chunk in conversation.messages.chunks(IDS_PER_STATEMENT) {
+        let sql = format!(
+            "SELECT 1 FROM messages WHERE id IN ({}) LIMIT 1",
+            vec!["?"; chunk.len()].join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for message in chunk {
+            query = query.bind(message.id.to_string());
+        }
+        if query.fetch_optional(&mut *db).await?.is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+async fn insert(
+    db: &mut SqliteConnection,
+    owner: Uuid,
+    conversation: &ArchivedConversation,
+) -> StorageResult<ConversationSummary> {
+    let params = serde_json::to_string(&conversation.settings.params).map_err(|e| {
+        StorageError::Corrupt {
+            table: "conversations",
+            reason: e.to_string(),
+        }
+    })?;
+    let id = conversation.id.to_string();
+    sqlx::query(
+        "INSERT INTO conversations (id, owner_id, title, persona, model, params, created_at, \
+         updated_at, system_prompt, tools_enabled, forked_from_conversation_id, \
+         forked_from_message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&id)
+    .bind(owner.to_string())
+    .bind(&conversation.title)
+    .bind(&conversation.settings.persona)
+    .bind(&conversation.settings.model)
+    .bind(params)
+    .bind(conversation.created_at)
+    .bind(conversation.updated_at)
+    .bind(&conversation.system_prompt)
+    .bind(conversation.settings.tools)
+    .bind(
+        conversation
+            .forked_from
+            .map(|f| f.conversation_id.to_string()),
+    )
+    .bind(conversation.forked_from.map(|f| f.message_id.to_string()))
+    .execute(&mut *db)
+    .await?;
+    let stored: Vec<StoredMessage> = conversation
+        .messages
+        .iter()
+        .map(|node| StoredMessage {
+            node: node.clone(),
+            client_id: None,
+        })
+        .collect();
+    let rows: Vec<(Uuid, &StoredMessage)> = stored.iter().map(|m| (conversation.id, m)).collect();
+    insert_message_rows(&mut *db, &rows).await?;
+    for label in &conversation.labels {
+        sqlx::query(
+            "INSERT INTO branch_labels (message_id, conversation_id, name, created_at) \
+             VALUES (?, ?, ?, ?)",
+        )
+        .bind(label.node_id.to_string())
+        .bind(&id)
+        .bind(label.name.trim())
+        .bind(conversation.updated_at)
+        .execute(&mut *db)
+        .await?;
+    }
+    // The shown leaf and the main branch name messages: set once they exist.
+    let row = sqlx::query(&format!(
+        "UPDATE conversations SET active_leaf_id = ?, main_node_id = ? WHERE id = ? \
+         RETURNING {SUMMARY_COLUMNS}"
+    ))
+    .bind(conversation.active_leaf_id.map(|l| l.to_string()))
+    .bind(conversation.main_node_id.map(|m| m.to_string()))
+    .bind(&id)
+    .fetch_one(&mut *db)
+    .await?;
+    summary_from_row(&row)
+}
+
+impl SqliteStore {
+    pub(super) async fn insert_imported(
+        &self,
+        owner: Uuid,
+        conversation: ArchivedConversation,
+    ) -> StorageResult<(ConversationSummary, bool)> {
+        self.writer
+            .write(move |db| {
+                Box::pin(async move {
+                    let renumber = ids_taken(&mut *db, &conversation).await?;
+                    let conversation = if renumber {
+                        conversation.renumbered()
+                    } else {
+                        conversation
+                    };
+                    Ok((insert(&mut *db, owner, &conversation).await?, renumber))
+                })
+            })
+            .await
+    }
+
+    pub(super) async fn every_user(&self) -> StorageResult<Vec<(Uuid, String)>> {
+        let rows = sqlx::query("SELECT id, username FROM users ORDER BY created_at, username")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    super::sqlite::uuid_column(row, "users", "id")?,
+                    row.try_get("username")?,
+                ))
+            })
+            .collect()
+    }
+}

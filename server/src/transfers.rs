@@ -1,0 +1,166 @@
+//! Exports and imports against the database: assembling archives from a
+//! user's (or everyone's) stored conversations, and storing what an
+//! uploaded file holds, one conversation per transaction.
+
+use crate::clock::now_ms;
+use crate::service::ChatService;
+use crate::storage::ConversationRecord;
+use crate::transfer::archive::{Archive, ArchiveKind, ArchivedConversation, ArchivedFork};
+use crate::transfer::{decode, ImportLimits};
+use app::errors::AppError;
+use app::model::MessageNode;
+use app::transfer::{ImportSummary, ImportedConversation, SkippedConversation};
+use std::collections::HashSet;
+use uuid::Uuid;
+
+/// A conversation `user` owns, as stored (404 for anyone else's).
+pub async fn owned_record(
+    chat: &ChatService,
+    user: Uuid,
+    id: Uuid,
+) -> Result<ConversationRecord, AppError> {
+    chat.store()
+        .conversation(id)
+        .await?
+        .filter(|r| r.owner_id == user)
+        .ok_or_else(|| AppError::NotFound("conversation".into()))
+}
+
+/// A stored conversation as archived: every message not pruned, the names
+/// on them, the main branch and the shown leaf.
+pub async fn archived(
+    chat: &ChatService,
+    record: ConversationRecord,
+    owner: Option<String>,
+) -> Result<ArchivedConversation, AppError> {
+    let id = record.summary.id;
+    let messages: Vec<MessageNode> = chat
+        .store()
+        .messages(id)
+        .await?
+        .into_iter()
+        .map(|m| m.node)
+        .collect();
+    let present: HashSet<Uuid> = messages.iter().map(|m| m.id).collect();
+    let labels = chat
+        .store()
+        .branch_labels(id)
+        .await?
+        .into_iter()
+        .filter(|l| present.contains(&l.node_id))
+        .collect();
+    Ok(ArchivedConversation {
+        id,
+        title: record.summary.title,
+        created_at: record.summary.created_at,
+        updated_at: record.summary.updated_at,
+        system_prompt: record.system_prompt,
+        settings: record.settings,
+        active_leaf_id: record.active_leaf_id.filter(|l| present.contains(l)),
+        main_node_id: record.main_node_id.filter(|m| present.contains(m)),
+        labels,
+        forked_from: record
+            .forked_from
+            .map(|(conversation_id, message_id)| ArchivedFork {
+                conversation_id,
+                message_id,
+            }),
+        owner,
+        messages,
+    })
+}
+
+/// Every conversation of `user`, as one archive.
+pub async fn backup(chat: &ChatService, user: Uuid) -> Result<Archive, AppError> {
+    let conversations = conversations_of(chat, user, None).await?;
+    Ok(Archive::new(ArchiveKind::Backup, conversations, now_ms()))
+}
+
+/// Every conversation of every user, each naming its owner.
+pub async fn instance_backup(chat: &ChatService) -> Result<Archive, AppError> {
+    let mut conversations = Vec::new();
+    for (user, username) in chat.store().users().await? {
+        conversations.extend(conversations_of(chat, user, Some(username)).await?);
+    }
+    Ok(Archive::new(ArchiveKind::Instance, conversations, now_ms()))
+}
+
+async fn conversations_of(
+    chat: &ChatService,
+    user: Uuid,
+    owner: Option<String>,
+) -> Result<Vec<ArchivedConversation>, AppError> {
+    let mut conversations = Vec::new();
+    for summary in chat.store().list_conversations(user).await? {
+        // A conversation deleted meanwhile is simply not in the backup.
+        if let Some(record) = chat.store().conversation(summary.id).await? {
+            conversations.push(archived(chat, record, owner.clone()).await?);
+        }
+    }
+    Ok(conversations)
+}
+
+/// Reads `bytes` (the file `file_name`) and stores each conversation it
+/// holds for `user`, each in one transaction. A file that cannot be read
+/// at all is refused as a whole, naming the file; a conversation that
+/// cannot be read is skipped, naming it and the field at fault.
+pub async fn import(
+    chat: &ChatService,
+    user: Uuid,
+    file_name: &str,
+    bytes: axum::body::Bytes,
+) -> Result<ImportSummary, AppError> {
+    let limits = ImportLimits {
+        max_unpacked_bytes: chat.limits().max_import_unpacked_bytes,
+    };
+    let now = now_ms();
+    let decoded = tokio::task::spawn_blocking(move || decode(&bytes, limits, now))
+        .await
+        .map_err(|_| AppError::Internal("the import could not be read".into()))?
+        .map_err(|e| match e {
+            crate::transfer::DecodeError::TooLarge { .. } => {
+                AppError::TooLarge(format!("{file_name}: {e}"))
+            }
+            _ => AppError::BadRequest(format!("{file_name}: {e}")),
+        })?;
+    let mut summary = ImportSummary {
+        file: file_name.to_string(),
+        format: decoded.format.label().to_string(),
+        imported: Vec::new(),
+        skipped: Vec::new(),
+    };
+    for conversation in decoded.conversations {
+        let conversation = match conversation {
+            Ok(conversation) => conversation,
+            Err(unreadable) => {
+                summary.skipped.push(SkippedConversation {
+                    conversation: unreadable.conversation,
+                    reason: unreadable.reason,
+                });
+                continue;
+            }
+        };
+        let title = conversation.title.clone();
+        let messages = conversation.messages.len();
+        let branches = conversation.leaf_count();
+        match chat.store().import_conversation(user, conversation).await {
+            Ok((stored, new_ids)) => summary.imported.push(ImportedConversation {
+                id: stored.id,
+                title: stored.title,
+                messages,
+                branches,
+                new_ids,
+            }),
+            Err(error) => {
+                tracing::error!(%error, "an imported conversation was not stored");
+                summary.skipped.push(SkippedConversation {
+                    conversation: app::model::display_title(&title).to_string(),
+                    reason: "the database could not store it; nothing of it was kept".into(),
+                });
+            }
+        }
+    }
+    metrics::counter!("arbor_imported_conversations_total")
+        .increment(summary.imported.len() as u64);
+    Ok(summary)
+}
