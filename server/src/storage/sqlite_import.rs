@@ -147,3 +147,75 @@ impl SqliteStore {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::Store;
+    use app::model::{MessageNode, MessageStatus, Role};
+
+    fn conversation(messages: Vec<MessageNode>) -> ArchivedConversation {
+        ArchivedConversation {
+            id: Uuid::now_v7(),
+            title: "imported".into(),
+            created_at: 1,
+            updated_at: 2,
+            system_prompt: String::new(),
+            settings: Default::default(),
+            active_leaf_id: messages.last().map(|m| m.id),
+            main_node_id: None,
+            labels: Vec::new(),
+            forked_from: None,
+            owner: None,
+            messages,
+        }
+    }
+
+    fn message(parent: Option<Uuid>) -> MessageNode {
+        MessageNode::new(Uuid::now_v7(), parent, Role::User, "hi", MessageStatus::Complete, 1)
+    }
+
+    #[tokio::test]
+    async fn a_write_failing_halfway_leaves_nothing() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open(&dir.path().join("a.db").display().to_string())
+            .await
+            .expect("opens");
+        let owner = store.local_user().await.expect("local user");
+        // Not validated: the second message's parent does not exist, so
+        // its insert fails after the conversation row was written.
+        let first = message(None);
+        let orphan = message(Some(Uuid::now_v7()));
+        let broken = conversation(vec![first, orphan]);
+        assert!(store.import_conversation(owner, broken).await.is_err());
+        assert!(store.list_conversations(owner).await.expect("listed").is_empty());
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages")
+            .fetch_one(&store.pool)
+            .await
+            .expect("counted");
+        assert_eq!(count, 0);
+    }
+
+    #[tokio::test]
+    async fn taken_ids_are_replaced_and_references_follow() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open(&dir.path().join("a.db").display().to_string())
+            .await
+            .expect("opens");
+        let owner = store.local_user().await.expect("local user");
+        let root = message(None);
+        let child = message(Some(root.id));
+        let original = conversation(vec![root, child]);
+        let (first, renumbered) = store.import_conversation(owner, original.clone()).await.expect("stored");
+        assert_eq!((first.id, renumbered), (original.id, false));
+        let (second, renumbered) = store.import_conversation(owner, original.clone()).await.expect("stored");
+        assert!(renumbered);
+        assert_ne!(second.id, original.id);
+        let record = store.conversation(second.id).await.expect("read").expect("exists");
+        let messages = store.messages(second.id).await.expect("read");
+        assert_eq!(messages.len(), 2);
+        assert_eq!(messages[1].node.parent_id, Some(messages[0].node.id));
+        assert_eq!(record.active_leaf_id, Some(messages[1].node.id));
+        assert!(messages.iter().all(|m| original.messages.iter().all(|o| o.id != m.node.id)));
+    }
+}
