@@ -103,6 +103,8 @@ pub trait Backend: Send + Sync + 'static {
     ) -> Result<(), AppError>;
     /// The models and personas a user may pick.
     async fn model_choices(&self, user: Uuid) -> Result<ModelChoices, AppError>;
+    /// The largest file an import accepts, in bytes.
+    fn max_import_bytes(&self) -> u64;
     /// The user's conversations and messages that match `query`.
     async fn search(&self, user: Uuid, query: String) -> Result<SearchResults, AppError>;
     /// Replaces a conversation's model, persona and sampler choices; answers

@@ -92,6 +92,33 @@ pub fn file_stem(title: &str) -> String {
     }
 }
 
+/// `n` bytes in words, e.g. `256 MiB` or `1.5 KiB`.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["bytes", "KiB", "MiB", "GiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 || value.fract() == 0.0 {
+        format!("{value:.0} {}", UNITS[unit])
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// Why a file cannot be uploaded for import, if it is too large.
+pub fn oversized(file_name: &str, size: u64, limit: u64) -> Option<String> {
+    (size > limit).then(|| {
+        format!(
+            "{file_name} is {}; the largest import this Arbor accepts is {}.",
+            human_bytes(size),
+            human_bytes(limit)
+        )
+    })
+}
+
 /// One conversation an import stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportedConversation {
@@ -170,6 +197,15 @@ mod tests {
             .parse::<ExportFormat>()
             .unwrap_err()
             .contains("unknown export format"));
+    }
+
+    #[test]
+    fn sizes_read_as_words() {
+        assert_eq!(human_bytes(512), "512 bytes");
+        assert_eq!(human_bytes(256 * 1024 * 1024), "256 MiB");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(oversized("a.zip", 2048, 1024).as_deref(), Some("a.zip is 2 KiB; the largest import this Arbor accepts is 1 KiB."));
+        assert_eq!(oversized("a.zip", 1024, 1024), None);
     }
 
     #[test]

@@ -347,6 +347,10 @@ impl Backend for ChatService {
             .await
     }
 
+    fn max_import_bytes(&self) -> u64 {
+        self.limits.max_import_bytes
+    }
+
     async fn model_choices(&self, _user: Uuid) -> Result<ModelChoices, AppError> {
         Ok(self.catalog.choices().await)
     }

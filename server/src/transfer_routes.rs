@@ -14,7 +14,7 @@ use crate::transfer::branch_export;
 use crate::transfers;
 use app::backend::{Caller, CurrentUser};
 use app::errors::{parse_id, AppError};
-use app::transfer::{file_stem, ExportFormat, ImportSummary};
+use app::transfer::{file_stem, human_bytes, ExportFormat, ImportSummary};
 use axum::body::Body;
 use axum::extract::{Path, Query};
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -207,32 +207,4 @@ pub async fn import(
         .await
         .map_err(ApiError)?;
     Ok(Json(summary))
-}
-
-/// `n` bytes in words, e.g. `256 MiB`.
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 4] = ["bytes", "KiB", "MiB", "GiB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 || value.fract() == 0.0 {
-        format!("{value:.0} {}", UNITS[unit])
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes_read_as_words() {
-        assert_eq!(human_bytes(512), "512 bytes");
-        assert_eq!(human_bytes(256 * 1024 * 1024), "256 MiB");
-        assert_eq!(human_bytes(1536), "1.5 KiB");
-    }
 }

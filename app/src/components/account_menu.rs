@@ -2,6 +2,7 @@
 //! and signing out.
 
 use crate::functions::accounts::{current_account, LogOut};
+use crate::transfer::BACKUP_URL;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 
@@ -24,6 +25,7 @@ pub fn AccountMenu() -> impl IntoView {
                                 <span class="account-name" data-testid="account-name">
                                     {account.username}
                                 </span>
+                                <a class="backup-link" href=BACKUP_URL download="">"Back up my conversations"</a>
                                 {account
                                     .is_admin
                                     .then(|| view! { <a class="admin-link" href="/admin">"Administration"</a> })}

@@ -3,6 +3,7 @@
 //! confirmation). While a search is typed its results replace the list.
 
 use crate::components::account_menu::AccountMenu;
+use crate::components::import_dialog::ImportButton;
 use crate::components::search_box::SearchBox;
 use crate::functions::conversations::{delete_conversation, rename_conversation};
 use crate::model::ConversationSummary;
@@ -36,6 +37,7 @@ pub fn Sidebar() -> impl IntoView {
             // A conversation is created by its first message, so unused
             // "new chats" never pile up in the list.
             <a class="new-chat" href="/">"+ New chat"</a>
+            <ImportButton/>
             <SearchBox query/>
             <div class="conversation-list-area" hidden=searching>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>

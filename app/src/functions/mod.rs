@@ -8,6 +8,7 @@ pub mod conversations;
 pub mod messages;
 pub mod operations;
 pub mod search;
+pub mod transfer;
 
 #[cfg(feature = "ssr")]
 use crate::{

@@ -44,6 +44,15 @@ pub fn AdminPage() -> impl IntoView {
             <Progress snapshot/>
             <ConversationTable snapshot/>
             <UserAdmin/>
+            <section class="instance-backup">
+                <h2>"Backup"</h2>
+                <p>
+                    <a class="instance-backup-link" href=crate::transfer::INSTANCE_BACKUP_URL download="">
+                        "Download every conversation of every user"
+                    </a>
+                    " (an Arbor archive; each conversation names its owner)."
+                </p>
+            </section>
         </section>
     }
     .into_any()

@@ -8,6 +8,7 @@ use crate::components::composer::Composer;
 use crate::components::context_view::ContextView;
 use crate::components::drawers::{Drawer, DrawerToggle};
 use crate::components::error_page::ErrorPage;
+use crate::components::export_menu::ExportMenu;
 use crate::components::generation_settings::GenerationSettings;
 use crate::components::message::{scroll_message_into_view, MessageItem};
 use crate::components::prune::{ConfirmPrune, UndoPruneNotice};
@@ -136,6 +137,7 @@ fn Conversation(view: ConversationView) -> impl IntoView {
                 })}
                 <SystemPromptEditor/>
                 <GenerationSettings/>
+                <ExportMenu/>
                 <DrawerToggle drawer=Drawer::Tree/>
             </header>
             <BranchBar/>
