@@ -204,7 +204,10 @@ mod tests {
         assert_eq!(human_bytes(512), "512 bytes");
         assert_eq!(human_bytes(256 * 1024 * 1024), "256 MiB");
         assert_eq!(human_bytes(1536), "1.5 KiB");
-        assert_eq!(oversized("a.zip", 2048, 1024).as_deref(), Some("a.zip is 2 KiB; the largest import this Arbor accepts is 1 KiB."));
+        assert_eq!(
+            oversized("a.zip", 2048, 1024).as_deref(),
+            Some("a.zip is 2 KiB; the largest import this Arbor accepts is 1 KiB.")
+        );
         assert_eq!(oversized("a.zip", 1024, 1024), None);
     }
 

@@ -26,7 +26,10 @@ const FIXTURES: [&str; 7] = [
 ];
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/fixtures/import/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/fixtures/import/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
@@ -114,26 +117,45 @@ impl Sink {
         let runtime = tokio::runtime::Runtime::new().expect("a runtime");
         let dir = tempfile::tempdir().expect("temp dir");
         let url = dir.path().join("fuzz.db").display().to_string();
-        let database = runtime.block_on(server::storage::connect(&url)).expect("the database opens");
-        let owner = runtime.block_on(database.store.local_user()).expect("the local user");
-        Sink { runtime, database, owner, _dir: dir, stored_messages: std::cell::Cell::new(0) }
+        let database = runtime
+            .block_on(server::storage::connect(&url))
+            .expect("the database opens");
+        let owner = runtime
+            .block_on(database.store.local_user())
+            .expect("the local user");
+        Sink {
+            runtime,
+            database,
+            owner,
+            _dir: dir,
+            stored_messages: std::cell::Cell::new(0),
+        }
     }
 
     /// Imports `bytes` as the server does; every valid conversation must be
     /// stored whole.
     fn import(&self, bytes: &[u8]) -> Result<(), TestCaseError> {
-        let Ok(decoded) = decode(bytes, LIMITS, 0) else { return Ok(()) };
+        let Ok(decoded) = decode(bytes, LIMITS, 0) else {
+            return Ok(());
+        };
         for conversation in decoded.conversations.into_iter().flatten() {
             let count = conversation.messages.len();
             let store = self.database.store.clone();
             let (summary, _) = self
                 .runtime
                 .block_on(store.import_conversation(self.owner, conversation))
-                .map_err(|e| TestCaseError::fail(format!("a valid conversation was refused: {e}")))?;
-            let stored = self.runtime.block_on(store.messages(summary.id)).expect("readable");
+                .map_err(|e| {
+                    TestCaseError::fail(format!("a valid conversation was refused: {e}"))
+                })?;
+            let stored = self
+                .runtime
+                .block_on(store.messages(summary.id))
+                .expect("readable");
             prop_assert_eq!(stored.len(), count);
             let ids: HashSet<Uuid> = stored.iter().map(|m| m.node.id).collect();
-            prop_assert!(stored.iter().all(|m| m.node.parent_id.is_none_or(|p| ids.contains(&p))));
+            prop_assert!(stored
+                .iter()
+                .all(|m| m.node.parent_id.is_none_or(|p| ids.contains(&p))));
             self.stored_messages.set(self.stored_messages.get() + count);
         }
         Ok(())
@@ -145,7 +167,11 @@ impl Sink {
         let total: usize = self.runtime.block_on(async {
             let mut total = 0;
             for conversation in store.list_conversations(self.owner).await.expect("listed") {
-                total += store.messages(conversation.id).await.expect("readable").len();
+                total += store
+                    .messages(conversation.id)
+                    .await
+                    .expect("readable")
+                    .len();
             }
             total
         });
@@ -154,19 +180,35 @@ impl Sink {
 }
 
 fn runner(cases: u32) -> TestRunner {
-    TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() })
+    TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    })
 }
 
 #[test]
 fn arbitrary_bytes_never_panic() {
-    let prefixes: [&[u8]; 5] = [b"", b"\x1f\x8b", b"PK\x03\x04", b"{\"format\":\"arbor\",\"version\":1,", b"[{\"mapping\":"];
+    let prefixes: [&[u8]; 5] = [
+        b"",
+        b"\x1f\x8b",
+        b"PK\x03\x04",
+        b"{\"format\":\"arbor\",\"version\":1,",
+        b"[{\"mapping\":",
+    ];
     let sink = Sink::new();
     runner(256)
-        .run(&(0..prefixes.len(), proptest::collection::vec(any::<u8>(), 0..2048)), |(prefix, tail)| {
-            let mut bytes = prefixes[prefix].to_vec();
-            bytes.extend(tail);
-            sink.import(&bytes)
-        })
+        .run(
+            &(
+                0..prefixes.len(),
+                proptest::collection::vec(any::<u8>(), 0..2048),
+            ),
+            |(prefix, tail)| {
+                let mut bytes = prefixes[prefix].to_vec();
+                bytes.extend(tail);
+                sink.import(&bytes)
+            },
+        )
         .expect("no case fails");
     sink.assert_nothing_partial();
 }
@@ -181,17 +223,23 @@ fn mutated_valid_files_never_panic_and_are_stored_whole_or_not_at_all() {
     files.push(arbor_archive());
     let sink = Sink::new();
     runner(384)
-        .run(&(0..files.len(), any::<u64>(), 1..8usize), |(which, seed, changes)| {
-            let mut value = files[which].clone();
-            let mut choices = Choices(seed | 1);
-            for _ in 0..changes {
-                mutate(&mut value, &mut choices);
-            }
-            sink.import(&serde_json::to_vec(&value).expect("serializes"))
-        })
+        .run(
+            &(0..files.len(), any::<u64>(), 1..8usize),
+            |(which, seed, changes)| {
+                let mut value = files[which].clone();
+                let mut choices = Choices(seed | 1);
+                for _ in 0..changes {
+                    mutate(&mut value, &mut choices);
+                }
+                sink.import(&serde_json::to_vec(&value).expect("serializes"))
+            },
+        )
         .expect("no case fails");
     sink.assert_nothing_partial();
-    assert!(sink.stored_messages.get() > 0, "some mutated files still import");
+    assert!(
+        sink.stored_messages.get() > 0,
+        "some mutated files still import"
+    );
 }
 
 #[test]
@@ -199,18 +247,21 @@ fn corrupted_bytes_of_every_fixture_never_panic() {
     let files: Vec<Vec<u8>> = FIXTURES.iter().map(|name| fixture(name)).collect();
     let sink = Sink::new();
     runner(256)
-        .run(&(0..files.len(), any::<u64>(), 1..16usize), |(which, seed, flips)| {
-            let mut bytes = files[which].clone();
-            let mut choices = Choices(seed | 1);
-            for _ in 0..flips {
-                let at = choices.below(bytes.len());
-                bytes[at] = choices.below(256) as u8;
-            }
-            if choices.below(4) == 0 {
-                bytes.truncate(choices.below(bytes.len()));
-            }
-            sink.import(&bytes)
-        })
+        .run(
+            &(0..files.len(), any::<u64>(), 1..16usize),
+            |(which, seed, flips)| {
+                let mut bytes = files[which].clone();
+                let mut choices = Choices(seed | 1);
+                for _ in 0..flips {
+                    let at = choices.below(bytes.len());
+                    bytes[at] = choices.below(256) as u8;
+                }
+                if choices.below(4) == 0 {
+                    bytes.truncate(choices.below(bytes.len()));
+                }
+                sink.import(&bytes)
+            },
+        )
         .expect("no case fails");
     sink.assert_nothing_partial();
 }

@@ -13,9 +13,15 @@ pub enum ImportStage {
     /// No file chosen yet.
     Choosing,
     /// Sending the file: bytes sent of the total.
-    Uploading { file: String, sent: u64, total: u64 },
+    Uploading {
+        file: String,
+        sent: u64,
+        total: u64,
+    },
     /// Sent; the server is reading and storing it.
-    Reading { file: String },
+    Reading {
+        file: String,
+    },
     Done(ImportSummary),
     Failed(String),
 }
@@ -99,7 +105,7 @@ fn ImportDialog(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
                     <p class="error import-error" role="alert">{message}</p>
                 }
                 .into_any(),
-                ImportStage::Done(summary) => view! { <ImportReport summary/> }.into_any(),
+                ImportStage::Done(summary) => view! { <ImportReport summary on_open=on_close/> }.into_any(),
             }}
         </Modal>
     }
@@ -107,8 +113,9 @@ fn ImportDialog(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
 }
 
 /// What an import did: counts, each conversation (a link), each skip and why.
+/// `on_open` runs when one of the conversations is opened.
 #[component]
-fn ImportReport(summary: ImportSummary) -> impl IntoView {
+fn ImportReport(summary: ImportSummary, on_open: Callback<()>) -> impl IntoView {
     let headline = summary.headline();
     let read_as = format!("{} read as: {}", summary.file, summary.format);
     view! {
@@ -129,7 +136,7 @@ fn ImportReport(summary: ImportSummary) -> impl IntoView {
                         );
                         view! {
                             <li>
-                                <a href=format!("/c/{}", c.id)>{title}</a>
+                                <a href=format!("/c/{}", c.id) on:click=move |_| on_open.run(())>{title}</a>
                                 " "
                                 <span class="muted">{detail}</span>
                             </li>
@@ -157,8 +164,8 @@ fn ImportReport(summary: ImportSummary) -> impl IntoView {
 #[cfg(feature = "hydrate")]
 mod upload {
     use super::ImportStage;
-    use crate::functions::transfer::import_limit;
     use crate::errors::AppError;
+    use crate::functions::transfer::import_limit;
     use crate::transfer::{oversized, ImportSummary, IMPORT_URL};
     use futures::channel::oneshot;
     use leptos::prelude::*;
@@ -192,22 +199,24 @@ mod upload {
     ) -> Result<ImportSummary, String> {
         let failed = |_| "The upload could not start.".to_string();
         let request = web_sys::XmlHttpRequest::new().map_err(failed)?;
-        let url = format!(
-            "{IMPORT_URL}?file={}",
-            js_sys::encode_uri_component(name)
-        );
+        let url = format!("{IMPORT_URL}?file={}", js_sys::encode_uri_component(name));
         request.open("POST", &url).map_err(failed)?;
         let file_name = name.to_string();
-        let on_progress = Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(
-            move |ev: web_sys::ProgressEvent| {
+        let on_progress =
+            Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |ev: web_sys::ProgressEvent| {
                 let (sent, total) = (ev.loaded() as u64, ev.total() as u64);
                 stage.set(if sent >= total {
-                    ImportStage::Reading { file: file_name.clone() }
+                    ImportStage::Reading {
+                        file: file_name.clone(),
+                    }
                 } else {
-                    ImportStage::Uploading { file: file_name.clone(), sent, total }
+                    ImportStage::Uploading {
+                        file: file_name.clone(),
+                        sent,
+                        total,
+                    }
                 });
-            },
-        );
+            });
         if let Ok(upload) = request.upload() {
             upload.set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
         }
@@ -226,7 +235,9 @@ mod upload {
         match status {
             200 => serde_json::from_str(&body)
                 .map_err(|_| "The server's answer could not be read.".to_string()),
-            0 => Err(format!("{name} could not be uploaded: the connection failed.")),
+            0 => Err(format!(
+                "{name} could not be uploaded: the connection failed."
+            )),
             _ => Err(serde_json::from_str::<AppError>(&body)
                 .map(|e| e.to_string())
                 .unwrap_or_else(|_| format!("The import failed (HTTP {status})."))),

@@ -172,7 +172,14 @@ mod tests {
     }
 
     fn message(parent: Option<Uuid>) -> MessageNode {
-        MessageNode::new(Uuid::now_v7(), parent, Role::User, "hi", MessageStatus::Complete, 1)
+        MessageNode::new(
+            Uuid::now_v7(),
+            parent,
+            Role::User,
+            "hi",
+            MessageStatus::Complete,
+            1,
+        )
     }
 
     #[tokio::test]
@@ -188,7 +195,11 @@ mod tests {
         let orphan = message(Some(Uuid::now_v7()));
         let broken = conversation(vec![first, orphan]);
         assert!(store.import_conversation(owner, broken).await.is_err());
-        assert!(store.list_conversations(owner).await.expect("listed").is_empty());
+        assert!(store
+            .list_conversations(owner)
+            .await
+            .expect("listed")
+            .is_empty());
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages")
             .fetch_one(&store.pool)
             .await
@@ -206,16 +217,28 @@ mod tests {
         let root = message(None);
         let child = message(Some(root.id));
         let original = conversation(vec![root, child]);
-        let (first, renumbered) = store.import_conversation(owner, original.clone()).await.expect("stored");
+        let (first, renumbered) = store
+            .import_conversation(owner, original.clone())
+            .await
+            .expect("stored");
         assert_eq!((first.id, renumbered), (original.id, false));
-        let (second, renumbered) = store.import_conversation(owner, original.clone()).await.expect("stored");
+        let (second, renumbered) = store
+            .import_conversation(owner, original.clone())
+            .await
+            .expect("stored");
         assert!(renumbered);
         assert_ne!(second.id, original.id);
-        let record = store.conversation(second.id).await.expect("read").expect("exists");
+        let record = store
+            .conversation(second.id)
+            .await
+            .expect("read")
+            .expect("exists");
         let messages = store.messages(second.id).await.expect("read");
         assert_eq!(messages.len(), 2);
         assert_eq!(messages[1].node.parent_id, Some(messages[0].node.id));
         assert_eq!(record.active_leaf_id, Some(messages[1].node.id));
-        assert!(messages.iter().all(|m| original.messages.iter().all(|o| o.id != m.node.id)));
+        assert!(messages
+            .iter()
+            .all(|m| original.messages.iter().all(|o| o.id != m.node.id)));
     }
 }
