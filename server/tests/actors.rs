@@ -174,6 +174,16 @@ impl Store for PanickingStore {
     async fn create_fork(&self, fork: NewFork) -> StorageResult<ConversationSummary> {
         self.inner.create_fork(fork).await
     }
+    async fn import_conversation(
+        &self,
+        owner: Uuid,
+        conversation: server::transfer::archive::ArchivedConversation,
+    ) -> StorageResult<(ConversationSummary, bool)> {
+        self.inner.import_conversation(owner, conversation).await
+    }
+    async fn users(&self) -> StorageResult<Vec<(Uuid, String)>> {
+        self.inner.users().await
+    }
     async fn search(&self, owner: Uuid, query: &str, limit: u32) -> StorageResult<SearchResults> {
         self.inner.search(owner, query, limit).await
     }

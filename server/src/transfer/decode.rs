@@ -213,10 +213,7 @@ fn read_value(value: &Value, now: i64) -> Result<Decoded, DecodeError> {
         _ => vec![value],
     };
     let first = items.first().copied().unwrap_or(value);
-    let (format, read): (
-        SourceFormat,
-        fn(&Value, i64) -> Result<ArchivedConversation, String>,
-    ) = if chatgpt::recognises(first) {
+    let (format, read): (SourceFormat, Importer) = if chatgpt::recognises(first) {
         (SourceFormat::ChatGpt, chatgpt::import)
     } else if open_webui::recognises(first) {
         (SourceFormat::OpenWebUi, open_webui::import)
@@ -250,6 +247,9 @@ fn read_value(value: &Value, now: i64) -> Result<Decoded, DecodeError> {
     })
 }
 
+/// Reads one conversation of a format (the value, and the time now).
+type Importer = fn(&Value, i64) -> Result<ArchivedConversation, String>;
+
 /// How a conversation is named in errors: its position (from 1) and title.
 fn conversation_name(index: usize, value: &Value) -> String {
     match value
@@ -266,7 +266,7 @@ fn read_one(
     index: usize,
     value: &Value,
     now: i64,
-    read: fn(&Value, i64) -> Result<ArchivedConversation, String>,
+    read: Importer,
 ) -> Result<ArchivedConversation, Unreadable> {
     read(value, now)
         .and_then(validate::validated)
