@@ -11,6 +11,9 @@ use uuid::Uuid;
 /// Longest accepted system prompt, in characters.
 pub const MAX_SYSTEM_PROMPT_CHARS: usize = 8_000;
 
+/// Longest accepted conversation title, in characters (imported ones are cut).
+pub const MAX_TITLE_CHARS: usize = 200;
+
 /// Longest accepted message, in characters, unless the server is configured otherwise.
 pub const DEFAULT_MAX_MESSAGE_CHARS: usize = 32_000;
 

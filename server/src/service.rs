@@ -12,7 +12,7 @@ use app::errors::AppError;
 use app::model::{
     ConversationSettings, ConversationSummary, ConversationView, EffectiveModel, EventCursor,
     ForkOrigin, MessageNode, ModelChoices, NodeOutline, PruneReceipt, ReplayStarted, SendReceipt,
-    MAX_SYSTEM_PROMPT_CHARS,
+    MAX_SYSTEM_PROMPT_CHARS, MAX_TITLE_CHARS,
 };
 use app::reading_window::MAX_FETCH;
 use app::search::{SearchResults, MAX_QUERY_CHARS};
@@ -23,8 +23,6 @@ use uuid::Uuid;
 /// The most title matches, and the most message matches, one search answers.
 const SEARCH_RESULTS: u32 = 50;
 
-/// Longest accepted conversation title, in characters.
-const MAX_TITLE_CHARS: usize = 200;
 /// Longest accepted idempotency key.
 const MAX_CLIENT_ID_CHARS: usize = 128;
 

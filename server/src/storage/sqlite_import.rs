@@ -94,7 +94,7 @@ async fn insert(
         )
         .bind(label.node_id.to_string())
         .bind(&id)
-        .bind(label.name.trim())
+        .bind(&label.name)
         .bind(conversation.updated_at)
         .execute(&mut *db)
         .await?;

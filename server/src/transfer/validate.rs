@@ -4,15 +4,10 @@
 //! with its messages parents-first and nothing left `streaming`.
 
 use super::archive::ArchivedConversation;
-use app::model::MessageStatus;
+use app::branches::clean_branch_name;
+use app::model::{MessageStatus, MAX_TITLE_CHARS};
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
-
-/// Longest title kept (longer ones are cut).
-pub const MAX_TITLE_CHARS: usize = 200;
-
-/// Longest branch name accepted.
-pub const MAX_LABEL_CHARS: usize = 80;
 
 /// The note on a reply that was still being written when it was exported.
 pub const INTERRUPTED_BY_EXPORT: &str =
@@ -74,7 +69,7 @@ pub fn validated(mut conversation: ArchivedConversation) -> Result<ArchivedConve
                 .get_or_insert_with(|| INTERRUPTED_BY_EXPORT.into());
         }
     }
-    check_marks(&conversation, &position)?;
+    check_marks(&mut conversation, &position)?;
     if conversation.active_leaf_id.is_none() {
         conversation.active_leaf_id = newest_leaf(&conversation);
     }
@@ -88,9 +83,10 @@ pub fn validated(mut conversation: ArchivedConversation) -> Result<ArchivedConve
 }
 
 /// The shown leaf, the main branch and the names must be on this
-/// conversation's messages, and names must be unique.
+/// conversation's messages, and names must follow the naming rules (they
+/// are stored cleaned) and be unique.
 fn check_marks(
-    conversation: &ArchivedConversation,
+    conversation: &mut ArchivedConversation,
     position: &HashMap<Uuid, usize>,
 ) -> Result<(), String> {
     let known = |id: &Uuid| position.contains_key(id);
@@ -106,21 +102,20 @@ fn check_marks(
     }
     let mut names = HashSet::new();
     let mut labelled = HashSet::new();
-    for (i, label) in conversation.labels.iter().enumerate() {
+    for (i, label) in conversation.labels.iter_mut().enumerate() {
         if !known(&label.node_id) {
             return Err(format!(
                 "labels[{i}].node_id: no message {} in this conversation",
                 label.node_id
             ));
         }
-        let name = label.name.trim();
-        if name.is_empty() || name.chars().count() > MAX_LABEL_CHARS {
+        label.name =
+            clean_branch_name(&label.name).map_err(|e| format!("labels[{i}].name: {e}"))?;
+        if !names.insert(label.name.clone()) {
             return Err(format!(
-                "labels[{i}].name: a branch name has 1 to {MAX_LABEL_CHARS} characters"
+                "labels[{i}].name: the name `{}` is used twice",
+                label.name
             ));
-        }
-        if !names.insert(name.to_lowercase()) {
-            return Err(format!("labels[{i}].name: the name `{name}` is used twice"));
         }
         if !labelled.insert(label.node_id) {
             return Err(format!(
@@ -238,10 +233,19 @@ mod tests {
             },
             BranchLabel {
                 node_id: Uuid::from_u128(2),
-                name: "plan".into(),
+                name: " Plan ".into(),
             },
         ];
         assert!(validated(c).unwrap_err().contains("used twice"));
+        let mut c = conversation(vec![node(1, None, 1)]);
+        c.labels = vec![BranchLabel {
+            node_id: Uuid::from_u128(1),
+            name: "  ".into(),
+        }];
+        assert_eq!(
+            validated(c).unwrap_err(),
+            "labels[0].name: a branch name cannot be empty"
+        );
     }
 
     #[test]
