@@ -6,12 +6,25 @@ use crate::state::chat::use_chat;
 use crate::transfer::{conversation_export_url, ExportFormat};
 use leptos::prelude::*;
 
+/// The menu's downloads, in order.
+const OPTIONS: [(ExportFormat, &str); 3] = [
+    (ExportFormat::Arbor, "Whole tree (Arbor archive)"),
+    (ExportFormat::Markdown, "This branch as Markdown"),
+    (ExportFormat::OpenAi, "This branch as OpenAI messages"),
+];
+
 /// The menu in the chat header.
 #[component]
 pub fn ExportMenu() -> impl IntoView {
     let state = use_chat();
     let id = state.conversation_id;
-    let branch_url = move |format| conversation_export_url(id, format, state.active_leaf.get());
+    // The whole tree needs no leaf; a branch is the one shown.
+    let download_url = move |format| {
+        let leaf = (format != ExportFormat::Arbor)
+            .then(|| state.active_leaf.get())
+            .flatten();
+        conversation_export_url(id, format, leaf)
+    };
     let menu = NodeRef::<leptos::html::Details>::new();
     // A download leaves the page where it is: close the menu.
     let close = move |_: leptos::ev::MouseEvent| {
@@ -24,24 +37,16 @@ pub fn ExportMenu() -> impl IntoView {
         <details class="export-menu" node_ref=menu>
             <summary title="Download this conversation">"Export"</summary>
             <ul class="export-options" role="menu">
-                <li role="none">
-                    <a role="menuitem" class="export-arbor" download="" on:click=close
-                        href=conversation_export_url(id, ExportFormat::Arbor, None)>
-                        "Whole tree (Arbor archive)"
-                    </a>
-                </li>
-                <li role="none">
-                    <a role="menuitem" class="export-markdown" download="" on:click=close
-                        href=move || branch_url(ExportFormat::Markdown)>
-                        "This branch as Markdown"
-                    </a>
-                </li>
-                <li role="none">
-                    <a role="menuitem" class="export-openai" download="" on:click=close
-                        href=move || branch_url(ExportFormat::OpenAi)>
-                        "This branch as OpenAI messages"
-                    </a>
-                </li>
+                {OPTIONS
+                    .into_iter()
+                    .map(|(format, label)| view! {
+                        <li role="none">
+                            <a role="menuitem" download="" on:click=close href=move || download_url(format)>
+                                {label}
+                            </a>
+                        </li>
+                    })
+                    .collect_view()}
             </ul>
         </details>
     }

@@ -155,20 +155,8 @@ mod tests {
     use app::model::{MessageNode, MessageStatus, Role};
 
     fn conversation(messages: Vec<MessageNode>) -> ArchivedConversation {
-        ArchivedConversation {
-            id: Uuid::now_v7(),
-            title: "imported".into(),
-            created_at: 1,
-            updated_at: 2,
-            system_prompt: String::new(),
-            settings: Default::default(),
-            active_leaf_id: messages.last().map(|m| m.id),
-            main_node_id: None,
-            labels: Vec::new(),
-            forked_from: None,
-            owner: None,
-            messages,
-        }
+        let shown = messages.last().map(|m| m.id);
+        ArchivedConversation::imported("imported".into(), (1, 2), messages, shown)
     }
 
     fn message(parent: Option<Uuid>) -> MessageNode {

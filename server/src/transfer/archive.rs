@@ -78,6 +78,30 @@ pub struct ArchivedConversation {
 }
 
 impl ArchivedConversation {
+    /// A conversation read from another app: a fresh id, its messages and
+    /// times, the shown leaf if the app recorded one, nothing else set.
+    pub fn imported(
+        title: String,
+        (created_at, updated_at): (i64, i64),
+        messages: Vec<MessageNode>,
+        active_leaf_id: Option<Uuid>,
+    ) -> Self {
+        ArchivedConversation {
+            id: Uuid::now_v7(),
+            title,
+            created_at,
+            updated_at,
+            system_prompt: String::new(),
+            settings: ConversationSettings::default(),
+            active_leaf_id,
+            main_node_id: None,
+            labels: Vec::new(),
+            forked_from: None,
+            owner: None,
+            messages,
+        }
+    }
+
     /// The same conversation under new ids (conversation and messages),
     /// every reference between them kept.
     pub fn renumbered(mut self) -> Self {

@@ -97,20 +97,12 @@ pub fn import(value: &Value, now: i64) -> Result<ArchivedConversation, String> {
         .update_time
         .and_then(seconds_to_ms)
         .unwrap_or(created_at);
-    Ok(ArchivedConversation {
-        id: Uuid::now_v7(),
-        title: conversation.title.unwrap_or_default(),
-        created_at,
-        updated_at,
-        system_prompt: String::new(),
-        settings: Default::default(),
-        active_leaf_id: tree.active_leaf,
-        main_node_id: None,
-        labels: Vec::new(),
-        forked_from: None,
-        owner: None,
-        messages: tree.messages,
-    })
+    Ok(ArchivedConversation::imported(
+        conversation.title.unwrap_or_default(),
+        (created_at, updated_at),
+        tree.messages,
+        tree.active_leaf,
+    ))
 }
 
 /// The node a message becomes, or `None` when it is hidden or empty.

@@ -92,20 +92,12 @@ pub fn import(value: &Value, now: i64) -> Result<ArchivedConversation, String> {
     let times = tree.messages.iter().map(|m| m.created_at);
     let created_at = times.clone().min().unwrap_or(now);
     let updated_at = times.max().unwrap_or(now);
-    Ok(ArchivedConversation {
-        id: Uuid::now_v7(),
-        title: text_at(value, "title").unwrap_or("").to_string(),
-        created_at,
-        updated_at,
-        system_prompt: String::new(),
-        settings: Default::default(),
-        active_leaf_id: None,
-        main_node_id: None,
-        labels: Vec::new(),
-        forked_from: None,
-        owner: None,
-        messages: tree.messages,
-    })
+    Ok(ArchivedConversation::imported(
+        text_at(value, "title").unwrap_or("").to_string(),
+        (created_at, updated_at),
+        tree.messages,
+        None,
+    ))
 }
 
 fn arbor_node(message: &Message, default_time: i64) -> MessageNode {

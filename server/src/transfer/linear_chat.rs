@@ -167,19 +167,10 @@ pub fn import(value: &Value, now: i64) -> Result<ArchivedConversation, String> {
                 .collect()
         })
         .unwrap_or_default();
+    let shown = nodes.last().map(|n| n.id);
     Ok(ArchivedConversation {
-        id: Uuid::now_v7(),
-        title,
-        created_at: now,
-        updated_at: now,
         system_prompt,
-        settings: Default::default(),
-        active_leaf_id: nodes.last().map(|n| n.id),
-        main_node_id: None,
-        labels: Vec::new(),
-        forked_from: None,
-        owner: None,
-        messages: nodes,
+        ..ArchivedConversation::imported(title, (now, now), nodes, shown)
     })
 }
 

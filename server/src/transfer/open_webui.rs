@@ -85,20 +85,12 @@ pub fn import(value: &Value, now: i64) -> Result<ArchivedConversation, String> {
         })
         .collect();
     let tree = foreign_tree::build(nodes, history.current_id.as_deref())?;
-    Ok(ArchivedConversation {
-        id: Uuid::now_v7(),
+    Ok(ArchivedConversation::imported(
         title,
-        created_at,
-        updated_at,
-        system_prompt: String::new(),
-        settings: Default::default(),
-        active_leaf_id: tree.active_leaf,
-        main_node_id: None,
-        labels: Vec::new(),
-        forked_from: None,
-        owner: None,
-        messages: tree.messages,
-    })
+        (created_at, updated_at),
+        tree.messages,
+        tree.active_leaf,
+    ))
 }
 
 fn arbor_node(message: &Message, default_time: i64) -> Option<MessageNode> {

@@ -158,20 +158,7 @@ mod tests {
     }
 
     fn conversation(messages: Vec<MessageNode>) -> ArchivedConversation {
-        ArchivedConversation {
-            id: Uuid::from_u128(99),
-            title: "  t  ".into(),
-            created_at: 0,
-            updated_at: 0,
-            system_prompt: String::new(),
-            settings: Default::default(),
-            active_leaf_id: None,
-            main_node_id: None,
-            labels: Vec::new(),
-            forked_from: None,
-            owner: None,
-            messages,
-        }
+        ArchivedConversation::imported("  t  ".into(), (0, 0), messages, None)
     }
 
     #[test]
