@@ -4,7 +4,9 @@
 //! where handlers and server functions read it.
 
 use crate::accounts::{session_cookie, Accounts};
-use app::backend::Caller;
+use crate::api_error::ApiError;
+use app::backend::{Caller, CurrentUser};
+use app::errors::AppError;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
@@ -32,6 +34,14 @@ fn over_tls(headers: &HeaderMap, trust_proxy: bool) -> bool {
             .get("x-forwarded-proto")
             .and_then(|v| v.to_str().ok())
             .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
+}
+
+/// The signed-in user a plain HTTP handler acts for (401 without one).
+pub fn signed_in(caller: &Caller) -> Result<CurrentUser, ApiError> {
+    caller
+        .user
+        .clone()
+        .ok_or_else(|| ApiError(AppError::Unauthorized("Sign in first.".into())))
 }
 
 /// The middleware.

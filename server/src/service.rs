@@ -6,7 +6,7 @@ use crate::catalog::Catalog;
 use crate::chat::actor::{ActorContext, Command, Parent, Subscription};
 use crate::chat::registry::Registry;
 use crate::clock::now_ms;
-use crate::storage::{NewFork, StorageError, Store};
+use crate::storage::{ConversationRecord, NewFork, StorageError, Store};
 use app::backend::{Backend, NewUserMessage};
 use app::errors::AppError;
 use app::model::{
@@ -107,6 +107,19 @@ impl ChatService {
     }
 
     /// The database.
+    /// The stored conversation `id` if `user` owns it (404 for anyone else's).
+    pub(crate) async fn owned_record(
+        &self,
+        user: Uuid,
+        id: Uuid,
+    ) -> Result<ConversationRecord, AppError> {
+        self.store
+            .conversation(id)
+            .await?
+            .filter(|r| r.owner_id == user)
+            .ok_or_else(|| AppError::NotFound("conversation".into()))
+    }
+
     pub(crate) fn limits(&self) -> Limits {
         self.limits
     }
@@ -223,12 +236,7 @@ impl Backend for ChatService {
     }
 
     async fn conversation(&self, user: Uuid, id: Uuid) -> Result<ConversationView, AppError> {
-        let record = self
-            .store
-            .conversation(id)
-            .await?
-            .filter(|r| r.owner_id == user)
-            .ok_or_else(|| AppError::NotFound("conversation".into()))?;
+        let record = self.owned_record(user, id).await?;
         let snapshot = self
             .registry
             .request(id, |reply| Command::Snapshot { user, reply })

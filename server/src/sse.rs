@@ -5,10 +5,11 @@
 //! possible and it must reload the conversation.
 
 pub use crate::api_error::ApiError;
+use crate::caller::signed_in;
 use crate::chat::event_log::{Replay, Sequenced};
 use crate::service::ChatService;
 use app::backend::Caller;
-use app::errors::{parse_id, AppError};
+use app::errors::parse_id;
 use app::model::{ChatEvent, EventCursor};
 use axum::extract::{Path, Query};
 use axum::http::HeaderMap;
@@ -67,9 +68,7 @@ pub async fn conversation_events(
     Query(query): Query<EventsQuery>,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let user = caller
-        .user
-        .ok_or_else(|| ApiError(AppError::Unauthorized("Sign in first.".into())))?;
+    let user = signed_in(&caller)?;
     let conversation = parse_id(&id, "conversation").map_err(ApiError)?;
     let resume = resume_point(&headers, &query);
     let subscription = chat

@@ -7,12 +7,13 @@
 //!   [`ImportSummary`](app::transfer::ImportSummary) as JSON.
 
 use crate::api_error::ApiError;
+use crate::caller::signed_in;
 use crate::clock::now_ms;
 use crate::service::ChatService;
 use crate::transfer::archive::{Archive, ArchiveKind};
 use crate::transfer::branch_export;
 use crate::transfers;
-use app::backend::{Caller, CurrentUser};
+use app::backend::Caller;
 use app::errors::{parse_id, AppError};
 use app::transfer::{file_stem, human_bytes, ExportFormat, ImportSummary};
 use axum::body::Body;
@@ -34,13 +35,6 @@ pub struct ExportQuery {
 #[derive(Debug, Deserialize)]
 pub struct ImportQuery {
     file: Option<String>,
-}
-
-fn signed_in(caller: &Caller) -> Result<CurrentUser, ApiError> {
-    caller
-        .user
-        .clone()
-        .ok_or_else(|| ApiError(AppError::Unauthorized("Sign in first.".into())))
 }
 
 /// A response that downloads `body` as `file_name`.
@@ -91,9 +85,7 @@ pub async fn export_conversation(
         .map(|leaf| parse_id(leaf, "message"))
         .transpose()
         .map_err(ApiError)?;
-    let record = transfers::owned_record(&chat, user.id, id)
-        .await
-        .map_err(ApiError)?;
+    let record = chat.owned_record(user.id, id).await.map_err(ApiError)?;
     let stem = file_stem(&record.summary.title);
     let conversation = transfers::archived(&chat, record, None)
         .await
@@ -148,14 +140,7 @@ pub async fn export_backup(
 /// `GET /api/admin/backup` (the route guard lets only administrators in).
 pub async fn export_instance(
     Extension(chat): Extension<Arc<ChatService>>,
-    Extension(caller): Extension<Caller>,
 ) -> Result<Response, ApiError> {
-    let user = signed_in(&caller)?;
-    if !user.is_admin {
-        return Err(ApiError(AppError::Forbidden(
-            "Only an administrator can back up the whole instance.".into(),
-        )));
-    }
     let archive = transfers::instance_backup(&chat).await.map_err(ApiError)?;
     archive_download(&archive, "arbor-instance-backup")
 }

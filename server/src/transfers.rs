@@ -13,19 +13,6 @@ use app::transfer::{ImportSummary, ImportedConversation, SkippedConversation};
 use std::collections::HashSet;
 use uuid::Uuid;
 
-/// A conversation `user` owns, as stored (404 for anyone else's).
-pub async fn owned_record(
-    chat: &ChatService,
-    user: Uuid,
-    id: Uuid,
-) -> Result<ConversationRecord, AppError> {
-    chat.store()
-        .conversation(id)
-        .await?
-        .filter(|r| r.owner_id == user)
-        .ok_or_else(|| AppError::NotFound("conversation".into()))
-}
-
 /// A stored conversation as archived: every message not pruned, the names
 /// on them, the main branch and the shown leaf.
 pub async fn archived(

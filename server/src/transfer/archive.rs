@@ -3,6 +3,7 @@
 //! types carry every imported conversation on its way into the database.
 
 use app::model::{BranchLabel, ConversationSettings, MessageNode};
+use app::tree::{NodeLink, Tree};
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use serde::{Deserialize, Serialize};
@@ -126,12 +127,7 @@ impl ArchivedConversation {
 
     /// How many branches (leaves) the tree has.
     pub fn leaf_count(&self) -> usize {
-        let parents: std::collections::HashSet<Uuid> =
-            self.messages.iter().filter_map(|m| m.parent_id).collect();
-        self.messages
-            .iter()
-            .filter(|m| !parents.contains(&m.id))
-            .count()
+        Tree::from_links(self.messages.iter().map(NodeLink::from)).leaf_count()
     }
 }
 

@@ -7,6 +7,7 @@ use super::archive::{ArchivedConversation, FORMAT_NAME, FORMAT_VERSION};
 use super::{chatgpt, librechat, linear_chat, open_webui, validate};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::io::Read;
 
 /// Deepest JSON nesting read (LibreChat nests a conversation's messages
@@ -119,14 +120,14 @@ fn decode_here(bytes: &[u8], limits: ImportLimits, now: i64) -> Result<Decoded, 
 
 /// The JSON inside `bytes`: as is, gunzipped, or ChatGPT's
 /// `conversations.json` (or the first `.json` file) from a zip.
-fn unpack(bytes: &[u8], limits: ImportLimits) -> Result<Vec<u8>, DecodeError> {
+fn unpack(bytes: &[u8], limits: ImportLimits) -> Result<Cow<'_, [u8]>, DecodeError> {
     let limit = limits.max_unpacked_bytes;
     if bytes.starts_with(&[0x1f, 0x8b]) {
         let gzip = |e: std::io::Error| DecodeError::BadArchive {
             kind: "gzip",
             reason: e.to_string(),
         };
-        return read_limited(flate2::read::MultiGzDecoder::new(bytes), limit, gzip);
+        return read_limited(flate2::read::MultiGzDecoder::new(bytes), limit, gzip).map(Cow::Owned);
     }
     if bytes.starts_with(b"PK\x03\x04") {
         let zip_error = |e: zip::result::ZipError| DecodeError::BadArchive {
@@ -150,12 +151,12 @@ fn unpack(bytes: &[u8], limits: ImportLimits) -> Result<Vec<u8>, DecodeError> {
             kind: "zip",
             reason: format!("{chosen}: {e}"),
         };
-        return read_limited(entry, limit, io);
+        return read_limited(entry, limit, io).map(Cow::Owned);
     }
     if bytes.len() as u64 > limit {
         return Err(DecodeError::TooLarge { limit });
     }
-    Ok(bytes.to_vec())
+    Ok(Cow::Borrowed(bytes))
 }
 
 /// Reads `reader` to its end, failing past `limit` bytes.

@@ -218,16 +218,12 @@ fn blocks_text(
             }
             "image" => {
                 let source = block.get("source");
-                let url = source
-                    .and_then(|s| readable::text_at(s, "url"))
-                    .map(str::to_string)
-                    .or_else(|| {
-                        source
-                            .and_then(|s| readable::text_at(s, "media_type"))
-                            .map(|kind| format!("data:{kind};base64,{}", "…".repeat(20)))
-                    })
-                    .unwrap_or_default();
-                parts.push(readable::image(&url));
+                let url = source.and_then(|s| readable::text_at(s, "url"));
+                let kind = source.and_then(|s| readable::text_at(s, "media_type"));
+                parts.push(match (url, kind) {
+                    (Some(url), _) => readable::image(url),
+                    (None, kind) => readable::embedded_image(kind.unwrap_or("image")),
+                });
             }
             "thinking" => {
                 parts.push(readable::thinking(

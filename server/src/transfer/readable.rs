@@ -14,10 +14,15 @@ pub fn image(url: &str) -> String {
             .split([';', ','])
             .next()
             .unwrap_or("image");
-        format!("[image: embedded {kind}]")
+        embedded_image(kind)
     } else {
         format!("[image: {url}]")
     }
+}
+
+/// `[image: embedded …]` for an image sent inline, by its media type.
+pub fn embedded_image(kind: &str) -> String {
+    format!("[image: embedded {kind}]")
 }
 
 /// Reasoning shown as a quoted block headed "Thinking".
