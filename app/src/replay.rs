@@ -81,8 +81,6 @@ pub struct ReplayProgress {
     pub done: usize,
     /// Replies the replay writes in all.
     pub total: usize,
-    /// The reply being written now (none once the replay ended).
-    pub current: Option<Uuid>,
     /// The last reply the replay wrote: the end of the new branch.
     pub leaf: Uuid,
     pub state: ReplayState,
@@ -202,7 +200,6 @@ mod tests {
             model: "local/fake-echo".into(),
             done: 1,
             total: 3,
-            current: Some(Uuid::nil()),
             leaf: Uuid::nil(),
             state: ReplayState::Running,
             note: None,

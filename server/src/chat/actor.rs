@@ -909,11 +909,11 @@ impl ConversationActor {
         } else {
             let mut shown: Vec<NodeOutline> = window
                 .iter()
-                .flat_map(|m| self.tree.siblings(m.id).to_vec())
+                // The window is one path: its sibling sets never overlap.
+                .flat_map(|m| self.tree.siblings(m.id).iter().copied())
                 .filter_map(|id| self.messages.get(&id).map(NodeOutline::from))
                 .collect();
             shown.sort_by_key(|n| (n.created_at, n.id));
-            shown.dedup_by_key(|n| n.id);
             shown
         };
         Snapshot {
@@ -1228,10 +1228,8 @@ impl ConversationActor {
                 usage,
             )
             .await;
-            if let Some(replay) = running.origin.replay {
-                self.replay_turn_ended(replay, message, TurnEnd::Stopped)
-                    .await;
-            }
+            self.replay_turn_ended(running.origin.replay, message, TurnEnd::Stopped)
+                .await;
         }
         Ok(())
     }
@@ -1307,9 +1305,8 @@ impl ConversationActor {
                     Ok(()) => {
                         self.finish(id, MessageStatus::Complete, None, usage).await;
                         self.name_conversation(id).await;
-                        if let Some(replay) = running.origin.replay {
-                            self.replay_turn_ended(replay, id, TurnEnd::Complete).await;
-                        }
+                        self.replay_turn_ended(running.origin.replay, id, TurnEnd::Complete)
+                            .await;
                     }
                     Err(error) => {
                         metrics::counter!("arbor_provider_errors_total", "kind" => error.kind.as_str())
@@ -1317,10 +1314,8 @@ impl ConversationActor {
                         let note = error.to_string();
                         self.finish(id, MessageStatus::Error, Some(note.clone()), usage)
                             .await;
-                        if let Some(replay) = running.origin.replay {
-                            self.replay_turn_ended(replay, id, TurnEnd::Failed(note))
-                                .await;
-                        }
+                        self.replay_turn_ended(running.origin.replay, id, TurnEnd::Failed(note))
+                            .await;
                     }
                 }
             }
@@ -1367,11 +1362,9 @@ impl ConversationActor {
                 .await
             {
                 tracing::error!(%error, reply = %id, "could not store a tool result");
-                if let Some(replay) = origin.replay {
-                    let note = format!("a tool result could not be stored: {error}");
-                    self.replay_turn_ended(replay, id, TurnEnd::Failed(note))
-                        .await;
-                }
+                let note = format!("a tool result could not be stored: {error}");
+                self.replay_turn_ended(origin.replay, id, TurnEnd::Failed(note))
+                    .await;
                 return;
             }
             self.tree.insert(NodeLink::from(&node));
@@ -1388,11 +1381,9 @@ impl ConversationActor {
         };
         if let Err(error) = self.create_reply(parent, None, None, next).await {
             tracing::error!(?error, reply = %id, "could not answer after the tools ran");
-            if let Some(replay) = origin.replay {
-                let note = format!("the model could not be asked after its tools ran: {error}");
-                self.replay_turn_ended(replay, id, TurnEnd::Failed(note))
-                    .await;
-            }
+            let note = format!("the model could not be asked after its tools ran: {error}");
+            self.replay_turn_ended(origin.replay, id, TurnEnd::Failed(note))
+                .await;
         }
     }
 

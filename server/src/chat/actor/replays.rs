@@ -66,7 +66,6 @@ impl ConversationActor {
                     model,
                     done: 0,
                     total: plan.turns(),
-                    current: None,
                     leaf,
                     state: ReplayState::Running,
                     note: None,
@@ -87,20 +86,25 @@ impl ConversationActor {
             }
         };
         let progress = self
-            .replay_moved_to(id, receipt.assistant.id, 0)
+            .replay_moved_to(id, receipt.assistant.id)
             .ok_or_else(|| AppError::Internal("the replay ended before it began".into()))?;
         Ok(ReplayStarted { progress, receipt })
     }
 
-    /// Stops a running replay by stopping the reply it is writing.
+    /// Stops a running replay by stopping the reply it is writing (the
+    /// turn's first reply, or the one answering its tools' results).
     pub(super) async fn stop_replay(&mut self, replay: Uuid) -> Result<(), AppError> {
-        let current = self
-            .replays
-            .get(&replay)
-            .ok_or_else(|| AppError::NotFound("replay (it may have ended already)".into()))?
-            .progress
-            .current;
-        match current {
+        if !self.replays.contains_key(&replay) {
+            return Err(AppError::NotFound(
+                "replay (it may have ended already)".into(),
+            ));
+        }
+        let writing = self
+            .running
+            .iter()
+            .find(|(_, running)| running.origin.replay == Some(replay))
+            .map(|(id, _)| *id);
+        match writing {
             Some(reply) => self.stop(reply).await,
             None => {
                 self.end_replay(replay, ReplayState::Stopped, None);
@@ -109,8 +113,15 @@ impl ConversationActor {
         }
     }
 
-    /// A reply of `replay` ended: ask the next user message, or end it.
-    pub(super) async fn replay_turn_ended(&mut self, replay: Uuid, reply: Uuid, end: TurnEnd) {
+    /// A reply ended; if it belongs to a replay (`replay`), ask the
+    /// replay's next user message, or end the replay.
+    pub(super) async fn replay_turn_ended(
+        &mut self,
+        replay: Option<Uuid>,
+        reply: Uuid,
+        end: TurnEnd,
+    ) {
+        let Some(replay) = replay else { return };
         match end {
             TurnEnd::Stopped => self.end_replay(replay, ReplayState::Stopped, None),
             TurnEnd::Failed(note) => self.end_replay(replay, ReplayState::Failed, Some(note)),
@@ -118,10 +129,9 @@ impl ConversationActor {
                 let Some(run) = self.replays.get_mut(&replay) else {
                     return;
                 };
-                let done = run.progress.done + 1;
+                run.progress.done += 1;
                 run.progress.leaf = reply;
                 let Some(text) = run.remaining.pop_front() else {
-                    run.progress.done = done;
                     self.end_replay(replay, ReplayState::Finished, None);
                     return;
                 };
@@ -144,11 +154,8 @@ impl ConversationActor {
                     .create_reply(user.node.id, Some(user), None, origin)
                     .await
                 {
-                    Ok(receipt) => _ = self.replay_moved_to(replay, receipt.assistant.id, done),
+                    Ok(receipt) => _ = self.replay_moved_to(replay, receipt.assistant.id),
                     Err(error) => {
-                        if let Some(run) = self.replays.get_mut(&replay) {
-                            run.progress.done = done;
-                        }
                         let note = format!("the next message could not be sent: {error}");
                         self.end_replay(replay, ReplayState::Failed, Some(note));
                     }
@@ -157,17 +164,10 @@ impl ConversationActor {
         }
     }
 
-    /// Records that `replay` is writing `reply` with `done` replies behind
-    /// it, announces that, and answers the new progress.
-    fn replay_moved_to(
-        &mut self,
-        replay: Uuid,
-        reply: Uuid,
-        done: usize,
-    ) -> Option<ReplayProgress> {
+    /// Records that `replay` is writing `reply`, announces that, and
+    /// answers the new progress.
+    fn replay_moved_to(&mut self, replay: Uuid, reply: Uuid) -> Option<ReplayProgress> {
         let run = self.replays.get_mut(&replay)?;
-        run.progress.done = done;
-        run.progress.current = Some(reply);
         run.progress.leaf = reply;
         let progress = run.progress.clone();
         self.log.publish(ChatEvent::Replay {
@@ -182,7 +182,6 @@ impl ConversationActor {
             return;
         };
         run.progress.state = state;
-        run.progress.current = None;
         run.progress.note = note;
         self.log.publish(ChatEvent::Replay {
             progress: run.progress,
