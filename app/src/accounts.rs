@@ -11,6 +11,10 @@ pub const MIN_PASSWORD_CHARS: usize = 8;
 pub const MAX_PASSWORD_CHARS: usize = 256;
 /// Shortest and longest usernames.
 pub const MIN_USERNAME_CHARS: usize = 2;
+
+/// What a visitor is told when only administrators create accounts.
+pub const SIGN_UP_CLOSED: &str =
+    "Sign-up is closed on this Arbor: ask an administrator for an account.";
 pub const MAX_USERNAME_CHARS: usize = 32;
 
 /// A user as the browser may see it (never the password hash).

@@ -63,7 +63,7 @@ pub async fn identify_caller(
             .filter_map(|v| v.to_str().ok()),
     );
     // Static files need no user (and cost no database read).
-    let is_static = request.uri().path().starts_with("/pkg/");
+    let is_static = crate::route_access::is_bundle(request.uri().path());
     let user = match &session_token {
         _ if is_static => None,
         None => None,

@@ -218,7 +218,6 @@ fn anthropic(
     })
 }
 
-/// Shortest accepted provider timeout.
 /// The value of variable `name` (trimmed), or `default` when it is unset or blank.
 pub(crate) fn parse<T: std::str::FromStr>(
     lookup: &impl Fn(&str) -> Option<String>,
@@ -238,10 +237,11 @@ where
     }
 }
 
+/// Shortest accepted provider timeout.
 const MIN_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// A variable's trimmed value, `None` when unset or blank.
-fn env_value(lookup: &impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+pub(crate) fn env_value(lookup: &impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
     lookup(name)
         .map(|v| v.trim().to_string())
         .filter(|v| !v.is_empty())

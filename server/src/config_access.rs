@@ -78,9 +78,7 @@ impl AccessSettings {
             trust_proxy: parse(lookup, "ARBOR_TRUST_PROXY", false)?,
             secure_cookies: parse(lookup, "ARBOR_SECURE_COOKIES", false)?,
             metrics_token: Secret(
-                lookup("ARBOR_METRICS_TOKEN")
-                    .map(|t| t.trim().to_string())
-                    .unwrap_or_default(),
+                crate::config::env_value(lookup, "ARBOR_METRICS_TOKEN").unwrap_or_default(),
             ),
         })
     }

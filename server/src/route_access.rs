@@ -31,12 +31,18 @@ pub enum Rule {
     Metrics,
 }
 
+/// Whether `path` is in the static bundle (`/pkg/`: the WASM, JS and CSS),
+/// which needs no session and may be cached.
+pub fn is_bundle(path: &str) -> bool {
+    path.starts_with("/pkg/")
+}
+
 /// The rule for `path`.
 pub fn rule(path: &str) -> Rule {
     let last_segment = path.rsplit('/').next().unwrap_or("");
     if path.starts_with("/api/admin/") {
         Rule::AdminApi
-    } else if path.starts_with("/api/") || path.starts_with("/pkg/") || last_segment.contains('.') {
+    } else if path.starts_with("/api/") || is_bundle(path) || last_segment.contains('.') {
         Rule::Open
     } else if path == "/metrics" {
         Rule::Metrics

@@ -22,14 +22,18 @@ pub fn page_policy(nonce: Option<&str>) -> String {
     )
 }
 
+/// The policy of every response that is not a page (it never changes).
+static DEFAULT_POLICY: std::sync::LazyLock<Option<HeaderValue>> =
+    std::sync::LazyLock::new(|| HeaderValue::from_str(&page_policy(None)).ok());
+
 /// The middleware.
 pub async fn add_security_headers(request: Request, next: Next) -> Response {
-    let is_static = request.uri().path().starts_with("/pkg/");
+    let is_static = crate::route_access::is_bundle(request.uri().path());
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
-        if let Ok(policy) = HeaderValue::from_str(&page_policy(None)) {
-            headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+        if let Some(policy) = DEFAULT_POLICY.as_ref() {
+            headers.insert(header::CONTENT_SECURITY_POLICY, policy.clone());
         }
     }
     headers.insert(

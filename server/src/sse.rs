@@ -4,7 +4,7 @@
 //! gets exactly the events it missed, or a `reset` event when that is not
 //! possible and it must reload the conversation.
 
-pub use crate::api_error::ApiError;
+use crate::api_error::ApiError;
 use crate::caller::signed_in;
 use crate::chat::event_log::{Replay, Sequenced};
 use crate::service::ChatService;

@@ -111,7 +111,7 @@ fn sign_up_notice(state: AccessState) -> impl IntoView {
     } else {
         view! {
             <p class="error" role="alert" data-testid="sign-up-closed">
-                "Sign-up is closed on this Arbor: ask an administrator for an account."
+                {crate::accounts::SIGN_UP_CLOSED}
             </p>
         }
         .into_any()

@@ -122,9 +122,7 @@ impl Accounts {
 }
 
 fn sign_up_closed() -> AppError {
-    AppError::Forbidden(
-        "Sign-up is closed on this Arbor: ask an administrator for an account.".into(),
-    )
+    AppError::Forbidden(app::accounts::SIGN_UP_CLOSED.into())
 }
 
 fn admin_only(user: &CurrentUser) -> Result<(), AppError> {

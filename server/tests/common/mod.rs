@@ -207,8 +207,14 @@ impl TestServer {
     pub async fn wait_until_finished(&self, conversation: Uuid, message: Uuid) -> MessageNode {
         let node = tokio::time::timeout(PATIENCE, async {
             loop {
-                let view = self.conversation(conversation).await;
-                let node = find(&view, message).clone();
+                let nodes: Vec<MessageNode> = self
+                    .call(
+                        "get_messages",
+                        json!({ "conversation_id": conversation, "ids": [message] }),
+                    )
+                    .await
+                    .expect("get_messages succeeds");
+                let [node] = <[MessageNode; 1]>::try_from(nodes).expect("the message exists");
                 if node.status != app::model::MessageStatus::Streaming {
                     return node;
                 }
@@ -378,13 +384,8 @@ impl Session {
             view.outline_complete = true;
         }
         let have: std::collections::HashSet<Uuid> = view.nodes.iter().map(|n| n.id).collect();
-        let missing: Vec<Uuid> = view
-            .outline
-            .iter()
-            .map(|o| o.id)
-            .filter(|id| !have.contains(id))
-            .collect();
-        for batch in missing.chunks(app::reading_window::MAX_FETCH) {
+        let outline: Vec<Uuid> = view.outline.iter().map(|o| o.id).collect();
+        for batch in app::reading_window::to_fetch(&outline, |id| have.contains(&id)) {
             let nodes: Vec<MessageNode> = self
                 .call(
                     "get_messages",
@@ -759,8 +760,7 @@ impl TestServer {
 }
 
 impl TestServer {
-    /// Runs a `SELECT COUNT(*) …` straight on the database file.
-    /// Every conversation, message, branch name and session row as one
+    /// Every user, conversation, message and branch name row as one
     /// text: equal before and after means nothing was changed.
     pub async fn database_fingerprint(&self) -> String {
         let mut db = open_database(&self.database, true).await;
@@ -795,6 +795,7 @@ impl TestServer {
             .expect("the statement runs");
     }
 
+    /// Runs a `SELECT COUNT(*) …` straight on the database file.
     pub async fn sql_count(&self, sql: &str) -> i64 {
         let mut db = open_database(&self.database, true).await;
         sqlx::query_scalar(sql)
