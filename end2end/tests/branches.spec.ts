@@ -3,6 +3,7 @@ import {
   expect,
   messages,
   open,
+  saved,
   send,
   startConversation,
   test,
@@ -28,10 +29,12 @@ test('name a branch, mark it main, and jump back to it after a reload', async ({
   await expect(list.getByRole('button')).toHaveText(['★ second take']);
 
   // The other version is a different, unnamed branch.
+  const leafSaved = saved(page, 'set_active_leaf');
   await page.getByRole('button', { name: 'Previous version' }).click();
   await expect(page.locator('.sibling-pos')).toHaveText('1/2');
   await expect(bar.locator('.branch-name')).toHaveText('Unnamed branch');
   await expect(bar.locator('.main-badge')).toHaveCount(0);
+  await leafSaved;
 
   await page.reload();
   await expect(page.locator('body[data-hydrated]')).toBeAttached();

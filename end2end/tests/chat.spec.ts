@@ -5,6 +5,7 @@ import {
   expect,
   messages,
   open,
+  saved,
   pressInTree,
   send,
   startConversation,
@@ -99,11 +100,11 @@ test('regenerating a reply adds a sibling; switching shows each, and a reload ke
   const regenerated = await reply.locator('.content').innerText();
   expect(regenerated).not.toBe(original);
 
-  const saved = page.waitForResponse((r) => r.url().includes('/api/set_active_leaf') && r.ok());
+  const leafSaved = saved(page, 'set_active_leaf');
   await reply.getByRole('button', { name: 'Previous version' }).click();
   await expect(reply.locator('.sibling-pos')).toHaveText('1/2');
   await expect(reply.locator('.content')).toHaveText(original);
-  await saved;
+  await leafSaved;
 
   // The server remembers the branch: a reload (or another browser) shows it.
   await page.reload();

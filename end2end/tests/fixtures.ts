@@ -95,6 +95,16 @@ export async function send(page: Page, text: string): Promise<void> {
   await composer(page).press('Enter');
 }
 
+/**
+ * Resolves once the server has answered the next call of the server
+ * function `name` (e.g. `set_active_leaf`): the page saves some choices in
+ * the background, so a test that reloads or reads the server right after
+ * one must wait for it. Call it before the action that saves.
+ */
+export function saved(page: Page, name: string): Promise<unknown> {
+  return page.waitForResponse((r) => r.url().includes(`/api/${name}`) && r.ok());
+}
+
 /** Waits until the last reply of the displayed branch has finished streaming. */
 export async function waitForReply(page: Page): Promise<Locator> {
   const reply = assistantMessages(page).last();

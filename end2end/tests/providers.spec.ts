@@ -1,4 +1,4 @@
-import { assistantMessages, composer, expect, open, send, serveWithFakeProvider, test, waitForReply } from './fixtures';
+import { assistantMessages, composer, expect, open, saved, send, serveWithFakeProvider, test, waitForReply } from './fixtures';
 import { Page } from '@playwright/test';
 
 // Each test runs its own Arbor, configured with a fake OpenAI-compatible
@@ -61,8 +61,10 @@ test('an upstream error is shown with Retry, which regenerates the reply', async
   await expect(reply).toHaveClass(/\berror\b/);
   await expect(reply.locator('.note')).toContainText('rate limiting requests (429)');
 
+  const settingsSaved = saved(page, 'set_generation_settings');
   await page.getByRole('combobox', { name: 'Model' }).selectOption('local/fake-echo');
   await expect(page.getByRole('combobox', { name: 'Model' })).toHaveValue('local/fake-echo');
+  await settingsSaved;
   await reply.getByRole('button', { name: 'Retry' }).click();
   const retried = assistantMessages(page).first();
   await expect(retried.locator('.sibling-pos')).toHaveText('2/2');
@@ -116,7 +118,9 @@ test('a tool-calling reply shows its call and result as badges that expand', asy
   // Tools can be switched off for the conversation.
   const tools = page.getByRole('checkbox', { name: 'Tools' });
   await expect(tools).toBeChecked();
+  const settingsSaved = saved(page, 'set_generation_settings');
   await tools.uncheck();
+  await settingsSaved;
   await page.reload();
   await expect(page.locator('body[data-hydrated]')).toBeAttached();
   await expect(page.getByRole('checkbox', { name: 'Tools' })).not.toBeChecked();

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Page } from '@playwright/test';
-import { assistantMessages, expect, messages, open, startConversation, test, waitForReply } from './fixtures';
+import { assistantMessages, expect, messages, open, saved, startConversation, test, waitForReply } from './fixtures';
 
 const FIXTURES = resolve(__dirname, '../../server/tests/fixtures/import');
 
@@ -40,11 +40,16 @@ test('export a conversation, import it back, and see the same branches', async (
   await bar.getByRole('button', { name: 'Mark as main' }).click();
   await expect(bar.locator('.main-badge')).toBeVisible();
   const secondTake = await texts(page);
+  // The archive takes the shown branch from the server: wait for each save.
+  let leafSaved = saved(page, 'set_active_leaf');
   await page.getByRole('button', { name: 'Previous version' }).click();
   await expect(page.locator('.sibling-pos')).toHaveText('1/2');
+  await leafSaved;
   const firstTake = await texts(page);
+  leafSaved = saved(page, 'set_active_leaf');
   await page.getByRole('button', { name: 'Next version' }).click();
   await expect(page.locator('.sibling-pos')).toHaveText('2/2');
+  await leafSaved;
   const originalUrl = page.url();
 
   const markdown = await exportAs(page, 'This branch as Markdown');

@@ -202,8 +202,10 @@ impl TestServer {
             .expect("exit status")
     }
 
-    /// Polls the conversation until `message` is no longer streaming, then
-    /// checks that the database file holds exactly what the server shows.
+    /// Polls the conversation until `message` is no longer streaming and
+    /// every write its ending sets off has landed (see [`Self::settle`]),
+    /// then checks that the database file holds exactly what the server
+    /// shows.
     pub async fn wait_until_finished(&self, conversation: Uuid, message: Uuid) -> MessageNode {
         let node = tokio::time::timeout(PATIENCE, async {
             loop {
@@ -223,6 +225,7 @@ impl TestServer {
         })
         .await
         .expect("the reply finishes in time");
+        self.settle(conversation, &node).await;
         let row = self.stored(conversation, message).await;
         assert_eq!(
             (
@@ -240,6 +243,20 @@ impl TestServer {
             "the database holds what the server shows"
         );
         node
+    }
+
+    /// Waits for the background writes a finished reply sets off: the
+    /// server names an untitled conversation after its first complete
+    /// answer (one that calls no tool), by asking the model in a task of
+    /// its own, so the title can land after the reply is seen finished.
+    /// A test that snapshots or counts rows must not race it.
+    async fn settle(&self, conversation: Uuid, reply: &MessageNode) {
+        let answered = reply.role == app::model::Role::Assistant
+            && reply.status == app::model::MessageStatus::Complete
+            && reply.tool_calls.is_empty();
+        if answered {
+            self.wait_for_title(conversation).await;
+        }
     }
 }
 
@@ -528,19 +545,11 @@ impl Session {
         (conversation, events)
     }
 
-    /// Polls the conversation list until `conversation` has a title.
+    /// Polls the conversation until it has a title.
     pub async fn wait_for_title(&self, conversation: Uuid) -> String {
         tokio::time::timeout(PATIENCE, async {
             loop {
-                let list: Vec<ConversationSummary> = self
-                    .call("list_conversations", json!({}))
-                    .await
-                    .expect("list_conversations succeeds");
-                let title = list
-                    .into_iter()
-                    .find(|c| c.id == conversation)
-                    .map(|c| c.title)
-                    .unwrap_or_default();
+                let title = self.conversation_page(conversation).await.summary.title;
                 if !title.is_empty() {
                     return title;
                 }
@@ -700,9 +709,10 @@ impl TestServer {
 
 impl TestServer {
     /// Waits until the displayed branch ends in a finished reply that calls
-    /// no tool (a tool loop has ended), and returns the view.
+    /// no tool (a tool loop has ended) and its writes have landed, and
+    /// returns the view.
     pub async fn wait_for_final_answer(&self, conversation: Uuid) -> ConversationView {
-        tokio::time::timeout(PATIENCE, async {
+        let view = tokio::time::timeout(PATIENCE, async {
             loop {
                 let view = self.conversation(conversation).await;
                 let leaf = view
@@ -720,7 +730,15 @@ impl TestServer {
             }
         })
         .await
-        .expect("the tool loop ends with an answer")
+        .expect("the tool loop ends with an answer");
+        if let Some(answer) = view
+            .nodes
+            .iter()
+            .find(|n| Some(n.id) == view.active_leaf_id)
+        {
+            self.settle(conversation, answer).await;
+        }
+        view
     }
 }
 
