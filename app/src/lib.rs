@@ -1,36 +1,20 @@
-//! Arbor's browser application: pages and components, the data types the
-//! browser and server share, pure tree logic, and the server functions.
+//! Arbor's browser application: what the browser and server share
+//! ([`domain`]), the server functions ([`functions`]), page state
+//! ([`state`]), pages and components, and pure helpers for the tree panel
+//! ([`tree_view`]) and for text ([`text`]).
 //! Built twice: with `hydrate` into WASM for the browser, with `ssr` into
 //! the server.
 
-pub mod accounts;
 pub mod app;
-#[cfg(feature = "ssr")]
-pub mod backend;
-pub mod branches;
-pub mod code_highlight;
 pub mod components;
-pub mod errors;
+pub mod domain;
 pub mod functions;
-pub mod markdown;
-pub mod model;
-pub mod model_context;
-pub mod operations;
-pub mod reading_window;
-pub mod replay;
 pub mod routes;
-pub mod sampling;
-pub mod search;
 pub mod state;
 #[cfg(feature = "hydrate")]
 pub mod stream;
-pub mod transfer;
-pub mod tree;
-pub mod tree_drawing;
-pub mod tree_layout;
-pub mod tree_nav;
-pub mod tree_viewport;
-pub mod word_diff;
+pub mod text;
+pub mod tree_view;
 
 pub use app::{shell, App};
 

@@ -5,8 +5,8 @@
 //! restarted, or we fell too far behind) it says `reset` and we reload the
 //! snapshot.
 
+use crate::domain::model::{ChatEvent, EventCursor, EVENT_NAMES, RESET_EVENT};
 use crate::functions::conversations::get_conversation;
-use crate::model::{ChatEvent, EventCursor};
 use crate::state::chat::ChatState;
 use crate::state::conversation_list::{use_conversation_list, ConversationList};
 use futures::future::{AbortHandle, Abortable};
@@ -15,11 +15,6 @@ use gloo_net::eventsource::futures::EventSource;
 use gloo_net::eventsource::State;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-
-/// Event names the server sends.
-const EVENT_NAMES: &[&str] = &[
-    "message", "delta", "done", "title", "labels", "pruned", "restored", "replay", "reset",
-];
 
 /// Follows the conversation's events until the calling component is disposed.
 pub fn follow(state: ChatState, cursor: EventCursor) {
@@ -72,7 +67,7 @@ async fn listen(state: ChatState, list: ConversationList, cursor: EventCursor) -
         return Ending::Closed;
     };
     let mut subscriptions = Vec::new();
-    for &name in EVENT_NAMES {
+    for name in EVENT_NAMES {
         match source.subscribe(name) {
             Ok(subscription) => subscriptions.push(subscription),
             Err(_) => return Ending::Closed,
@@ -81,7 +76,7 @@ async fn listen(state: ChatState, list: ConversationList, cursor: EventCursor) -
     let mut events = select_all(subscriptions);
     while let Some(item) = events.next().await {
         match item {
-            Ok((name, message)) if name == "reset" => {
+            Ok((name, message)) if name == RESET_EVENT => {
                 drop(message);
                 return Ending::Reset;
             }

@@ -7,7 +7,7 @@
 //! `cargo run --release -p server --example bench -- [phase ...]` runs the
 //! named phases (default: all): `idle`, `broadcast`, `relay`, `wire`, `writes`.
 
-use app::model::{MessageNode, MessageStatus, Role};
+use app::domain::model::{MessageNode, MessageStatus, Role};
 use futures::stream::{self, StreamExt};
 use leptos::config::{Env, LeptosOptions};
 use server::api::Arbor;
@@ -241,7 +241,7 @@ struct Served {
 /// Opens Arbor on `config`'s database, serves its routes on 127.0.0.1 (a
 /// free port) and signs up its first account.
 async fn serve(config: &Config) -> BenchResult<Served> {
-    use app::backend::{AccountsBackend, Caller};
+    use app::domain::backend::{AccountsBackend, Caller};
     let database = server::storage::connect(&config.database_url).await?;
     let arbor = Arbor::open_with_store(config, database.store).await?;
     let accounts = Arc::new(server::accounts::Accounts::new(
@@ -272,7 +272,7 @@ async fn serve(config: &Config) -> BenchResult<Served> {
         .site_addr(addr)
         .env(Env::PROD)
         .build();
-    let app = server::router::router(arbor.clone(), accounts, None, options);
+    let app = server::http::router::router(arbor.clone(), accounts, None, options);
     tokio::spawn(async move {
         if let Err(error) = axum::serve(listener, app).await {
             eprintln!("server failed: {error}");
@@ -372,10 +372,10 @@ async fn relay_latency(dir: &Path, clients: usize, tokens: usize) -> BenchResult
         while let Ok(event) = probe.recv().await {
             let now = Instant::now();
             match &event.event {
-                app::model::ChatEvent::Delta { .. } => {
+                app::domain::model::ChatEvent::Delta { .. } => {
                     at.insert(event.cursor.seq, now);
                 }
-                app::model::ChatEvent::Done { .. } => break,
+                app::domain::model::ChatEvent::Done { .. } => break,
                 _ => {}
             }
         }

@@ -3,7 +3,7 @@
 //! model. Run it with `cargo run -p server --example embed`; `scripts/test.sh`
 //! runs it too, so this example keeps working.
 
-use app::errors::AppError;
+use app::domain::errors::AppError;
 use server::api::Arbor;
 use server::chat::actor::Parent;
 use server::config::Config;

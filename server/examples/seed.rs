@@ -13,7 +13,7 @@
 //! a fixed hash, so the tree is the same every time. The last message is
 //! the shown branch's end.
 
-use app::model::{MessageNode, MessageStatus, Role};
+use app::domain::model::{MessageNode, MessageStatus, Role};
 use server::storage::{SqliteStore, Store, StoredMessage};
 use std::process::ExitCode;
 use uuid::Uuid;

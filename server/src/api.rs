@@ -24,16 +24,16 @@
 //! ```
 
 use crate::catalog::Catalog;
-use crate::chat::actor::{ActorContext, Command, ConversationStats, Parent, INTERRUPTED_NOTE};
+use crate::chat::actor::{ActorContext, ConversationStats, Parent, INTERRUPTED_NOTE};
+use crate::chat::service::{ChatService, Limits};
+use crate::chat::status::ActorStatus;
 use crate::clock::now_ms;
 use crate::config::Config;
-use crate::config_file;
-use crate::service::{ChatService, Limits};
+use crate::error::ServeError;
 use crate::storage::{self, Store};
-use crate::ServeError;
-use app::backend::Backend;
-use app::errors::AppError;
-use app::model::{ConversationSettings, MessageNode, SendReceipt};
+use app::domain::backend::Backend;
+use app::domain::errors::AppError;
+use app::domain::model::{ConversationSettings, MessageNode, SendReceipt};
 use futures::stream::{self, StreamExt};
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -104,7 +104,7 @@ impl Arbor {
         let file = config
             .config_file
             .as_deref()
-            .map(config_file::ConfigFile::load)
+            .map(crate::config::file::ConfigFile::load)
             .transpose()?;
         let catalog = Catalog::build(config, file.as_ref(), |name| std::env::var(name).ok())?;
         let default = catalog.effective_model(&Default::default());
@@ -150,6 +150,16 @@ impl Arbor {
         self.chat.clone()
     }
 
+    /// Every conversation in memory with what its actor reports.
+    pub fn live_conversations(&self) -> Vec<(Uuid, Arc<ActorStatus>)> {
+        self.chat.live_conversations()
+    }
+
+    /// Resolves when the server starts shutting down.
+    pub fn closing(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        self.chat.closing()
+    }
+
     /// Tells long-lived responses (event streams) that the server is stopping.
     pub fn begin_shutdown(&self) {
         _ = self.closing.send(true);
@@ -185,7 +195,7 @@ impl Arbor {
 
     /// The key of the built-in offline model (`provider/model`).
     pub fn offline_model(&self) -> String {
-        self.chat.catalog().offline_key()
+        self.chat.offline_model_key()
     }
 
     /// Sends `text` at the end of the conversation's shown branch and
@@ -226,14 +236,8 @@ impl Arbor {
         conversation: Uuid,
         message: Uuid,
     ) -> Result<MessageNode, AppError> {
-        let user = self.user;
         self.chat
-            .registry()
-            .request(conversation, |reply| Command::AwaitReply {
-                user,
-                message,
-                reply,
-            })
+            .wait_for_reply(self.user, conversation, message)
             .await
     }
 
@@ -252,11 +256,7 @@ impl Arbor {
         conversation: Uuid,
         leaf: Option<Uuid>,
     ) -> Result<Vec<MessageNode>, AppError> {
-        let user = self.user;
-        self.chat
-            .registry()
-            .request(conversation, |reply| Command::Branch { user, leaf, reply })
-            .await
+        self.chat.branch(self.user, conversation, leaf).await
     }
 
     /// Makes the branch ending at `leaf` the one the conversation shows.
@@ -268,11 +268,7 @@ impl Arbor {
 
     /// Message count, branches, tokens, running replies and last activity.
     pub async fn stats(&self, conversation: Uuid) -> Result<ConversationStats, AppError> {
-        let user = self.user;
-        self.chat
-            .registry()
-            .request(conversation, |reply| Command::Stats { user, reply })
-            .await
+        self.chat.stats(self.user, conversation).await
     }
 
     /// Sends `text` to every conversation at once (each at the end of its
@@ -305,19 +301,18 @@ impl Arbor {
 
     /// How many conversations have an actor in memory.
     pub fn active_count(&self) -> usize {
-        self.chat.registry().active_count()
+        self.chat.active_count()
     }
 
     /// Every conversation with its message count and whether it is busy,
     /// most recently active first.
     pub async fn list(&self) -> Result<Vec<ConversationInfo>, AppError> {
         let summaries = self.chat.list_conversations(self.user).await?;
-        let counts = self.chat.store().message_counts(self.user).await?;
-        let registry = self.chat.registry();
+        let counts = self.chat.message_counts(self.user).await?;
         Ok(summaries
             .into_iter()
             .map(|summary| {
-                let status = registry.status(summary.id);
+                let status = self.chat.live_status(summary.id);
                 ConversationInfo {
                     messages: counts.get(&summary.id).copied().unwrap_or(0),
                     active: status.is_some(),
@@ -333,20 +328,7 @@ impl Arbor {
     /// Stops the conversation's actor (it stays stored and restarts on next
     /// use). Refused with `Busy` while a reply is being generated.
     pub async fn close(&self, conversation: Uuid) -> Result<(), AppError> {
-        let user = self.user;
-        let closed = self
-            .chat
-            .registry()
-            .request_if_running(conversation, |reply| Command::Close { user, reply })
-            .await;
-        match closed {
-            Some(result) => result,
-            // Not in memory: closed already, if it exists at all.
-            None => match self.chat.store().conversation(conversation).await? {
-                Some(record) if record.owner_id == user => Ok(()),
-                _ => Err(AppError::NotFound("conversation".into())),
-            },
-        }
+        self.chat.close(self.user, conversation).await
     }
 
     /// Stops generating reply `message`; its text so far is kept.

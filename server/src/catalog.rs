@@ -4,16 +4,17 @@
 //! OpenAI-compatible servers for their `/models` when reachable) and decides,
 //! for each new reply, which provider, model and parameters to use.
 
-use crate::config::{
-    Config, ModelSource, Secret, ANTHROPIC_DEFAULT_BASE_URL, OPENAI_DEFAULT_BASE_URL,
-};
-use crate::config_file::{ConfigFile, ProviderKind};
+use crate::config::file::{ConfigFile, ProviderKind};
+use crate::config::{Config, ModelSource, ANTHROPIC_DEFAULT_BASE_URL, OPENAI_DEFAULT_BASE_URL};
 use crate::providers::{
     Anthropic, AnthropicSettings, OfflineModel, OpenAiCompatible, Provider, ProviderError,
     ProviderErrorKind, OFFLINE_MODEL, OFFLINE_PROVIDER,
 };
-use app::model::{ConversationSettings, EffectiveModel, ModelChoices, ModelOption, PersonaOption};
-use app::sampling::{SamplerField, SamplerParams};
+use crate::secret::Secret;
+use app::domain::model::{
+    ConversationSettings, EffectiveModel, ModelChoices, ModelOption, PersonaOption,
+};
+use app::domain::sampling::{SamplerField, SamplerParams};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -120,7 +121,7 @@ impl Catalog {
                         name: p.name.get_ref().clone(),
                         system_prompt: p.system_prompt.clone(),
                         model: p.model.as_ref().map(|m| m.get_ref().clone()),
-                        params: crate::config_file::params_of(&p.params),
+                        params: crate::config::file::params_of(&p.params),
                     })
                     .collect()
             })
@@ -283,7 +284,7 @@ impl Catalog {
 
 /// A provider declared in the config file.
 fn file_provider(
-    entry: &crate::config_file::ProviderEntry,
+    entry: &crate::config::file::ProviderEntry,
     config: &Config,
     env: &impl Fn(&str) -> Option<String>,
 ) -> Result<ProviderSlot, ProviderError> {
@@ -331,7 +332,7 @@ fn file_provider(
             .map(|m| ConfiguredModel {
                 id: m.id.get_ref().clone(),
                 label: m.label.clone().unwrap_or_else(|| m.id.get_ref().clone()),
-                defaults: crate::config_file::params_of(&m.params),
+                defaults: crate::config::file::params_of(&m.params),
             })
             .collect(),
         discover: entry.discover_models && entry.kind == ProviderKind::Openai,

@@ -1,20 +1,17 @@
 //! The operators' side of a running Arbor: the dashboard's live snapshots
-//! (`GET /api/admin/events`, one every half second as Server-Sent Events)
-//! and the test broadcast the dashboard starts.
+//! (served every half second by `http::dashboard`) and the test broadcast
+//! the dashboard starts.
 
 use crate::api::Arbor;
-use app::backend::OperationsBackend;
-use app::errors::AppError;
-use app::model::{ConversationSettings, MessageStatus};
-use app::operations::{
+use app::domain::backend::OperationsBackend;
+use app::domain::errors::AppError;
+use app::domain::model::{ConversationSettings, MessageStatus};
+use app::domain::operations::{
     rate, ActiveConversation, BroadcastProgress, DashboardSnapshot, MAX_LISTED_CONVERSATIONS,
     MAX_TEST_CONVERSATIONS,
 };
-use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::Extension;
 use futures::stream::{self, Stream, StreamExt};
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -99,7 +96,7 @@ impl Operations {
 
     /// The server now; `sampler` remembers the previous one for rates.
     fn snapshot(&self, sampler: &mut Sampler) -> DashboardSnapshot {
-        let statuses = self.arbor.service().registry().statuses();
+        let statuses = self.arbor.live_conversations();
         let millis = u64::try_from(sampler.at.elapsed().as_millis()).unwrap_or(u64::MAX);
         let mut previous = std::mem::take(&mut sampler.deltas);
         let mut conversations: Vec<ActiveConversation> = statuses
@@ -232,26 +229,25 @@ struct Sampler {
     deltas: HashMap<Uuid, u64>,
 }
 
-/// `GET /api/admin/events`: a `snapshot` event now and every half second.
-pub async fn dashboard_events(
-    Extension(operations): Extension<Arc<Operations>>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let closing = operations.arbor.service().closing();
-    let sampler = Sampler {
-        at: Instant::now(),
-        deltas: HashMap::new(),
-    };
-    let snapshots = stream::unfold(
-        (operations, sampler, true),
-        |(operations, mut sampler, first)| async move {
-            if !first {
-                tokio::time::sleep(SNAPSHOT_EVERY).await;
-            }
-            let snapshot = operations.snapshot(&mut sampler);
-            let data = serde_json::to_string(&snapshot).unwrap_or_else(|_| "{}".into());
-            let event = Event::default().event("snapshot").data(data);
-            Some((Ok(event), (operations, sampler, false)))
-        },
-    );
-    Sse::new(snapshots.take_until(closing)).keep_alive(KeepAlive::default())
+impl Operations {
+    /// The dashboard's snapshots: one now, then one every half second, until
+    /// the server starts shutting down.
+    pub fn snapshots(self: Arc<Self>) -> impl Stream<Item = DashboardSnapshot> + Send + 'static {
+        let closing = self.arbor.closing();
+        let sampler = Sampler {
+            at: Instant::now(),
+            deltas: HashMap::new(),
+        };
+        stream::unfold(
+            (self, sampler, true),
+            |(operations, mut sampler, first)| async move {
+                if !first {
+                    tokio::time::sleep(SNAPSHOT_EVERY).await;
+                }
+                let snapshot = operations.snapshot(&mut sampler);
+                Some((snapshot, (operations, sampler, false)))
+            },
+        )
+        .take_until(closing)
+    }
 }

@@ -3,11 +3,11 @@
 //! isolation, busy refusal, parallel sibling generations, a broadcast to
 //! 1,000 conversations, and closing.
 
-use app::errors::AppError;
-use app::model::{
+use app::domain::errors::AppError;
+use app::domain::model::{
     BranchLabel, ConversationSettings, ConversationSummary, MessageNode, MessageStatus, Role,
 };
-use app::search::SearchResults;
+use app::domain::search::SearchResults;
 use server::api::Arbor;
 use server::chat::actor::{Parent, CRASHED_NOTE};
 use server::config::Config;

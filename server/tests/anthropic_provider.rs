@@ -5,7 +5,7 @@
 
 mod common;
 
-use app::model::MessageStatus;
+use app::domain::model::MessageStatus;
 use common::fake_anthropic;
 use common::fake_server::FakeServer;
 use common::{delta_text, TestServer};

@@ -3,7 +3,7 @@
 
 mod common;
 
-use app::model::ConversationView;
+use app::domain::model::ConversationView;
 use common::{client_id, stored_rows, TestServer};
 use serde_json::json;
 use uuid::Uuid;
@@ -264,7 +264,7 @@ async fn an_over_long_system_prompt_or_a_foreign_conversation_is_refused() {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = TestServer::start(dir.path(), &[]).await;
     let (conversation, before) = seeded(&server).await;
-    let long = "x".repeat(app::model::MAX_SYSTEM_PROMPT_CHARS + 1);
+    let long = "x".repeat(app::domain::model::MAX_SYSTEM_PROMPT_CHARS + 1);
     let refused = server
         .call::<serde_json::Value>(
             "set_system_prompt",

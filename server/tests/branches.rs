@@ -4,7 +4,7 @@
 
 mod common;
 
-use app::model::{ConversationSummary, MessageStatus, PruneReceipt};
+use app::domain::model::{ConversationSummary, MessageStatus, PruneReceipt};
 use common::{find, TestServer};
 use serde_json::json;
 use uuid::Uuid;

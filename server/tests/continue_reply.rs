@@ -4,7 +4,7 @@
 
 mod common;
 
-use app::model::MessageStatus;
+use app::domain::model::MessageStatus;
 use common::{fake_openai, find, TestServer};
 use serde_json::json;
 
@@ -47,7 +47,8 @@ async fn a_stopped_offline_reply_continues_where_it_stopped() {
         done.content.contains("```rust"),
         "the rest of the same reply"
     );
-    let seed = |node: &app::model::MessageNode| node.params.as_ref().and_then(|p| p.sampler.seed);
+    let seed =
+        |node: &app::domain::model::MessageNode| node.params.as_ref().and_then(|p| p.sampler.seed);
     assert_eq!(
         seed(&done),
         seed(&stopped),
@@ -112,7 +113,7 @@ async fn a_failed_remote_reply_continues_with_its_text_sent_as_the_models_own_tu
     assert_eq!(failed.content, "one two three ");
 
     // A model the server lists (GET /v1/models) can be picked.
-    let _: app::model::EffectiveModel = server
+    let _: app::domain::model::EffectiveModel = server
         .call(
             "set_generation_settings",
             json!({ "id": conversation, "settings": { "model": "openai/fake-echo", "persona": null, "params": {} } }),

@@ -4,7 +4,7 @@
 
 mod common;
 
-use app::model::{EffectiveModel, MessageStatus, ModelChoices};
+use app::domain::model::{EffectiveModel, MessageStatus, ModelChoices};
 use common::fake_openai::{self, FAKE_MODELS};
 use common::{fake_server::FakeServer, TestServer};
 use serde_json::json;

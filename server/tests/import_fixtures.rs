@@ -2,7 +2,7 @@
 //! (`tests/fixtures/import/`, described in its README): every branch kept,
 //! hidden nodes left out, the shown branch, odd content kept as text.
 
-use app::model::{MessageNode, MessageStatus, Role};
+use app::domain::model::{MessageNode, MessageStatus, Role};
 use server::transfer::archive::ArchivedConversation;
 use server::transfer::{decode, ImportLimits, SourceFormat};
 

@@ -4,8 +4,8 @@
 
 mod common;
 
-use app::model::{MessageNode, Role};
-use app::reading_window::{FIRST_WINDOW, MAX_FETCH};
+use app::domain::model::{MessageNode, Role};
+use app::domain::reading_window::{FIRST_WINDOW, MAX_FETCH};
 use common::TestServer;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -48,7 +48,7 @@ async fn the_page_gets_the_outline_and_only_the_newest_texts_of_its_branch() {
     let page = server.conversation_page(conversation).await;
     assert_eq!(page.outline.len(), 51, "every message is outlined");
     assert!(page.outline_complete);
-    let outline: Vec<app::model::NodeOutline> = server
+    let outline: Vec<app::domain::model::NodeOutline> = server
         .call("get_outline", json!({ "conversation_id": conversation }))
         .await
         .expect("get_outline succeeds");

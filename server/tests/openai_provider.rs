@@ -5,7 +5,7 @@
 
 mod common;
 
-use app::model::{MessageNode, MessageStatus};
+use app::domain::model::{MessageNode, MessageStatus};
 use common::fake_openai;
 use common::fake_server::FakeServer;
 use common::{delta_text, TestServer};

@@ -4,7 +4,7 @@
 
 mod common;
 
-use app::operations::DashboardSnapshot;
+use app::domain::operations::DashboardSnapshot;
 use common::TestServer;
 use serde_json::json;
 
@@ -112,8 +112,8 @@ async fn the_dashboard_streams_a_test_broadcast_to_the_end() {
     assert_eq!(progress.failed, 0);
     assert_eq!(progress.completed, progress.total);
     assert!(finished.active_conversations >= 25);
-    let conversations =
-        server.call::<Vec<app::model::ConversationSummary>>("list_conversations", json!({}));
+    let conversations = server
+        .call::<Vec<app::domain::model::ConversationSummary>>("list_conversations", json!({}));
     assert!(conversations.await.expect("list").len() >= 25);
 }
 

@@ -3,7 +3,7 @@
 
 mod common;
 
-use app::model::MessageStatus;
+use app::domain::model::MessageStatus;
 use common::{delta_text, find, TestServer};
 
 #[tokio::test]

@@ -4,8 +4,8 @@
 
 mod common;
 
-use app::model::{ConversationView, MessageNode, MessageStatus, ReplayStarted, Role};
-use app::replay::{ReplayProgress, ReplayState};
+use app::domain::model::{ConversationView, MessageNode, MessageStatus, ReplayStarted, Role};
+use app::domain::model::{ReplayProgress, ReplayState};
 use common::fake_server::FakeServer;
 use common::{fake_openai, shown_branch, EventStream, TestServer};
 use serde_json::{json, Value};

@@ -4,8 +4,8 @@
 
 mod common;
 
-use app::model::{PruneReceipt, Role};
-use app::search::{SearchResults, MATCH_END, MATCH_START};
+use app::domain::model::{PruneReceipt, Role};
+use app::domain::search::{SearchResults, MATCH_END, MATCH_START};
 use common::TestServer;
 use serde_json::json;
 use uuid::Uuid;

@@ -5,7 +5,7 @@
 
 mod common;
 
-use app::model::{EventCursor, MessageStatus};
+use app::domain::model::{EventCursor, MessageStatus};
 use common::{delta_text, find, TestServer};
 use serde_json::Value;
 

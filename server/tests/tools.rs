@@ -4,7 +4,7 @@
 
 mod common;
 
-use app::model::{MessageStatus, Role};
+use app::domain::model::{MessageStatus, Role};
 use common::{fake_openai, fake_server::FakeServer, TestServer};
 use serde_json::{json, Value};
 
@@ -86,7 +86,7 @@ async fn list_conversations_returns_the_users_conversations() {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = arbor(dir.path(), &fake, "fake-tools").await;
     let other = server.create_conversation().await.id;
-    let _: app::model::ConversationSummary = server
+    let _: app::domain::model::ConversationSummary = server
         .call(
             "rename_conversation",
             json!({ "id": other, "title": "Notes about oaks" }),
@@ -134,7 +134,7 @@ async fn tools_switched_off_are_not_offered() {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = arbor(dir.path(), &fake, "fake-tools").await;
     let conversation = server.create_conversation().await.id;
-    let _: app::model::EffectiveModel = server
+    let _: app::domain::model::EffectiveModel = server
         .call(
             "set_generation_settings",
             json!({ "id": conversation, "settings": { "model": null, "persona": null, "params": {}, "tools": false } }),

@@ -6,8 +6,8 @@
 
 mod common;
 
-use app::model::{MessageNode, MessageStatus};
-use app::transfer::ImportSummary;
+use app::domain::model::{MessageNode, MessageStatus};
+use app::domain::transfer::ImportSummary;
 use common::{fake_openai, fake_server::FakeServer, Session, TestServer};
 use flate2::read::GzDecoder;
 use serde_json::{json, Value};

@@ -3,7 +3,7 @@
 
 mod common;
 
-use app::model::{ConversationSummary, MessageStatus, Role};
+use app::domain::model::{ConversationSummary, MessageStatus, Role};
 use common::{client_id, find, TestServer};
 use serde_json::json;
 

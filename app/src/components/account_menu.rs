@@ -1,8 +1,8 @@
 //! The foot of the sidebar: who is signed in, the administrators' link,
 //! and signing out.
 
+use crate::domain::transfer::BACKUP_URL;
 use crate::functions::accounts::{current_account, LogOut};
-use crate::transfer::BACKUP_URL;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 

@@ -1,8 +1,8 @@
 //! The bar above the displayed branch: its name (rename it), whether it
 //! is the main branch, its totals, and fork, replay and compare.
 
-use crate::branches::{branch_label, BranchStats};
 use crate::components::compare_view::branch_title;
+use crate::domain::branches::{branch_label, BranchStats};
 use crate::state::chat::{use_chat, ChatDialog};
 use crate::state::conversation_list::use_conversation_list;
 use leptos::prelude::*;
@@ -139,7 +139,7 @@ pub fn BranchBar() -> impl IntoView {
                         <input
                             class="branch-name-input"
                             aria-label="Branch name"
-                            maxlength=crate::branches::MAX_BRANCH_NAME_CHARS.to_string()
+                            maxlength=crate::domain::branches::MAX_BRANCH_NAME_CHARS.to_string()
                             placeholder="Name this branch (empty removes the name)"
                             prop:value=move || draft.get()
                             on:input=move |ev| draft.set(event_target_value(&ev))

@@ -1,10 +1,10 @@
 //! Two branches side by side from where they part: row by row, with the
 //! words only one side has marked (a word-level diff).
 
-use crate::branches::{branch_label, Comparison};
 use crate::components::modal::Modal;
+use crate::domain::branches::{branch_label, Comparison};
 use crate::state::chat::{use_chat, ChatState};
-use crate::word_diff::{word_diff, DiffSide};
+use crate::text::word_diff::{word_diff, DiffSide};
 use leptos::prelude::*;
 use uuid::Uuid;
 
@@ -20,7 +20,7 @@ pub fn branch_title(state: &ChatState, leaf: Uuid) -> String {
             .filter(|m| m.loaded.get_untracked())
             .map(|m| m.content.get_untracked());
         match text {
-            Some(text) => format!("“{}”", crate::components::tree_panel::preview(&text, 40)),
+            Some(text) => format!("“{}”", crate::text::preview::preview(&text, 40)),
             None => format!("A branch of {} messages", path.len()),
         }
     })
@@ -45,7 +45,7 @@ pub fn CompareView(left: Uuid, right: Uuid) -> impl IntoView {
                 (Some((lrole, ltext)), Some((rrole, rtext))) => {
                     let runs = word_diff(&ltext, &rtext);
                     let same = runs.iter().all(|run| run.side == DiffSide::Both);
-                    let side = |keep: DiffSide, role: crate::model::Role| {
+                    let side = |keep: DiffSide, role: crate::domain::model::Role| {
                         let pieces = runs
                             .iter()
                             .filter(|run| run.side == DiffSide::Both || run.side == keep)
@@ -78,7 +78,7 @@ pub fn CompareView(left: Uuid, right: Uuid) -> impl IntoView {
                     )
                 }
                 (l, r) => {
-                    let cell = |entry: Option<(crate::model::Role, String)>| match entry {
+                    let cell = |entry: Option<(crate::domain::model::Role, String)>| match entry {
                         Some((role, text)) => view! {
                             <div class=format!("compare-cell only {}", role.as_str())>
                                 <span class="role">{role.as_str()}</span>

@@ -3,8 +3,8 @@
 //! persona and sampler values it ran with.
 
 use crate::components::modal::Modal;
-use crate::model_context::ModelContext;
 use crate::state::chat::use_chat;
+use crate::text::model_context::ModelContext;
 use leptos::prelude::*;
 use uuid::Uuid;
 

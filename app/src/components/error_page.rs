@@ -1,7 +1,7 @@
 //! Full-page errors: a conversation that does not exist, a malformed link,
 //! an unknown page. Each sets the HTTP status when rendered on the server.
 
-use crate::errors::AppError;
+use crate::domain::errors::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
 

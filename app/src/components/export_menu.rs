@@ -2,8 +2,8 @@
 //! the shown branch as Markdown or as OpenAI messages. Plain download
 //! links, so they work before the page is interactive.
 
+use crate::domain::transfer::{conversation_export_url, ExportFormat};
 use crate::state::chat::use_chat;
-use crate::transfer::{conversation_export_url, ExportFormat};
 use leptos::prelude::*;
 
 /// The menu's downloads, in order.

@@ -2,9 +2,9 @@
 //! picker and the sampler panel. Every change is saved on the conversation
 //! at once and applies to replies started afterwards.
 
+use crate::domain::model::{ConversationSettings, ModelChoices};
+use crate::domain::sampling::{InvalidSampler, SamplerField, SamplerParams};
 use crate::functions::conversations::{list_model_choices, set_generation_settings};
-use crate::model::{ConversationSettings, ModelChoices};
-use crate::sampling::{InvalidSampler, SamplerField, SamplerParams};
 use crate::state::chat::{use_chat, ChatState};
 use leptos::prelude::*;
 use leptos::task::spawn_local;

@@ -3,8 +3,8 @@
 //! upload, then read what was imported and what was skipped, and why.
 
 use crate::components::modal::Modal;
+use crate::domain::transfer::{human_bytes, ImportSummary};
 use crate::state::conversation_list::use_conversation_list;
-use crate::transfer::{human_bytes, ImportSummary};
 use leptos::prelude::*;
 
 /// Where an import is.
@@ -127,7 +127,7 @@ fn ImportReport(summary: ImportSummary, on_open: Callback<()>) -> impl IntoView 
                     .imported
                     .into_iter()
                     .map(|c| {
-                        let title = crate::model::display_title(&c.title).to_string();
+                        let title = crate::domain::model::display_title(&c.title).to_string();
                         let detail = format!(
                             "{} messages, {} branches{}",
                             c.messages,
@@ -164,9 +164,9 @@ fn ImportReport(summary: ImportSummary, on_open: Callback<()>) -> impl IntoView 
 #[cfg(feature = "hydrate")]
 mod upload {
     use super::ImportStage;
-    use crate::errors::AppError;
+    use crate::domain::errors::AppError;
+    use crate::domain::transfer::{oversized, ImportSummary, IMPORT_URL};
     use crate::functions::transfer::import_limit;
-    use crate::transfer::{oversized, ImportSummary, IMPORT_URL};
     use futures::channel::oneshot;
     use leptos::prelude::*;
     use wasm_bindgen::closure::Closure;

@@ -3,9 +3,9 @@
 //! regenerate a reply).
 
 use crate::components::sibling_nav::SiblingNav;
-use crate::markdown::render_markdown;
-use crate::model::{MessageStatus, Role};
+use crate::domain::model::{MessageStatus, Role};
 use crate::state::chat::{use_chat, ChatDialog, LiveMessage};
+use crate::text::markdown::render_markdown;
 use leptos::prelude::*;
 use uuid::Uuid;
 

@@ -3,8 +3,8 @@
 //! can.
 
 use crate::components::modal::Modal;
-use crate::components::tree_panel::preview;
 use crate::state::chat::use_chat;
+use crate::text::preview::preview;
 use leptos::prelude::*;
 use uuid::Uuid;
 

@@ -7,8 +7,9 @@ use crate::components::generation_settings::{
     SamplerFields,
 };
 use crate::components::modal::Modal;
-use crate::model::ConversationSettings;
-use crate::replay::{replay_plan, ReplayState};
+use crate::domain::model::ConversationSettings;
+use crate::domain::model::ReplayState;
+use crate::domain::replay::replay_plan;
 use crate::state::chat::use_chat;
 use leptos::prelude::*;
 use uuid::Uuid;

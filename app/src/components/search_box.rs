@@ -3,9 +3,9 @@
 //! a query its results take the place of the conversation list, and each
 //! message result opens its conversation on that message's branch.
 
+use crate::domain::model::display_title;
+use crate::domain::search::{snippet_pieces, MessageHit, SearchResults};
 use crate::functions::search::search;
-use crate::model::display_title;
-use crate::search::{snippet_pieces, MessageHit, SearchResults};
 use leptos::prelude::*;
 
 /// How long typing must pause before a search is sent.

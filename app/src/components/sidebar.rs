@@ -5,8 +5,8 @@
 use crate::components::account_menu::AccountMenu;
 use crate::components::import_dialog::ImportButton;
 use crate::components::search_box::SearchBox;
+use crate::domain::model::ConversationSummary;
 use crate::functions::conversations::{delete_conversation, rename_conversation};
-use crate::model::ConversationSummary;
 use crate::state::conversation_list::use_conversation_list;
 use leptos::prelude::*;
 use leptos::task::spawn_local;

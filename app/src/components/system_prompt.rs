@@ -2,8 +2,8 @@
 //! Saving applies to replies started afterwards; earlier ones keep theirs.
 
 use crate::components::composer::draft_problem;
+use crate::domain::model::MAX_SYSTEM_PROMPT_CHARS;
 use crate::functions::conversations::set_system_prompt;
-use crate::model::MAX_SYSTEM_PROMPT_CHARS;
 use crate::state::chat::use_chat;
 use leptos::prelude::*;
 use leptos::task::spawn_local;

@@ -7,15 +7,15 @@
 
 use crate::components::drawers::Drawers;
 use crate::components::message::scroll_message_into_view;
-use crate::components::tree_panel::preview;
-use crate::model::{MessageStatus, Role};
+use crate::domain::model::{MessageStatus, Role};
 use crate::state::chat::{use_chat, ChatState};
-use crate::tree_drawing::{
+use crate::text::preview::preview;
+use crate::tree_view::drawing::{
     branch_paths, centre, node_at, size, Drawing, MARKED_STATUSES, RADIUS, ROLES,
 };
-use crate::tree_layout::Layout;
-use crate::tree_nav::{step, TreeMove};
-use crate::tree_viewport::Viewport;
+use crate::tree_view::layout::Layout;
+use crate::tree_view::nav::{step, TreeMove};
+use crate::tree_view::viewport::Viewport;
 use leptos::html::Div;
 use leptos::prelude::*;
 use std::collections::HashSet;

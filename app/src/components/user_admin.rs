@@ -1,7 +1,7 @@
 //! The administrators' list of accounts and the form that creates one
 //! (sign-up may be closed; this is how a team or family gets its accounts).
 
-use crate::accounts::{Account, MIN_PASSWORD_CHARS};
+use crate::domain::accounts::{Account, MIN_PASSWORD_CHARS};
 use crate::functions::accounts::{list_accounts, CreateAccount};
 use leptos::prelude::*;
 

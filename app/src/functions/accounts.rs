@@ -2,15 +2,15 @@
 //! up, in and out, and the administrators' list of users. Signing in and up
 //! take form-encoded arguments so their forms work before the page hydrates.
 
-use crate::accounts::{AccessState, Account};
-use crate::errors::AppError;
+use crate::domain::accounts::{AccessState, Account};
+use crate::domain::errors::AppError;
 use leptos::prelude::*;
 use server_fn::codec::Json;
 
 #[cfg(feature = "ssr")]
 use crate::{
-    accounts::safe_next_path,
-    backend::SharedAccounts,
+    domain::accounts::safe_next_path,
+    domain::backend::SharedAccounts,
     functions::{caller, provided, run_admin, with_status},
 };
 
@@ -72,10 +72,10 @@ pub async fn log_in(
 #[cfg(feature = "ssr")]
 async fn open_session<F>(
     next: Option<String>,
-    attempt: impl FnOnce(SharedAccounts, crate::backend::Caller) -> F,
+    attempt: impl FnOnce(SharedAccounts, crate::domain::backend::Caller) -> F,
 ) -> Result<Account, AppError>
 where
-    F: std::future::Future<Output = Result<crate::backend::SignedIn, AppError>>,
+    F: std::future::Future<Output = Result<crate::domain::backend::SignedIn, AppError>>,
 {
     let result = async {
         let accounts = provided::<SharedAccounts>("accounts backend")?;

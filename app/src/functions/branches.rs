@@ -2,14 +2,16 @@
 //! one into a new conversation, prune a subtree and undo that, replay one
 //! with other settings.
 
-use crate::errors::AppError;
-use crate::model::{ConversationSettings, ConversationSummary, PruneReceipt, ReplayStarted};
+use crate::domain::errors::AppError;
+use crate::domain::model::{
+    ConversationSettings, ConversationSummary, PruneReceipt, ReplayStarted,
+};
 use leptos::prelude::*;
 use server_fn::codec::Json;
 
 #[cfg(feature = "ssr")]
 use crate::{
-    errors::parse_id,
+    domain::errors::parse_id,
     functions::{run, run_sending},
 };
 

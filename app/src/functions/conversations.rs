@@ -1,15 +1,15 @@
 //! Server functions on conversations: list, create, open, rename, delete,
 //! and the generation settings (model, persona, sampler values).
 
-use crate::errors::AppError;
-use crate::model::{
+use crate::domain::errors::AppError;
+use crate::domain::model::{
     ConversationSettings, ConversationSummary, ConversationView, EffectiveModel, ModelChoices,
 };
 use leptos::prelude::*;
 use server_fn::codec::Json;
 
 #[cfg(feature = "ssr")]
-use crate::{errors::parse_id, functions::run};
+use crate::{domain::errors::parse_id, functions::run};
 
 /// The user's conversations, most recently active first.
 #[server(endpoint = "list_conversations", input = Json)]

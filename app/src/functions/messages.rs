@@ -1,15 +1,15 @@
 //! Server functions on messages: send (and edit), regenerate, stop,
 //! choosing which branch is shown, and loading texts the page has not got.
 
-use crate::errors::AppError;
-use crate::model::{MessageNode, NodeOutline, SendReceipt};
+use crate::domain::errors::AppError;
+use crate::domain::model::{MessageNode, NodeOutline, SendReceipt};
 use leptos::prelude::*;
 use server_fn::codec::Json;
 
 #[cfg(feature = "ssr")]
 use crate::{
-    backend::NewUserMessage,
-    errors::parse_id,
+    domain::backend::NewUserMessage,
+    domain::errors::parse_id,
     functions::{run, run_sending},
 };
 
@@ -107,7 +107,7 @@ pub async fn set_active_leaf(conversation_id: String, leaf_id: String) -> Result
 
 /// These messages of a conversation with their text, for the parts of the
 /// tree the page did not get with it (at most
-/// [`MAX_FETCH`](crate::reading_window::MAX_FETCH) at once). Ids that do
+/// [`MAX_FETCH`](crate::domain::reading_window::MAX_FETCH) at once). Ids that do
 /// not exist (any more, say pruned) are left out of the answer.
 #[server(endpoint = "get_messages", input = Json)]
 pub async fn get_messages(

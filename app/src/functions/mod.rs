@@ -1,5 +1,5 @@
 //! Every `#[server]` function, grouped by resource. Each one parses its
-//! arguments, asks the [`Backend`](crate::backend::Backend) and maps errors
+//! arguments, asks the [`Backend`](crate::domain::backend::Backend) and maps errors
 //! to HTTP statuses in one place ([`run`]).
 
 pub mod accounts;
@@ -12,8 +12,8 @@ pub mod transfer;
 
 #[cfg(feature = "ssr")]
 use crate::{
-    backend::{Caller, CurrentUser, SharedAccounts, SharedBackend},
-    errors::AppError,
+    domain::backend::{Caller, CurrentUser, SharedAccounts, SharedBackend},
+    domain::errors::AppError,
 };
 
 /// Who sent the request being answered (set by the server's session layer).

@@ -1,6 +1,6 @@
 //! Server functions of the operators' dashboard.
 
-use crate::errors::AppError;
+use crate::domain::errors::AppError;
 use leptos::prelude::*;
 use server_fn::codec::Json;
 
@@ -9,7 +9,7 @@ use server_fn::codec::Json;
 /// live snapshots).
 #[server(endpoint = "start_test_broadcast", input = Json)]
 pub async fn start_test_broadcast(count: u32, text: String) -> Result<(), AppError> {
-    use crate::backend::SharedOperations;
+    use crate::domain::backend::SharedOperations;
     use crate::functions::{provided, run_admin};
     run_admin(|admin| async move {
         provided::<SharedOperations>("operations backend")?

@@ -1,7 +1,7 @@
 //! The server function behind the search box.
 
-use crate::errors::AppError;
-use crate::search::SearchResults;
+use crate::domain::errors::AppError;
+use crate::domain::search::SearchResults;
 use leptos::prelude::*;
 use server_fn::codec::Json;
 

@@ -1,8 +1,8 @@
 //! What the import dialog asks the server before uploading (the upload
-//! itself is a plain POST to [`IMPORT_URL`](crate::transfer::IMPORT_URL),
+//! itself is a plain POST to [`IMPORT_URL`](crate::domain::transfer::IMPORT_URL),
 //! which reports its progress).
 
-use crate::errors::AppError;
+use crate::domain::errors::AppError;
 use leptos::prelude::*;
 use server_fn::codec::Json;
 

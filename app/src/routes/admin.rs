@@ -5,8 +5,8 @@
 //! The server lets only administrators in.
 
 use crate::components::user_admin::UserAdmin;
+use crate::domain::operations::{BroadcastProgress, DashboardSnapshot, MAX_TEST_CONVERSATIONS};
 use crate::functions::operations::start_test_broadcast;
-use crate::operations::{BroadcastProgress, DashboardSnapshot, MAX_TEST_CONVERSATIONS};
 use crate::state::conversation_list::use_conversation_list;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -47,7 +47,7 @@ pub fn AdminPage() -> impl IntoView {
             <section class="instance-backup">
                 <h2>"Backup"</h2>
                 <p>
-                    <a class="instance-backup-link" href=crate::transfer::INSTANCE_BACKUP_URL download="">
+                    <a class="instance-backup-link" href=crate::domain::transfer::INSTANCE_BACKUP_URL download="">
                         "Download every conversation of every user"
                     </a>
                     " (an Arbor archive; each conversation names its owner)."
@@ -71,7 +71,8 @@ fn follow_snapshots(snapshot: RwSignal<Option<DashboardSnapshot>>, connected: Rw
                 let Ok(mut source) = EventSource::new("/api/admin/events") else {
                     return;
                 };
-                let Ok(mut events) = source.subscribe("snapshot") else {
+                let Ok(mut events) = source.subscribe(crate::domain::operations::SNAPSHOT_EVENT)
+                else {
                     return;
                 };
                 while let Some(item) = events.next().await {

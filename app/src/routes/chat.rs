@@ -1,7 +1,6 @@
 //! The chat page `/c/<id>`: the displayed branch, the composer, and the tree
 //! panel beside them.
 
-use crate::branches::Comparison;
 use crate::components::branch_bar::BranchBar;
 use crate::components::compare_view::CompareView;
 use crate::components::composer::Composer;
@@ -16,9 +15,10 @@ use crate::components::replay::{ReplayDialog, ReplayNotices};
 use crate::components::system_prompt::SystemPromptEditor;
 use crate::components::tree_panel::TreePanel;
 use crate::components::when_loaded::WhenLoaded;
+use crate::domain::branches::Comparison;
+use crate::domain::model::ConversationView;
+use crate::domain::reading_window;
 use crate::functions::conversations::get_conversation;
-use crate::model::ConversationView;
-use crate::reading_window;
 use crate::state::chat::{ChatDialog, ChatState};
 use crate::state::conversation_list::use_conversation_list;
 use leptos::prelude::*;

@@ -4,12 +4,12 @@
 use crate::components::composer::Composer;
 use crate::components::drawers::{Drawer, DrawerToggle};
 use crate::components::generation_settings::{use_model_choices, ModelSelect};
+use crate::domain::model::ConversationSettings;
+use crate::domain::model::DEFAULT_MAX_MESSAGE_CHARS;
 use crate::functions::conversations::{
     create_conversation, delete_conversation, set_generation_settings,
 };
 use crate::functions::messages::send_message;
-use crate::model::ConversationSettings;
-use crate::model::DEFAULT_MAX_MESSAGE_CHARS;
 use crate::state::conversation_list::use_conversation_list;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -56,7 +56,7 @@ pub fn HomePage() -> impl IntoView {
                     _ = delete_conversation(id).await;
                     return Err(err);
                 }
-                Ok::<_, crate::errors::AppError>(conversation.id)
+                Ok::<_, crate::domain::errors::AppError>(conversation.id)
             }
             .await;
             sending.set(false);

@@ -4,8 +4,8 @@
 //! page it came for (the router follows it; a plain form post gets a 302),
 //! where the signed-in layout starts afresh.
 
-use crate::accounts::{safe_next_path, AccessState, Account, MIN_PASSWORD_CHARS};
-use crate::errors::AppError;
+use crate::domain::accounts::{safe_next_path, AccessState, Account, MIN_PASSWORD_CHARS};
+use crate::domain::errors::AppError;
 use crate::functions::accounts::{get_access_state, LogIn, SignUp};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -111,7 +111,7 @@ fn sign_up_notice(state: AccessState) -> impl IntoView {
     } else {
         view! {
             <p class="error" role="alert" data-testid="sign-up-closed">
-                {crate::accounts::SIGN_UP_CLOSED}
+                {crate::domain::accounts::SIGN_UP_CLOSED}
             </p>
         }
         .into_any()

@@ -1,8 +1,8 @@
 //! The sidebar's list of conversations, shared so any page can refresh it.
 
-use crate::errors::AppError;
+use crate::domain::errors::AppError;
+use crate::domain::model::ConversationSummary;
 use crate::functions::conversations::list_conversations;
-use crate::model::ConversationSummary;
 use leptos::prelude::*;
 
 /// The conversation list resource plus a way to ask for a fresh copy.

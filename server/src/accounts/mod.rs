@@ -11,9 +11,9 @@ use crate::clock::now_ms;
 use crate::config::AccessSettings;
 use crate::storage::accounts::{AccountStore, Enrolment, NewAccount, Refusal};
 use crate::storage::StorageError;
-use app::accounts::{check_new_password, normalize_username, AccessState, Account};
-use app::backend::{AccountsBackend, Caller, CurrentUser, SignedIn};
-use app::errors::AppError;
+use app::domain::accounts::{check_new_password, normalize_username, AccessState, Account};
+use app::domain::backend::{AccountsBackend, Caller, CurrentUser, SignedIn};
+use app::domain::errors::AppError;
 use password::PasswordHasher;
 use rate_limits::RateLimits;
 use std::sync::Arc;
@@ -122,7 +122,7 @@ impl Accounts {
 }
 
 fn sign_up_closed() -> AppError {
-    AppError::Forbidden(app::accounts::SIGN_UP_CLOSED.into())
+    AppError::Forbidden(app::domain::accounts::SIGN_UP_CLOSED.into())
 }
 
 fn admin_only(user: &CurrentUser) -> Result<(), AppError> {
@@ -171,7 +171,7 @@ impl AccountsBackend for Accounts {
     ) -> Result<SignedIn, AppError> {
         let username = username.trim().to_lowercase();
         self.limits.count_login(caller.ip, Some(&username))?;
-        if password.chars().count() > app::accounts::MAX_PASSWORD_CHARS {
+        if password.chars().count() > app::domain::accounts::MAX_PASSWORD_CHARS {
             return Err(AppError::Unauthorized(WRONG_CREDENTIALS.into()));
         }
         let credentials = self.store.credentials(&username).await?;

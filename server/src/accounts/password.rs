@@ -3,7 +3,7 @@
 //! never stalls the async runtime, and only a bounded number at a time so a
 //! burst of sign-ins cannot exhaust memory or cores.
 
-use app::errors::AppError;
+use app::domain::errors::AppError;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use std::sync::Arc;

@@ -3,7 +3,7 @@
 //! its per-minute figure, then one more every 60/N seconds.
 
 use crate::config::AccessSettings;
-use app::errors::AppError;
+use app::domain::errors::AppError;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::hash::Hash;

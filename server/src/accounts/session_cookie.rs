@@ -2,7 +2,7 @@
 //! the browser keeps in an HttpOnly, SameSite=Lax cookie; the server keeps
 //! only its SHA-256.
 
-use app::errors::AppError;
+use app::domain::errors::AppError;
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! client can resume from its `Last-Event-ID`, and live subscribers receive
 //! each event through a broadcast channel.
 
-use app::model::{ChatEvent, EventCursor};
+use app::domain::model::{ChatEvent, EventCursor};
 use std::collections::VecDeque;
 use std::sync::{Arc, OnceLock};
 use tokio::sync::broadcast;

@@ -3,7 +3,7 @@
 //! reply still being written is copied as interrupted with the text it had.
 
 use crate::storage::StoredMessage;
-use app::model::{MessageNode, MessageStatus};
+use app::domain::model::{MessageNode, MessageStatus};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -38,7 +38,7 @@ pub fn copy_path(path: &[MessageNode]) -> Vec<StoredMessage> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::model::Role;
+    use app::domain::model::Role;
 
     #[test]
     fn a_copy_keeps_the_text_and_shape_with_new_ids() {

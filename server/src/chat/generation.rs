@@ -31,7 +31,7 @@ pub enum UpdateKind {
     /// Token counts reported by the provider.
     Usage(TokenUsage),
     /// The reply calls these tools.
-    ToolCalls(Vec<app::model::ToolCall>),
+    ToolCalls(Vec<app::domain::model::ToolCall>),
     /// A title for the conversation, named after this reply finished.
     Title(String),
     /// The provider finished, or failed (text so far is kept).
@@ -188,7 +188,7 @@ pub fn derive_seed(thread: &[ThreadMessage], sibling_index: usize) -> u64 {
 mod tests {
     use super::*;
     use crate::providers::DeltaStream;
-    use app::model::Role;
+    use app::domain::model::Role;
 
     /// A provider whose stream panics after one delta, like a buggy adapter.
     struct PanickingProvider;
@@ -197,7 +197,7 @@ mod tests {
         fn is_offline(&self) -> bool {
             true
         }
-        fn supported_params(&self) -> &[app::sampling::SamplerField] {
+        fn supported_params(&self) -> &[app::domain::sampling::SamplerField] {
             &[]
         }
         fn generate(&self, _request: GenerationRequest) -> DeltaStream {

@@ -5,7 +5,7 @@
 
 use super::actor::{ActorContext, Command, ConversationActor, Reply};
 use super::status::ActorStatus;
-use app::errors::AppError;
+use app::domain::errors::AppError;
 use futures::FutureExt;
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -61,7 +61,7 @@ impl Registry {
     /// started and the command sent again (sends are idempotent by client id)
     /// unless the actor stopped by panicking: the command may have been the
     /// cause, or half done, so it is answered with an internal error instead.
-    pub async fn request<T>(
+    pub(super) async fn request<T>(
         &self,
         conversation: Uuid,
         make: impl Fn(Reply<T>) -> Command,
@@ -89,7 +89,7 @@ impl Registry {
 
     /// Like [`Self::request`], but only if the actor is in memory: `None`
     /// when it is not (nothing is started).
-    pub async fn request_if_running<T>(
+    pub(super) async fn request_if_running<T>(
         &self,
         conversation: Uuid,
         make: impl FnOnce(Reply<T>) -> Command,

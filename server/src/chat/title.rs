@@ -4,7 +4,7 @@
 
 use super::generation::{GenerationUpdate, UpdateKind};
 use crate::providers::{Delta, GenerationRequest, Provider, ThreadMessage};
-use app::model::Role;
+use app::domain::model::Role;
 use futures::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;

@@ -7,8 +7,8 @@
 use crate::clock::now_ms;
 use crate::providers::ToolSpec;
 use crate::storage::Store;
-use app::model::{MessageNode, ToolCall};
-use app::tree::{NodeLink, Tree};
+use app::domain::model::{MessageNode, ToolCall};
+use app::domain::tree::{NodeLink, Tree};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -176,15 +176,15 @@ mod tests {
                 None,
                 role,
                 content,
-                app::model::MessageStatus::Complete,
+                app::domain::model::MessageStatus::Complete,
                 0,
             )
         };
         let long = "x".repeat(MAX_HISTORY_CHARS + 10);
         let nodes = [
-            node(app::model::Role::User, "hi"),
-            node(app::model::Role::Assistant, ""),
-            node(app::model::Role::Assistant, &long),
+            node(app::domain::model::Role::User, "hi"),
+            node(app::domain::model::Role::Assistant, ""),
+            node(app::domain::model::Role::Assistant, &long),
         ];
         let entries = branch_entries(&nodes.iter().collect::<Vec<_>>());
         assert_eq!(entries.len(), 2);

@@ -10,8 +10,8 @@ use super::{
     http_client, refusal, shorten, Delta, DeltaStream, GenerationRequest, Provider, ProviderError,
     ThreadMessage, TokenUsage,
 };
-use app::model::Role;
-use app::sampling::SamplerField;
+use app::domain::model::Role;
+use app::domain::sampling::SamplerField;
 use eventsource_stream::Eventsource;
 use futures::stream::{self, BoxStream, StreamExt};
 use serde::{Deserialize, Serialize};
@@ -25,7 +25,7 @@ const ANTHROPIC_VERSION: &str = "2023-06-01";
 pub struct AnthropicSettings {
     /// `https://api.anthropic.com` unless proxied.
     pub base_url: String,
-    pub api_key: crate::config::Secret,
+    pub api_key: crate::secret::Secret,
     /// The longest reply, in tokens, when no `max_tokens` is set (the API requires one).
     pub max_tokens: u32,
     /// Sent as the `anthropic-beta` header when not empty.
@@ -437,7 +437,7 @@ mod tests {
     fn settings() -> AnthropicSettings {
         AnthropicSettings {
             base_url: "http://127.0.0.1:1".into(),
-            api_key: crate::config::Secret("k".into()),
+            api_key: crate::secret::Secret("k".into()),
             max_tokens: 1024,
             betas: Vec::new(),
         }
@@ -526,7 +526,7 @@ mod tests {
     #[test]
     fn tool_calls_and_results_become_tool_use_and_tool_result_blocks() {
         let mut asking = message(Role::Assistant, "");
-        asking.tool_calls = vec![app::model::ToolCall {
+        asking.tool_calls = vec![app::domain::model::ToolCall {
             id: "toolu_1".into(),
             name: "current_time".into(),
             arguments: "{}".into(),

@@ -12,8 +12,8 @@ pub use anthropic::{Anthropic, AnthropicSettings, ANTHROPIC_PARAMS};
 pub use offline::{OfflineModel, OFFLINE_MODEL, OFFLINE_PROVIDER};
 pub use openai::{OpenAiCompatible, EXTENSION_PARAMS, OPENAI_PARAMS};
 
-use app::model::{Role, ToolCall};
-use app::sampling::{SamplerField, SamplerParams};
+use app::domain::model::{Role, ToolCall};
+use app::domain::sampling::{SamplerField, SamplerParams};
 use futures::future::BoxFuture;
 use futures::Stream;
 use std::pin::Pin;

@@ -6,8 +6,8 @@ use super::offline_text::{compose_reply, split_tokens};
 use super::{
     Delta, DeltaStream, GenerationRequest, Provider, ProviderError, ProviderErrorKind, TokenUsage,
 };
-use app::model::Role;
-use app::sampling::SamplerField;
+use app::domain::model::Role;
+use app::domain::sampling::SamplerField;
 use futures::stream;
 use std::time::Duration;
 
@@ -126,7 +126,7 @@ mod tests {
         GenerationRequest {
             model: OFFLINE_MODEL.into(),
             thread: vec![ThreadMessage::new(Role::User, "plant a tree")],
-            params: app::sampling::SamplerParams {
+            params: app::domain::sampling::SamplerParams {
                 seed: Some(seed),
                 ..Default::default()
             },
@@ -202,7 +202,7 @@ mod tests {
         let kept = every.retain(model.supported_params());
         assert_eq!(
             kept,
-            app::sampling::SamplerParams {
+            app::domain::sampling::SamplerParams {
                 max_tokens: Some(100),
                 seed: Some(7),
                 ..Default::default()

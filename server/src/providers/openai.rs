@@ -9,8 +9,8 @@ use super::{
     http_client, refusal, shorten, Delta, DeltaStream, GenerationRequest, Provider, ProviderError,
     ThreadMessage, TokenUsage,
 };
-use app::model::Role;
-use app::sampling::{SamplerField, SamplerParams};
+use app::domain::model::Role;
+use app::domain::sampling::{SamplerField, SamplerParams};
 use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
 use async_openai::types::chat::{

@@ -2,7 +2,7 @@
 //! name, then its JSON arguments a few characters at a time, several calls
 //! interleaved by index. This puts them back together.
 
-use app::model::ToolCall;
+use app::domain::model::ToolCall;
 use std::collections::BTreeMap;
 
 /// The calls of one streamed reply, as far as they have arrived.

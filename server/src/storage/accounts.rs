@@ -3,7 +3,7 @@
 //! token, so a copy of the database does not sign anyone in).
 
 use super::StorageResult;
-use app::accounts::Account;
+use app::domain::accounts::Account;
 use uuid::Uuid;
 
 /// Who may create an account in [`AccountStore::create_account`].

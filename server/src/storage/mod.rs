@@ -5,19 +5,13 @@
 
 pub mod accounts;
 mod sqlite;
-mod sqlite_accounts;
-mod sqlite_branches;
-mod sqlite_import;
-mod sqlite_message_writes;
-mod sqlite_search;
-mod sqlite_writer;
 
 pub use sqlite::SqliteStore;
 
 use crate::transfer::archive::ArchivedConversation;
 use accounts::AccountStore;
-use app::model::{BranchLabel, ConversationSettings, ConversationSummary, MessageNode};
-use app::search::SearchResults;
+use app::domain::model::{BranchLabel, ConversationSettings, ConversationSummary, MessageNode};
+use app::domain::search::SearchResults;
 use std::collections::HashMap;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -39,11 +33,13 @@ pub enum StorageError {
 
 pub type StorageResult<T> = Result<T, StorageError>;
 
-impl From<StorageError> for app::errors::AppError {
+impl From<StorageError> for app::domain::errors::AppError {
     /// Logs the detail and tells the user only that the database failed.
     fn from(error: StorageError) -> Self {
         tracing::error!(%error, "storage failure");
-        app::errors::AppError::Internal("the database could not complete the request".into())
+        app::domain::errors::AppError::Internal(
+            "the database could not complete the request".into(),
+        )
     }
 }
 

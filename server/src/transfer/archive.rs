@@ -2,8 +2,8 @@
 //! whole conversation trees, described in `docs/FORMAT.md`. The same
 //! types carry every imported conversation on its way into the database.
 
-use app::model::{BranchLabel, ConversationSettings, MessageNode};
-use app::tree::{NodeLink, Tree};
+use app::domain::model::{BranchLabel, ConversationSettings, MessageNode};
+use app::domain::tree::{NodeLink, Tree};
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use serde::{Deserialize, Serialize};

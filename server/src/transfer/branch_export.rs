@@ -2,8 +2,8 @@
 //! OpenAI `messages` array to send to a chat API.
 
 use super::readable;
-use app::model::{MessageNode, MessageStatus, Role};
-use app::tree::{NodeLink, Tree};
+use app::domain::model::{MessageNode, MessageStatus, Role};
+use app::domain::tree::{NodeLink, Tree};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -38,7 +38,7 @@ fn heading(node: &MessageNode) -> String {
 /// The branch as Markdown: the title, the system prompt, then each
 /// message under a heading naming its role (and model).
 pub fn markdown(title: &str, system_prompt: &str, path: &[&MessageNode]) -> String {
-    let mut out = format!("# {}\n", app::model::display_title(title));
+    let mut out = format!("# {}\n", app::domain::model::display_title(title));
     if !system_prompt.trim().is_empty() {
         let quoted: Vec<String> = system_prompt.lines().map(|l| format!("> {l}")).collect();
         out.push_str(&format!("\n**System prompt**\n\n{}\n", quoted.join("\n")));
@@ -110,7 +110,7 @@ pub fn openai_messages(system_prompt: &str, path: &[&MessageNode]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::model::ToolCall;
+    use app::domain::model::ToolCall;
 
     fn node(id: u128, parent: Option<u128>, role: Role, text: &str) -> MessageNode {
         MessageNode::new(

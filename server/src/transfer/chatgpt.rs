@@ -8,7 +8,7 @@
 use super::archive::ArchivedConversation;
 use super::foreign_tree::{self, seconds_to_ms, ForeignNode};
 use super::readable::{self, text_at};
-use app::model::{MessageNode, MessageStatus, Role};
+use app::domain::model::{MessageNode, MessageStatus, Role};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -66,7 +66,7 @@ const UNFINISHED: &str = "Interrupted: this reply was not finished in ChatGPT.";
 
 /// One conversation of the export.
 pub fn import(value: &Value, now: i64) -> Result<ArchivedConversation, String> {
-    let conversation: Conversation = super::decode::typed_at("", value)?;
+    let conversation: Conversation = super::json::typed_at("", value)?;
     let created_at = conversation
         .create_time
         .and_then(seconds_to_ms)

@@ -4,8 +4,8 @@
 //! skipped (with the reason) while the others are imported.
 
 use super::archive::{ArchivedConversation, FORMAT_NAME, FORMAT_VERSION};
+use super::json::typed_at;
 use super::{chatgpt, librechat, linear_chat, open_webui, validate};
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::borrow::Cow;
 use std::io::Read;
@@ -301,20 +301,6 @@ fn read_arbor(value: &Value) -> Result<Decoded, DecodeError> {
     Ok(Decoded {
         format: SourceFormat::Arbor,
         conversations,
-    })
-}
-
-/// `value` read as `T`; an error names the field (after `prefix`).
-pub(super) fn typed_at<T: DeserializeOwned>(prefix: &str, value: &Value) -> Result<T, String> {
-    serde_path_to_error::deserialize(value).map_err(|error| {
-        let path = error.path().to_string();
-        let at = match (prefix.is_empty(), path == ".") {
-            (true, true) => String::new(),
-            (true, false) => format!("{path}: "),
-            (false, true) => format!("{prefix}: "),
-            (false, false) => format!("{prefix}.{path}: "),
-        };
-        format!("{at}{}", error.inner())
     })
 }
 

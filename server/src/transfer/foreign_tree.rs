@@ -3,7 +3,7 @@
 //! (hidden system nodes, empty placeholders) left out with their children
 //! moved up to the nearest kept ancestor.
 
-use app::model::MessageNode;
+use app::domain::model::MessageNode;
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -90,7 +90,7 @@ pub fn seconds_to_ms(seconds: f64) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::model::{MessageStatus, Role};
+    use app::domain::model::{MessageStatus, Role};
 
     fn foreign(id: &str, parent: Option<&str>, text: Option<&str>) -> ForeignNode {
         ForeignNode {

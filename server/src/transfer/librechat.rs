@@ -6,7 +6,7 @@
 use super::archive::ArchivedConversation;
 use super::foreign_tree::{self, ForeignNode};
 use super::readable::{self, text_at};
-use app::model::{MessageNode, MessageStatus, Role};
+use app::domain::model::{MessageNode, MessageStatus, Role};
 use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
@@ -80,7 +80,7 @@ fn flattened(value: &Value) -> Vec<(String, &Value)> {
 pub fn import(value: &Value, now: i64) -> Result<ArchivedConversation, String> {
     let mut nodes = Vec::new();
     for (path, raw) in flattened(value) {
-        let message: Message = super::decode::typed_at(&path, raw)?;
+        let message: Message = super::json::typed_at(&path, raw)?;
         nodes.push(ForeignNode {
             source_id: message.message_id.clone(),
             parent: message.parent_message_id.clone(),

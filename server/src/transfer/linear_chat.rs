@@ -4,7 +4,7 @@
 
 use super::archive::ArchivedConversation;
 use super::readable;
-use app::model::{MessageNode, MessageStatus, Role, ToolCall};
+use app::domain::model::{MessageNode, MessageStatus, Role, ToolCall};
 use serde_json::Value;
 use uuid::Uuid;
 

@@ -2,7 +2,7 @@
 //! and written from, one shape: [`archive::ArchivedConversation`], a whole
 //! tree as Arbor's lossless archive keeps it. This module is pure (bytes
 //! in, conversations out, or the reverse); storage and HTTP live in
-//! [`crate::storage`] and [`crate::transfer_routes`].
+//! [`crate::storage`] and [`crate::http::transfer`].
 
 pub mod archive;
 pub mod branch_export;
@@ -11,6 +11,7 @@ pub mod foreign_tree;
 pub mod validate;
 
 mod chatgpt;
+mod json;
 mod librechat;
 mod linear_chat;
 mod open_webui;

@@ -5,7 +5,7 @@
 use super::archive::ArchivedConversation;
 use super::foreign_tree::{self, seconds_to_ms, ForeignNode};
 use super::readable::text_at;
-use app::model::{MessageNode, MessageStatus, Role};
+use app::domain::model::{MessageNode, MessageStatus, Role};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -63,7 +63,7 @@ fn epoch_ms(value: f64) -> Option<i64> {
 /// One chat of the export.
 pub fn import(value: &Value, now: i64) -> Result<ArchivedConversation, String> {
     let history_value = history(value).ok_or("chat.history.messages: missing")?;
-    let history: History = super::decode::typed_at("chat.history", history_value)?;
+    let history: History = super::json::typed_at("chat.history", history_value)?;
     let number = |key: &str| value.get(key).and_then(Value::as_f64).and_then(epoch_ms);
     let created_at = number("created_at").unwrap_or(now);
     let updated_at = number("updated_at").unwrap_or(created_at);

@@ -4,8 +4,8 @@
 //! with its messages parents-first and nothing left `streaming`.
 
 use super::archive::ArchivedConversation;
-use app::branches::clean_branch_name;
-use app::model::{MessageStatus, MAX_TITLE_CHARS};
+use app::domain::branches::clean_branch_name;
+use app::domain::model::{MessageStatus, MAX_TITLE_CHARS};
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
@@ -144,7 +144,7 @@ fn newest_leaf(conversation: &ArchivedConversation) -> Option<Uuid> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::model::{BranchLabel, MessageNode, Role};
+    use app::domain::model::{BranchLabel, MessageNode, Role};
 
     fn node(id: u128, parent: Option<u128>, at: i64) -> MessageNode {
         MessageNode::new(

@@ -8,7 +8,7 @@ pub mod fake_anthropic;
 pub mod fake_openai;
 pub mod fake_server;
 
-use app::model::{ConversationSummary, ConversationView, MessageNode, SendReceipt};
+use app::domain::model::{ConversationSummary, ConversationView, MessageNode, SendReceipt};
 use eventsource_stream::{Event, Eventsource};
 use futures::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
@@ -217,7 +217,7 @@ impl TestServer {
                     .await
                     .expect("get_messages succeeds");
                 let [node] = <[MessageNode; 1]>::try_from(nodes).expect("the message exists");
-                if node.status != app::model::MessageStatus::Streaming {
+                if node.status != app::domain::model::MessageStatus::Streaming {
                     return node;
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
@@ -251,8 +251,8 @@ impl TestServer {
     /// its own, so the title can land after the reply is seen finished.
     /// A test that snapshots or counts rows must not race it.
     async fn settle(&self, conversation: Uuid, reply: &MessageNode) {
-        let answered = reply.role == app::model::Role::Assistant
-            && reply.status == app::model::MessageStatus::Complete
+        let answered = reply.role == app::domain::model::Role::Assistant
+            && reply.status == app::domain::model::MessageStatus::Complete
             && reply.tool_calls.is_empty();
         if answered {
             self.wait_for_title(conversation).await;
@@ -402,7 +402,7 @@ impl Session {
         }
         let have: std::collections::HashSet<Uuid> = view.nodes.iter().map(|n| n.id).collect();
         let outline: Vec<Uuid> = view.outline.iter().map(|o| o.id).collect();
-        for batch in app::reading_window::to_fetch(&outline, |id| have.contains(&id)) {
+        for batch in app::domain::reading_window::to_fetch(&outline, |id| have.contains(&id)) {
             let nodes: Vec<MessageNode> = self
                 .call(
                     "get_messages",
@@ -650,9 +650,9 @@ pub struct Row {
     pub content: String,
     pub status: String,
     pub note: Option<String>,
-    pub usage: Option<app::model::ReplyUsage>,
+    pub usage: Option<app::domain::model::ReplyUsage>,
     pub model: Option<String>,
-    pub params: Option<app::model::ReplyParams>,
+    pub params: Option<app::domain::model::ReplyParams>,
 }
 
 /// A connection to the server's database file (read-only unless writing a case).
@@ -719,8 +719,8 @@ impl TestServer {
                     .active_leaf_id
                     .and_then(|id| view.nodes.iter().find(|n| n.id == id));
                 if let Some(leaf) = leaf {
-                    if leaf.role == app::model::Role::Assistant
-                        && leaf.status != app::model::MessageStatus::Streaming
+                    if leaf.role == app::domain::model::Role::Assistant
+                        && leaf.status != app::domain::model::MessageStatus::Streaming
                         && leaf.tool_calls.is_empty()
                     {
                         return view;
@@ -771,7 +771,7 @@ impl TestServer {
         let reply = self
             .wait_until_finished(conversation, receipt.assistant.id)
             .await;
-        assert_eq!(reply.status, app::model::MessageStatus::Interrupted);
+        assert_eq!(reply.status, app::domain::model::MessageStatus::Interrupted);
         assert_eq!(reply.content, delta_text(&seen, receipt.assistant.id));
         reply
     }

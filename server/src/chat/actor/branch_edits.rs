@@ -7,10 +7,10 @@
 use super::ConversationActor;
 use crate::clock::now_ms;
 use crate::storage::{ShownNodes, StoredMessage};
-use app::branches::{clean_branch_name, PRUNE_UNDO_WINDOW_MS};
-use app::errors::AppError;
-use app::model::{BranchLabel, ChatEvent, PruneReceipt};
-use app::tree::{NodeLink, Tree};
+use app::domain::branches::{clean_branch_name, PRUNE_UNDO_WINDOW_MS};
+use app::domain::errors::AppError;
+use app::domain::model::{BranchLabel, ChatEvent, PruneReceipt};
+use app::domain::tree::{NodeLink, Tree};
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
@@ -64,6 +64,24 @@ impl PrunedSubtree {
 }
 
 impl ConversationActor {
+    /// Shows the branch ending at `leaf` (kept across reloads).
+    pub(super) async fn set_active_leaf(&mut self, leaf: Uuid) -> Result<(), AppError> {
+        if !self.messages.contains_key(&leaf) {
+            return Err(AppError::NotFound("message".into()));
+        }
+        let stamp = self.tree.activity_stamp(now_ms());
+        self.context
+            .store
+            .set_active_leaf(self.id, leaf, stamp)
+            .await?;
+        self.tree.mark_active(leaf, stamp);
+        if let Some(node) = self.messages.get_mut(&leaf) {
+            node.last_active_at = Some(stamp);
+        }
+        self.active_leaf = Some(leaf);
+        Ok(())
+    }
+
     /// The names of branches that are shown (not pruned).
     pub(super) fn shown_labels(&self) -> Vec<BranchLabel> {
         self.labels

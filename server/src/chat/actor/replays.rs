@@ -1,6 +1,6 @@
 //! The actor's replays: re-running a branch's assistant turns, one after
 //! the other, with other settings, into a new sibling branch (the plan
-//! comes from [`app::replay::replay_plan`]). A replay lives in the actor's
+//! comes from [`app::domain::replay::replay_plan`]). A replay lives in the actor's
 //! memory while it runs; each reply it writes is an ordinary reply, stored
 //! and streamed like any other, so a replay cut short by a restart leaves
 //! its replies so far (the last one interrupted).
@@ -8,11 +8,12 @@
 use super::{ConversationActor, ReplyOrigin};
 use crate::clock::now_ms;
 use crate::storage::StoredMessage;
-use app::errors::AppError;
-use app::model::{
+use app::domain::errors::AppError;
+use app::domain::model::{
     ChatEvent, ConversationSettings, MessageNode, MessageStatus, ReplayStarted, Role,
 };
-use app::replay::{replay_plan, ReplayProgress, ReplayState};
+use app::domain::model::{ReplayProgress, ReplayState};
+use app::domain::replay::replay_plan;
 use std::collections::VecDeque;
 use uuid::Uuid;
 

@@ -1,0 +1,8 @@
+//! Turning text into what the page shows: markdown to safe HTML, code
+//! highlighting, word-level diffs, and the thread a reply's model was sent.
+
+pub mod code_highlight;
+pub mod markdown;
+pub mod model_context;
+pub mod preview;
+pub mod word_diff;
