@@ -12,7 +12,7 @@ use futures::stream::{self, StreamExt};
 use leptos::config::{Env, LeptosOptions};
 use server::api::Arbor;
 use server::config::Config;
-use server::storage::{SqliteStore, Store, StoredMessage};
+use server::storage::{ConversationStore, MessageStore, SqliteStore, StoredMessage};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
 use std::path::Path;

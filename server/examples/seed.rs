@@ -14,7 +14,7 @@
 //! the shown branch's end.
 
 use app::domain::model::{MessageNode, MessageStatus, Role};
-use server::storage::{SqliteStore, Store, StoredMessage};
+use server::storage::{ConversationStore, MessageStore, SqliteStore, StoredMessage};
 use std::process::ExitCode;
 use uuid::Uuid;
 

@@ -12,7 +12,8 @@ use server::api::Arbor;
 use server::chat::actor::{Parent, CRASHED_NOTE};
 use server::config::Config;
 use server::storage::{
-    ConversationRecord, NewFork, ShownNodes, SqliteStore, StorageResult, Store, StoredMessage,
+    BranchStore, ConversationRecord, ConversationStore, ImportStore, MessageStore, NewFork,
+    SearchStore, ShownNodes, SqliteStore, StorageResult, Store, StoredMessage,
 };
 use std::collections::HashMap;
 use std::path::Path;
@@ -89,7 +90,7 @@ struct PanickingStore {
 }
 
 #[async_trait::async_trait]
-impl Store for PanickingStore {
+impl ConversationStore for PanickingStore {
     async fn local_user(&self) -> StorageResult<Uuid> {
         self.inner.local_user().await
     }
@@ -133,9 +134,45 @@ impl Store for PanickingStore {
     async fn message_counts(&self, owner: Uuid) -> StorageResult<HashMap<Uuid, u64>> {
         self.inner.message_counts(owner).await
     }
+    async fn users(&self) -> StorageResult<Vec<(Uuid, String)>> {
+        self.inner.users().await
+    }
+}
+
+#[async_trait::async_trait]
+impl MessageStore for PanickingStore {
     async fn messages(&self, conversation: Uuid) -> StorageResult<Vec<StoredMessage>> {
         self.inner.messages(conversation).await
     }
+    async fn insert_messages(
+        &self,
+        conversation: Uuid,
+        messages: &[StoredMessage],
+        active_leaf: Uuid,
+    ) -> StorageResult<()> {
+        self.inner
+            .insert_messages(conversation, messages, active_leaf)
+            .await
+    }
+    async fn checkpoint_message(&self, id: Uuid, content: &str, now: i64) -> StorageResult<()> {
+        self.inner.checkpoint_message(id, content, now).await
+    }
+    async fn finish_message(&self, node: &MessageNode, now: i64) -> StorageResult<()> {
+        self.inner.finish_message(node, now).await
+    }
+    async fn set_active_leaf(&self, conversation: Uuid, leaf: Uuid, at: i64) -> StorageResult<()> {
+        if self.armed.swap(false, Ordering::SeqCst) {
+            panic!("injected failure in conversation {conversation}");
+        }
+        self.inner.set_active_leaf(conversation, leaf, at).await
+    }
+    async fn interrupt_streaming(&self, note: &str, now: i64) -> StorageResult<u64> {
+        self.inner.interrupt_streaming(note, now).await
+    }
+}
+
+#[async_trait::async_trait]
+impl BranchStore for PanickingStore {
     async fn branch_labels(&self, conversation: Uuid) -> StorageResult<Vec<BranchLabel>> {
         self.inner.branch_labels(conversation).await
     }
@@ -174,43 +211,23 @@ impl Store for PanickingStore {
     async fn create_fork(&self, fork: NewFork) -> StorageResult<ConversationSummary> {
         self.inner.create_fork(fork).await
     }
+}
+
+#[async_trait::async_trait]
+impl SearchStore for PanickingStore {
+    async fn search(&self, owner: Uuid, query: &str, limit: u32) -> StorageResult<SearchResults> {
+        self.inner.search(owner, query, limit).await
+    }
+}
+
+#[async_trait::async_trait]
+impl ImportStore for PanickingStore {
     async fn import_conversation(
         &self,
         owner: Uuid,
         conversation: server::transfer::archive::ArchivedConversation,
     ) -> StorageResult<(ConversationSummary, bool)> {
         self.inner.import_conversation(owner, conversation).await
-    }
-    async fn users(&self) -> StorageResult<Vec<(Uuid, String)>> {
-        self.inner.users().await
-    }
-    async fn search(&self, owner: Uuid, query: &str, limit: u32) -> StorageResult<SearchResults> {
-        self.inner.search(owner, query, limit).await
-    }
-    async fn insert_messages(
-        &self,
-        conversation: Uuid,
-        messages: &[StoredMessage],
-        active_leaf: Uuid,
-    ) -> StorageResult<()> {
-        self.inner
-            .insert_messages(conversation, messages, active_leaf)
-            .await
-    }
-    async fn checkpoint_message(&self, id: Uuid, content: &str, now: i64) -> StorageResult<()> {
-        self.inner.checkpoint_message(id, content, now).await
-    }
-    async fn finish_message(&self, node: &MessageNode, now: i64) -> StorageResult<()> {
-        self.inner.finish_message(node, now).await
-    }
-    async fn set_active_leaf(&self, conversation: Uuid, leaf: Uuid, at: i64) -> StorageResult<()> {
-        if self.armed.swap(false, Ordering::SeqCst) {
-            panic!("injected failure in conversation {conversation}");
-        }
-        self.inner.set_active_leaf(conversation, leaf, at).await
-    }
-    async fn interrupt_streaming(&self, note: &str, now: i64) -> StorageResult<u64> {
-        self.inner.interrupt_streaming(note, now).await
     }
 }
 

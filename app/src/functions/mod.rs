@@ -1,6 +1,6 @@
 //! Every `#[server]` function, grouped by resource. Each one parses its
 //! arguments, asks the [`Backend`](crate::domain::backend::Backend) and maps errors
-//! to HTTP statuses in one place ([`run`]).
+//! to HTTP statuses in one place (`run`).
 
 pub mod accounts;
 pub mod branches;
@@ -60,7 +60,7 @@ where
     with_status(result)
 }
 
-/// Like [`run`] for a request that makes a model write (a message, a new
+/// Like `run` for a request that makes a model write (a message, a new
 /// reply, a replay): counted against the sending rate limits first.
 #[cfg(feature = "ssr")]
 pub(crate) async fn run_sending<T, F>(

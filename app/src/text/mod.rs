@@ -1,5 +1,6 @@
 //! Turning text into what the page shows: markdown to safe HTML, code
-//! highlighting, word-level diffs, and the thread a reply's model was sent.
+//! highlighting, word-level diffs, the thread a reply's model was sent,
+//! and the short one-line previews of a message.
 
 pub mod code_highlight;
 pub mod markdown;

@@ -1,6 +1,6 @@
 //! The chat service: validates requests and routes them to storage or to
 //! the conversation's actor (which checks ownership; rows read without an
-//! actor are checked here, in [`ChatService::owned_record`]). It implements
+//! actor are checked here, in `ChatService::owned_record`). It implements
 //! the `Backend` that `app`'s server functions call, and is what the HTTP
 //! edge and the programmatic API reach everything through.
 

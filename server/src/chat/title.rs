@@ -5,7 +5,8 @@
 use super::generation::{GenerationUpdate, UpdateKind};
 use crate::providers::{Delta, GenerationRequest, Provider, ThreadMessage};
 use app::domain::model::Role;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -92,7 +93,16 @@ pub fn spawn(
             TITLE_TIMEOUT,
             ask(provider, model, &first_message, &reply_text),
         );
-        let title = asked.await.ok().flatten().unwrap_or(fallback);
+        // A provider that panics still gets its fallback sent, so the
+        // actor is never left waiting for a title that cannot come.
+        let title = match AssertUnwindSafe(asked).catch_unwind().await {
+            Ok(Ok(Some(title))) => title,
+            Ok(Ok(None) | Err(_)) => fallback,
+            Err(_) => {
+                tracing::error!("naming the conversation panicked");
+                fallback
+            }
+        };
         _ = updates
             .send(GenerationUpdate {
                 id: reply,

@@ -4,7 +4,7 @@
 //! - `GET /api/backup`: the caller's conversations as one archive;
 //! - `GET /api/admin/backup`: every conversation (administrators);
 //! - `POST /api/import?file=NAME`: the body is the file; answers the
-//!   [`ImportSummary`](app::domain::transfer::ImportSummary) as JSON.
+//!   [`ImportSummary`] as JSON.
 
 use crate::chat::service::ChatService;
 use crate::clock::now_ms;

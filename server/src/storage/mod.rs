@@ -1,18 +1,27 @@
 //! Persistence. Every SQL statement of Arbor lives under this module: the
-//! [`Store`] trait says what the rest of the server may ask, and each
-//! database has one implementation beside it (SQLite today; PostgreSQL can
-//! sit next to it with the same trait and the same tests).
+//! capability traits ([`ConversationStore`], [`MessageStore`],
+//! [`BranchStore`], [`SearchStore`], [`ImportStore`], and
+//! [`accounts::AccountStore`]) say what the rest of the server may ask, and
+//! each database has one implementation beside them (`sqlite/` today;
+//! PostgreSQL can sit next to it with the same traits and the same tests).
 
 pub mod accounts;
+mod branches;
+mod conversations;
+mod import;
+mod messages;
+mod search;
 mod sqlite;
 
+pub use branches::BranchStore;
+pub use conversations::ConversationStore;
+pub use import::ImportStore;
+pub use messages::MessageStore;
+pub use search::SearchStore;
 pub use sqlite::SqliteStore;
 
-use crate::transfer::archive::ArchivedConversation;
 use accounts::AccountStore;
-use app::domain::model::{BranchLabel, ConversationSettings, ConversationSummary, MessageNode};
-use app::domain::search::SearchResults;
-use std::collections::HashMap;
+use app::domain::model::{ConversationSettings, ConversationSummary, MessageNode};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -89,106 +98,16 @@ pub struct StoredMessage {
     pub client_id: Option<String>,
 }
 
-/// Everything the server asks of its database.
-#[async_trait::async_trait]
-pub trait Store: Send + Sync + 'static {
-    /// The built-in local user (created on first use) that owns everything
-    /// until accounts exist.
-    async fn local_user(&self) -> StorageResult<Uuid>;
+/// Everything the server asks of its database: one trait per capability,
+/// each in its own file, and a store is all of them.
+pub trait Store:
+    ConversationStore + MessageStore + BranchStore + SearchStore + ImportStore
+{
+}
 
-    /// A user's conversations, most recently active first.
-    async fn list_conversations(&self, owner: Uuid) -> StorageResult<Vec<ConversationSummary>>;
-    async fn create_conversation(
-        &self,
-        owner: Uuid,
-        now: i64,
-    ) -> StorageResult<ConversationSummary>;
-    async fn conversation(&self, id: Uuid) -> StorageResult<Option<ConversationRecord>>;
-    /// Renames the owner's conversation (without moving it in the list);
-    /// `None` when there is no such conversation.
-    async fn rename_conversation(
-        &self,
-        owner: Uuid,
-        id: Uuid,
-        title: &str,
-    ) -> StorageResult<Option<ConversationSummary>>;
-    /// Replaces the conversation's system prompt.
-    async fn set_system_prompt(&self, id: Uuid, text: &str) -> StorageResult<()>;
-    /// Replaces the conversation's model, persona and sampler choices.
-    async fn set_generation_settings(
-        &self,
-        id: Uuid,
-        settings: &ConversationSettings,
-    ) -> StorageResult<()>;
-    /// Sets an automatic title if the conversation still has none; true when set.
-    async fn set_title_if_untitled(&self, id: Uuid, title: &str) -> StorageResult<bool>;
-    /// Deletes the owner's conversation and its messages; false when there was none.
-    async fn delete_conversation(&self, owner: Uuid, id: Uuid) -> StorageResult<bool>;
-    /// How many messages each of the owner's conversations has (none: absent).
-    async fn message_counts(&self, owner: Uuid) -> StorageResult<HashMap<Uuid, u64>>;
-
-    /// Every message of a conversation, oldest first.
-    async fn messages(&self, conversation: Uuid) -> StorageResult<Vec<StoredMessage>>;
-    /// Stores new messages and makes `active_leaf` the displayed branch, in one transaction.
-    async fn insert_messages(
-        &self,
-        conversation: Uuid,
-        messages: &[StoredMessage],
-        active_leaf: Uuid,
-    ) -> StorageResult<()>;
-    /// Saves the text a streaming reply has so far.
-    async fn checkpoint_message(&self, id: Uuid, content: &str, now: i64) -> StorageResult<()>;
-    /// Stores the final text, status, note, usage and tool calls of a reply.
-    async fn finish_message(&self, node: &MessageNode, now: i64) -> StorageResult<()>;
-    /// Records the displayed branch and marks its leaf as the latest chosen.
-    async fn set_active_leaf(&self, conversation: Uuid, leaf: Uuid, at: i64) -> StorageResult<()>;
-    /// Every branch name of a conversation (on pruned messages too), oldest first.
-    async fn branch_labels(&self, conversation: Uuid) -> StorageResult<Vec<BranchLabel>>;
-    /// Names the branch through `node`, replacing its name (`None`: removes it).
-    async fn set_branch_label(
-        &self,
-        conversation: Uuid,
-        node: Uuid,
-        name: Option<&str>,
-        now: i64,
-    ) -> StorageResult<()>;
-    /// Marks the branch through `node` as the main one (`None`: no main branch).
-    async fn set_main_node(&self, conversation: Uuid, node: Option<Uuid>) -> StorageResult<()>;
-    /// Hides `ids` as pruned at `at` (`None`: shows them again) and records
-    /// what the conversation shows afterwards, in one transaction.
-    async fn set_pruned(
-        &self,
-        conversation: Uuid,
-        ids: &[Uuid],
-        at: Option<i64>,
-        shown: ShownNodes,
-    ) -> StorageResult<()>;
-    /// The conversation's pruned messages, oldest first, each with when it was pruned.
-    async fn pruned_messages(&self, conversation: Uuid)
-        -> StorageResult<Vec<(StoredMessage, i64)>>;
-    /// Deletes for good every message pruned before `before`; answers how many.
-    async fn purge_pruned(&self, before: i64) -> StorageResult<u64>;
-    /// Stores a forked conversation and its messages in one transaction.
-    async fn create_fork(&self, fork: NewFork) -> StorageResult<ConversationSummary>;
-    /// Stores an imported conversation (messages parents-first, already
-    /// validated) for `owner` in one transaction, under its own ids, or
-    /// under new ones when any is taken (then the flag is true).
-    async fn import_conversation(
-        &self,
-        owner: Uuid,
-        conversation: ArchivedConversation,
-    ) -> StorageResult<(ConversationSummary, bool)>;
-    /// Every user (id, username), oldest first.
-    async fn users(&self) -> StorageResult<Vec<(Uuid, String)>>;
-
-    /// The owner's conversations whose title contains `query`, and the
-    /// messages (not pruned, not streaming) that hold every word of it,
-    /// best first; at most `limit` of each.
-    async fn search(&self, owner: Uuid, query: &str, limit: u32) -> StorageResult<SearchResults>;
-
-    /// Marks every reply still `streaming` as interrupted (their generation
-    /// died with the process), keeping their text. Returns how many.
-    async fn interrupt_streaming(&self, note: &str, now: i64) -> StorageResult<u64>;
+impl<T> Store for T where
+    T: ConversationStore + MessageStore + BranchStore + SearchStore + ImportStore
+{
 }
 
 /// One database seen through both traits.

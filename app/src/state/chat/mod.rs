@@ -1,9 +1,9 @@
 //! The open conversation as the page holds it: the tree's shape, each
 //! message's live text and status (texts are loaded as they are shown),
 //! the displayed branch. [`ChatState`] and its queries live here; the rest
-//! of its methods are split by what drives them: [`live`] (each message's
-//! signals and loading texts), [`events`] (the reducer of the server's
-//! event stream), [`actions`] (what the person does: send, edit,
+//! of its methods are split by what drives them: `live` (each message's
+//! signals and loading texts), `events` (the reducer of the server's
+//! event stream), `actions` (what the person does: send, edit,
 //! regenerate, stop, switch branch, prune, replay).
 
 mod actions;

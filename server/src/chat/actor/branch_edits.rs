@@ -2,7 +2,7 @@
 //! and pruning a subtree with a time to undo it. A pruned subtree is hidden
 //! at once (rows marked `pruned_at`, nodes out of the tree) and kept in
 //! memory until its undo time passes; its rows are deleted for good later
-//! (see [`Store::purge_pruned`](crate::storage::Store::purge_pruned)).
+//! (see [`BranchStore::purge_pruned`](crate::storage::BranchStore::purge_pruned)).
 
 use super::ConversationActor;
 use crate::clock::now_ms;

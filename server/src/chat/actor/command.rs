@@ -8,10 +8,9 @@
 
 use crate::chat::event_log::{Replay, Sequenced};
 use app::domain::errors::AppError;
-use app::domain::model::ReplayProgress;
 use app::domain::model::{
     BranchLabel, ConversationSettings, EffectiveModel, EventCursor, MessageNode, NodeOutline,
-    PruneReceipt, ReplayStarted, SendReceipt,
+    PruneReceipt, ReplayProgress, ReplayStarted, SendReceipt,
 };
 use std::sync::Arc;
 use tokio::sync::{broadcast, oneshot};

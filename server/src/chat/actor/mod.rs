@@ -7,9 +7,9 @@
 //!
 //! This file holds its state, loading, the run loop, panic recovery and the
 //! dispatch of [`Command`]s (with the one owner check); each kind of work
-//! has a file of its own: [`replies`] (send, regenerate, continue, stop,
-//! the tool loop, finishing), [`view`] (snapshots and reads),
-//! [`branch_edits`], [`replays`], [`settings`] and [`naming`].
+//! has a file of its own: `replies` (send, regenerate, continue, stop,
+//! the tool loop, finishing), `view` (snapshots and reads),
+//! `branch_edits`, `replays`, `settings` and `naming`.
 
 mod branch_edits;
 pub mod command;
@@ -68,7 +68,8 @@ pub struct ActorContext {
     pub store: Arc<dyn Store>,
     /// Which providers, models and personas exist.
     pub catalog: Arc<Catalog>,
-    /// How long an actor with no subscriber and no generation stays alive.
+    /// How long an actor with no subscriber, no generation and no title on
+    /// its way stays alive.
     pub idle_timeout: Duration,
     /// How often a streaming reply's text is saved.
     pub checkpoint_every: Duration,
@@ -232,7 +233,7 @@ impl ConversationActor {
     /// Serves commands until closed, deleted or idle. Each command and each
     /// generation update runs as one step; a step that panics ends the actor
     /// after saving its running replies as interrupted (see
-    /// [`Self::recover_from_panic`]), and the registry starts a fresh one from
+    /// `Self::recover_from_panic`), and the registry starts a fresh one from
     /// the database on the conversation's next use.
     pub async fn run(mut self, mut commands: mpsc::Receiver<Box<Command>>) {
         let mut updates: Option<mpsc::Receiver<GenerationUpdate>> = None;

@@ -10,9 +10,9 @@ use crate::clock::now_ms;
 use crate::storage::StoredMessage;
 use app::domain::errors::AppError;
 use app::domain::model::{
-    ChatEvent, ConversationSettings, MessageNode, MessageStatus, ReplayStarted, Role,
+    ChatEvent, ConversationSettings, MessageNode, MessageStatus, ReplayProgress, ReplayStarted,
+    ReplayState, Role,
 };
-use app::domain::model::{ReplayProgress, ReplayState};
 use app::domain::replay::replay_plan;
 use std::collections::VecDeque;
 use uuid::Uuid;

@@ -4,18 +4,21 @@
 
 use super::{ActorContext, Parent};
 use crate::catalog::Catalog;
+use crate::chat::event_log::Replay;
 use crate::chat::registry::Registry;
 use crate::clock::now_ms;
 use crate::config::Config;
-use crate::storage;
+use crate::storage::{self, ConversationRecord, Store, StoredMessage};
 use app::domain::errors::AppError;
-use app::domain::model::{ConversationSettings, MessageStatus};
+use app::domain::model::{BranchLabel, ChatEvent, ConversationSettings, MessageStatus};
+use app::domain::sampling::SamplerParams;
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
-/// A registry over a fresh database in `dir`, the owner and a conversation.
-async fn registry(dir: &std::path::Path) -> (Registry, Uuid, Uuid) {
+/// A registry over a fresh database in `dir`, the store beneath it, the
+/// owner and a conversation.
+async fn registry(dir: &std::path::Path) -> (Registry, Arc<dyn Store>, Uuid, Uuid) {
     let path = dir.join("arbor.db");
     let database = storage::connect(&path.to_string_lossy())
         .await
@@ -34,14 +37,14 @@ async fn registry(dir: &std::path::Path) -> (Registry, Uuid, Uuid) {
         .expect("a conversation is created")
         .id;
     let context = ActorContext {
-        store,
+        store: store.clone(),
         catalog: Arc::new(catalog),
         idle_timeout: Duration::from_secs(60),
         checkpoint_every: Duration::from_secs(1),
         replay_capacity: 64,
         stream_idle_timeout: Duration::from_secs(30),
     };
-    (Registry::new(context), owner, conversation)
+    (Registry::new(context), store, owner, conversation)
 }
 
 fn not_found<T: std::fmt::Debug>(result: Result<T, AppError>, op: &str) {
@@ -54,7 +57,7 @@ fn not_found<T: std::fmt::Debug>(result: Result<T, AppError>, op: &str) {
 #[tokio::test]
 async fn the_owner_reaches_every_operation() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (registry, owner, id) = registry(dir.path()).await;
+    let (registry, _, owner, id) = registry(dir.path()).await;
     let mine = registry.conversation(id, owner);
 
     let receipt = mine
@@ -92,15 +95,22 @@ async fn the_owner_reaches_every_operation() {
         Some(reply.id)
     );
     mine.set_system_prompt("Be brief.").await.expect("prompt");
-    mine.set_settings(&ConversationSettings::default())
-        .await
-        .expect("settings");
+    let settings = ConversationSettings {
+        tools: false,
+        params: SamplerParams {
+            temperature: Some(0.5),
+            ..SamplerParams::default()
+        },
+        ..ConversationSettings::default()
+    };
+    mine.set_settings(&settings).await.expect("settings");
     mine.name_branch(reply.id, Some("first"))
         .await
         .expect("name");
     mine.set_main_branch(Some(reply.id)).await.expect("main");
     let snapshot = mine.snapshot().await.expect("snapshot");
     assert_eq!(snapshot.system_prompt, "Be brief.");
+    assert_eq!(snapshot.settings, settings);
     assert_eq!(snapshot.main_node_id, Some(reply.id));
     assert_eq!(snapshot.labels.len(), 1);
     let pruned = mine.prune(second.assistant.id).await.expect("prune");
@@ -110,7 +120,41 @@ async fn the_owner_reaches_every_operation() {
         mine.stop(reply.id).await.is_ok(),
         "stopping a finished reply is harmless"
     );
-    mine.subscribe(None).await.expect("subscribe");
+    match mine.continue_reply(reply.id).await {
+        Err(AppError::BadRequest(why)) => assert!(why.contains("complete"), "{why}"),
+        other => panic!("continue reaches its own check of the reply: {other:?}"),
+    }
+    let replay = mine
+        .replay(reply.id, None, &ConversationSettings::default())
+        .await
+        .expect("replay");
+    assert_eq!(replay.progress.total, 1);
+    match mine.stop_replay(replay.progress.id).await {
+        Ok(()) => {}
+        // The offline model may have finished the replay already.
+        Err(AppError::NotFound(what)) => assert!(what.starts_with("replay"), "{what}"),
+        Err(other) => panic!("stop_replay: {other}"),
+    }
+    mine.await_reply(replay.receipt.assistant.id)
+        .await
+        .expect("the replayed reply ends");
+    assert_eq!(mine.stats().await.expect("stats").messages, 4);
+
+    let cursor = mine.snapshot().await.expect("snapshot").cursor;
+    mine.name_branch(second.assistant.id, Some("second"))
+        .await
+        .expect("name");
+    let subscription = mine.subscribe(Some(cursor)).await.expect("subscribe");
+    match subscription.replay {
+        Replay::Events(events) => assert!(
+            matches!(
+                events.as_slice(),
+                [only] if matches!(only.event, ChatEvent::Labels { .. })
+            ),
+            "the one event after the cursor comes back: {events:?}"
+        ),
+        Replay::Reset => panic!("a fresh cursor resumes"),
+    }
     assert_eq!(mine.close_if_running().await.map(|r| r.is_ok()), Some(true));
     mine.delete().await.expect("delete");
     not_found(mine.snapshot().await.map(|_| ()), "snapshot after delete");
@@ -119,7 +163,7 @@ async fn the_owner_reaches_every_operation() {
 #[tokio::test]
 async fn anyone_else_is_refused_every_operation_and_changes_nothing() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (registry, owner, id) = registry(dir.path()).await;
+    let (registry, store, owner, id) = registry(dir.path()).await;
     let mine = registry.conversation(id, owner);
     let receipt = mine
         .send(Parent::ShownBranch, "client-1", "mine")
@@ -127,6 +171,7 @@ async fn anyone_else_is_refused_every_operation_and_changes_nothing() {
         .expect("send");
     let reply = mine.await_reply(receipt.assistant.id).await.expect("await");
     let before = mine.snapshot().await.expect("snapshot");
+    let rows_before = stored(&store, id).await;
 
     let theirs = registry.conversation(id, Uuid::now_v7());
     let node = reply.id;
@@ -164,4 +209,25 @@ async fn anyone_else_is_refused_every_operation_and_changes_nothing() {
     assert_eq!(after.settings, before.settings);
     assert_eq!(after.labels, before.labels);
     assert_eq!(mine.stats().await.expect("stats").messages, 2);
+    assert_eq!(
+        stored(&store, id).await,
+        rows_before,
+        "the database is unchanged"
+    );
+}
+
+/// Everything the database holds about a conversation.
+async fn stored(
+    store: &Arc<dyn Store>,
+    id: Uuid,
+) -> (
+    Option<ConversationRecord>,
+    Vec<StoredMessage>,
+    Vec<BranchLabel>,
+) {
+    (
+        store.conversation(id).await.expect("conversation row"),
+        store.messages(id).await.expect("message rows"),
+        store.branch_labels(id).await.expect("label rows"),
+    )
 }

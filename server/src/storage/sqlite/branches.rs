@@ -238,7 +238,7 @@ impl SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::Store;
+    use crate::storage::{BranchStore, ConversationStore, MessageStore};
     use app::domain::model::{MessageNode, MessageStatus, Role};
 
     #[tokio::test]

@@ -151,7 +151,7 @@ impl SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::Store;
+    use crate::storage::{ConversationStore, ImportStore, MessageStore};
     use app::domain::model::{MessageNode, MessageStatus, Role};
 
     fn conversation(messages: Vec<MessageNode>) -> ArchivedConversation {

@@ -215,7 +215,7 @@ async fn finish_messages(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::{SqliteStore, Store};
+    use crate::storage::{ConversationStore, MessageStore, SqliteStore};
     use app::domain::model::{MessageStatus, Role};
     use sqlx::Connection;
 

@@ -1,5 +1,6 @@
-//! The SQLite implementation of [`Store`]: one file, WAL journal, foreign
-//! keys on, migrations embedded in the binary and run on open.
+//! The SQLite implementation of every storage trait (together,
+//! [`crate::storage::Store`]): one file, WAL journal, foreign keys on,
+//! migrations embedded in the binary and run on open.
 
 mod accounts;
 mod branches;
@@ -9,7 +10,8 @@ mod search;
 mod writer;
 
 use super::{
-    ConversationRecord, NewFork, ShownNodes, StorageError, StorageResult, Store, StoredMessage,
+    BranchStore, ConversationRecord, ConversationStore, ImportStore, MessageStore, NewFork,
+    SearchStore, ShownNodes, StorageError, StorageResult, StoredMessage,
 };
 use crate::transfer::archive::ArchivedConversation;
 use app::domain::model::{
@@ -33,7 +35,7 @@ use writer::Writer;
 pub(super) const LOCAL_USERNAME: &str = "local";
 
 /// One SQLite file: a pool of connections for reads, and the one
-/// [`Writer`] every write goes through.
+/// `Writer` every write goes through.
 pub struct SqliteStore {
     pub(super) pool: SqlitePool,
     pub(super) writer: Writer,
@@ -144,7 +146,7 @@ pub(super) fn message_from_row(row: &SqliteRow) -> StorageResult<StoredMessage> 
 pub(super) const SUMMARY_COLUMNS: &str = "id, title, created_at, updated_at";
 
 #[async_trait::async_trait]
-impl Store for SqliteStore {
+impl ConversationStore for SqliteStore {
     async fn local_user(&self) -> StorageResult<Uuid> {
         let id = Uuid::now_v7().to_string();
         let now = crate::clock::now_ms();
@@ -379,6 +381,13 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    async fn users(&self) -> StorageResult<Vec<(Uuid, String)>> {
+        self.every_user().await
+    }
+}
+
+#[async_trait::async_trait]
+impl MessageStore for SqliteStore {
     async fn messages(&self, conversation: Uuid) -> StorageResult<Vec<StoredMessage>> {
         let rows = sqlx::query(
             "SELECT id, parent_id, role, content, status, model, params, error, client_id, \
@@ -450,6 +459,28 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn interrupt_streaming(&self, note: &str, now: i64) -> StorageResult<u64> {
+        let note = note.to_string();
+        self.writer
+            .write(move |db| {
+                Box::pin(async move {
+                    let done = sqlx::query(
+                        "UPDATE messages SET status = 'interrupted', error = ?, updated_at = ? \
+                         WHERE status = 'streaming'",
+                    )
+                    .bind(note)
+                    .bind(now)
+                    .execute(&mut *db)
+                    .await?;
+                    Ok(done.rows_affected())
+                })
+            })
+            .await
+    }
+}
+
+#[async_trait::async_trait]
+impl BranchStore for SqliteStore {
     async fn branch_labels(&self, conversation: Uuid) -> StorageResult<Vec<BranchLabel>> {
         self.labels_of(conversation).await
     }
@@ -494,39 +525,22 @@ impl Store for SqliteStore {
     async fn create_fork(&self, fork: NewFork) -> StorageResult<ConversationSummary> {
         self.insert_fork(fork).await
     }
+}
 
+#[async_trait::async_trait]
+impl SearchStore for SqliteStore {
+    async fn search(&self, owner: Uuid, query: &str, limit: u32) -> StorageResult<SearchResults> {
+        self.search_owned(owner, query, limit).await
+    }
+}
+
+#[async_trait::async_trait]
+impl ImportStore for SqliteStore {
     async fn import_conversation(
         &self,
         owner: Uuid,
         conversation: ArchivedConversation,
     ) -> StorageResult<(ConversationSummary, bool)> {
         self.insert_imported(owner, conversation).await
-    }
-
-    async fn users(&self) -> StorageResult<Vec<(Uuid, String)>> {
-        self.every_user().await
-    }
-
-    async fn search(&self, owner: Uuid, query: &str, limit: u32) -> StorageResult<SearchResults> {
-        self.search_owned(owner, query, limit).await
-    }
-
-    async fn interrupt_streaming(&self, note: &str, now: i64) -> StorageResult<u64> {
-        let note = note.to_string();
-        self.writer
-            .write(move |db| {
-                Box::pin(async move {
-                    let done = sqlx::query(
-                        "UPDATE messages SET status = 'interrupted', error = ?, updated_at = ? \
-                         WHERE status = 'streaming'",
-                    )
-                    .bind(note)
-                    .bind(now)
-                    .execute(&mut *db)
-                    .await?;
-                    Ok(done.rows_affected())
-                })
-            })
-            .await
     }
 }

@@ -259,7 +259,7 @@ async fn apply_guarded(db: &mut SqliteConnection, writes: &[&MessageWrite]) -> S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::{SqliteStore, Store, StoredMessage};
+    use crate::storage::{ConversationStore, MessageStore, SqliteStore, StoredMessage};
     use app::domain::model::{MessageNode, MessageStatus, Role};
     use std::sync::Arc;
     use uuid::Uuid;

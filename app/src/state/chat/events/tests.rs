@@ -251,19 +251,22 @@ fn a_delta_for_a_text_not_loaded_yet_waits_for_the_load() {
 fn pruned_nodes_leave_and_the_servers_leaf_is_shown() {
     within(|| {
         let state = answered();
-        state.apply(message(node(
-            3,
-            Some(1),
-            Role::Assistant,
-            "other",
-            MessageStatus::Complete,
-        )));
+        for (n, text) in [(3, "other"), (4, "newest")] {
+            state.apply(message(node(
+                n,
+                Some(1),
+                Role::Assistant,
+                text,
+                MessageStatus::Complete,
+            )));
+        }
         state.selected.set(Some(id(2)));
         state.apply(ChatEvent::Pruned {
             ids: vec![id(2)],
             active_leaf_id: Some(id(3)),
         });
         assert!(state.message(id(2)).is_none());
+        // Not the newest sibling (4), where the page would go by itself.
         assert_eq!(shown(&state), vec![id(1), id(3)]);
         assert_eq!(
             state.selected.get_untracked(),
@@ -290,15 +293,23 @@ fn restored_nodes_come_back_with_the_leaf_they_had() {
             "answer",
             MessageStatus::Complete,
         );
+        state.apply(message(node(
+            3,
+            Some(1),
+            Role::Assistant,
+            "newer",
+            MessageStatus::Complete,
+        )));
         state.apply(ChatEvent::Pruned {
             ids: vec![id(2)],
-            active_leaf_id: Some(id(1)),
+            active_leaf_id: Some(id(3)),
         });
-        assert_eq!(shown(&state), vec![id(1)]);
+        assert_eq!(shown(&state), vec![id(1), id(3)]);
         state.apply(ChatEvent::Restored {
             nodes: vec![reply],
             active_leaf_id: Some(id(2)),
         });
+        // The restored leaf, though 3 is newer and still there.
         assert_eq!(shown(&state), vec![id(1), id(2)]);
         assert_eq!(text(&state, 2).as_deref(), Some("answer"));
     });
