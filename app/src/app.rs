@@ -42,6 +42,14 @@ pub fn App() -> impl IntoView {
     view! {
         <Stylesheet id="leptos" href="/pkg/arbor.css"/>
         <Title text="Arbor"/>
+        // Shown by the stylesheet only until the app has taken over, or
+        // when scripts are off.
+        <p class="app-note app-loading" role="status">
+            "Loading: you can read and send now; the other buttons work in a moment."
+        </p>
+        <p class="app-note no-script">
+            "Scripts are off: you can read and send messages; branches, the tree and the other buttons need JavaScript."
+        </p>
         <Router>
             <Routes fallback=NotFoundPage>
                 <Route path=path!("/login") view=SignInPage/>

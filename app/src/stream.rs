@@ -29,18 +29,20 @@ pub fn follow(state: ChatState, cursor: EventCursor) {
 async fn run(state: ChatState, list: ConversationList, mut cursor: EventCursor) {
     loop {
         match listen(state, list, cursor).await {
-            Ending::Reset => match get_conversation(state.conversation_id.to_string()).await {
-                Ok(view) => {
-                    state.replace_with(&view);
-                    cursor = view.cursor;
+            Ending::Reset => {
+                match get_conversation(state.conversation_id.to_string(), None).await {
+                    Ok(view) => {
+                        state.replace_with(&view);
+                        cursor = view.cursor;
+                    }
+                    Err(err) => {
+                        state
+                            .error
+                            .set(Some(format!("lost the live connection: {err}")));
+                        return;
+                    }
                 }
-                Err(err) => {
-                    state
-                        .error
-                        .set(Some(format!("lost the live connection: {err}")));
-                    return;
-                }
-            },
+            }
             Ending::Closed => {
                 state.error.set(Some(
                     "lost the live connection to the server; reload the page to reconnect".into(),

@@ -45,7 +45,8 @@ test('a 10,000-message branch opens on its newest messages and loads older ones 
   await expect(page.getByTestId('branch-stats')).toContainText('10000 messages');
 
   // Scrolling to the top shows the next older ones, texts fetched on demand.
-  await page.locator('.messages').evaluate((list) => (list.scrollTop = 0));
+  // The list scrolls from its end (column-reverse): its top is the most negative position.
+  await page.locator('.messages').evaluate((list) => (list.scrollTop = -list.scrollHeight));
   await expect(messages(page)).toHaveCount(100);
   await expect(messages(page).first().locator('.content')).toHaveText('Message #9900');
   await expect(page.locator('.messages article.loading')).toHaveCount(0);

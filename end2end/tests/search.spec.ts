@@ -27,7 +27,7 @@ test('search finds a message on a branch that is not shown and jumps to it', asy
   await expect(page.locator('.conversation-list-area')).toBeHidden();
 
   await hit.click();
-  await expect(page).toHaveURL(new RegExp(`\\?node=${target}$`));
+  await expect(page).toHaveURL(new RegExp(`\\?node=${target}#m-${target}$`));
   await expect(messages(page).first()).toHaveAttribute('data-id', target!);
   await expect(messages(page).first()).toHaveClass(/selected/);
   await expect(messages(page).first().locator('.sibling-pos')).toHaveText('1/2');

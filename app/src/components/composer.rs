@@ -1,9 +1,16 @@
 //! The message box: Enter sends, Shift+Enter breaks the line, empty or
 //! over-long text gets a hint instead of a request, and while a reply
 //! streams the Send button becomes Stop.
+//!
+//! It is also a plain HTML form: before the page's code has arrived, or
+//! with scripts off, Send posts it to `action` (see [`crate::domain::forms`]), which stores the message, starts the reply and shows
+//! the conversation again. Text typed before the app takes over is kept.
 
+use crate::components::typed_text::keep_typed_text;
+use crate::domain::forms::field;
 use leptos::ev::KeyboardEvent;
 use leptos::prelude::*;
+use uuid::Uuid;
 
 /// Why a draft cannot be sent yet, in words for the user.
 pub fn draft_problem(text: &str, max_chars: usize) -> Option<String> {
@@ -34,8 +41,16 @@ pub fn Composer(
     sending: Signal<bool>,
     max_chars: usize,
     #[prop(optional)] autofocus: bool,
+    /// Where the form posts without the app.
+    #[prop(into)]
+    action: String,
+    /// The message a plain post answers: the shown branch's last one.
+    #[prop(optional, into)]
+    parent: Option<Signal<Option<Uuid>>>,
 ) -> impl IntoView {
     let hint = RwSignal::new(None::<String>);
+    let field_ref = NodeRef::<leptos::html::Textarea>::new();
+    keep_typed_text(field_ref, draft, |_| {});
     let submit = move || {
         if sending.get_untracked() {
             return;
@@ -64,18 +79,25 @@ pub fn Composer(
     view! {
         <form
             class="composer"
+            method="post"
+            action=action
             on:submit=move |ev| {
                 ev.prevent_default();
                 submit();
             }
         >
+            {parent.map(|parent| {
+                let value = move || parent.get().map(|id| id.to_string()).unwrap_or_default();
+                view! { <input type="hidden" name=field::PARENT value=value/> }
+            })}
             <textarea
                 class="composer-input"
+                name=field::TEXT
                 aria-label="Message"
                 placeholder="Message Arbor (Enter to send, Shift+Enter for a new line)"
                 rows="3"
                 autofocus=autofocus
-                prop:value=move || draft.get()
+                node_ref=field_ref
                 on:input=move |ev| {
                     draft.set(event_target_value(&ev));
                     hint.set(None);

@@ -18,6 +18,12 @@ fn default_note(status: MessageStatus) -> Option<&'static str> {
     }
 }
 
+/// The element id of a message on the page: a link ending `#<anchor>`
+/// opens the page scrolled to it before any script runs.
+pub fn anchor(id: Uuid) -> String {
+    format!("m-{id}")
+}
+
 /// Scrolls the chat so the message `id` is in view, once it is drawn with
 /// its text (for up to about two seconds of frames).
 #[cfg(feature = "hydrate")]
@@ -89,6 +95,7 @@ fn LoadedMessage(id: Uuid) -> impl IntoView {
         <article
             class=class
             class:selected=is_selected
+            id=anchor(id)
             data-id=id.to_string()
             data-role=role.as_str()
             aria-label=format!("{} message", role.as_str())

@@ -21,5 +21,6 @@ pub mod sidebar;
 pub mod system_prompt;
 pub mod tree_canvas;
 pub mod tree_panel;
+pub mod typed_text;
 pub mod user_admin;
 pub mod when_loaded;

@@ -3,6 +3,8 @@
 //! a query its results take the place of the conversation list, and each
 //! message result opens its conversation on that message's branch.
 
+use crate::components::message::anchor;
+use crate::components::typed_text::keep_typed_text;
 use crate::domain::model::display_title;
 use crate::domain::search::{snippet_pieces, MessageHit, SearchResults};
 use crate::functions::search::search;
@@ -25,9 +27,8 @@ pub fn SearchBox(query: RwSignal<String>) -> impl IntoView {
     let found = RwSignal::new(Found::Results(SearchResults::default()));
     // Each keystroke bumps the generation; only the newest search's answer is shown.
     let generation = StoredValue::new(0u64);
-    let on_input = move |ev: leptos::ev::Event| {
-        let text = event_target_value(&ev);
-        query.set(text.clone());
+    // Searches for `text` once typing pauses; a later call wins.
+    let search_for = move |text: String| {
         let ticket = generation.get_value() + 1;
         generation.set_value(ticket);
         if text.trim().is_empty() {
@@ -52,6 +53,14 @@ pub fn SearchBox(query: RwSignal<String>) -> impl IntoView {
             std::time::Duration::from_millis(PAUSE_MS),
         );
     };
+    let on_input = move |ev: leptos::ev::Event| {
+        let text = event_target_value(&ev);
+        query.set(text.clone());
+        search_for(text);
+    };
+    let field = NodeRef::<leptos::html::Input>::new();
+    // A query typed before the app took over is searched for as if just typed.
+    keep_typed_text(field, query, search_for);
     let clear = move || {
         generation.update_value(|g| *g += 1);
         query.set(String::new());
@@ -63,7 +72,7 @@ pub fn SearchBox(query: RwSignal<String>) -> impl IntoView {
                 class="search-input"
                 placeholder="Search all conversations"
                 aria-label="Search all conversations"
-                prop:value=move || query.get()
+                node_ref=field
                 on:input=on_input
                 on:keydown=move |ev: leptos::ev::KeyboardEvent| {
                     if ev.key() == "Escape" {
@@ -139,7 +148,12 @@ fn Hit(hit: MessageHit) -> impl IntoView {
         <li>
             <a
                 class="search-hit"
-                href=format!("/c/{}?node={}", hit.conversation_id, hit.message_id)
+                href=format!(
+                    "/c/{}?node={}#{}",
+                    hit.conversation_id,
+                    hit.message_id,
+                    anchor(hit.message_id)
+                )
                 data-message-id=hit.message_id.to_string()
             >
                 <span class="hit-where">

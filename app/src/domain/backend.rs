@@ -69,7 +69,14 @@ pub trait Backend: Send + Sync + 'static {
         title: String,
     ) -> Result<ConversationSummary, AppError>;
     async fn delete_conversation(&self, user: Uuid, id: Uuid) -> Result<(), AppError>;
-    async fn conversation(&self, user: Uuid, id: Uuid) -> Result<ConversationView, AppError>;
+    /// The page's view of a conversation: its shown branch, or with
+    /// `focus` the branch through that message, opened at it.
+    async fn conversation(
+        &self,
+        user: Uuid,
+        id: Uuid,
+        focus: Option<Uuid>,
+    ) -> Result<ConversationView, AppError>;
     async fn send_message(
         &self,
         user: Uuid,

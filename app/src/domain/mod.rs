@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod backend;
 pub mod branches;
 pub mod errors;
+pub mod forms;
 pub mod model;
 pub mod operations;
 pub mod reading_window;

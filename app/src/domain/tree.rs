@@ -199,6 +199,15 @@ impl Tree {
         }
     }
 
+    /// The leaf of the branch through `node`: `shown` if its branch already
+    /// passes through `node`, else the leaf a click on `node` would show.
+    pub fn leaf_through(&self, shown: Option<Uuid>, node: Uuid) -> Option<Uuid> {
+        match shown {
+            Some(leaf) if self.path_to(leaf).contains(&node) => Some(leaf),
+            _ => self.descend(Some(node)),
+        }
+    }
+
     /// Records that `leaf` became the end of the displayed branch at `at`
     /// (ms). Returns the timestamp stored, which is always later than any
     /// earlier mark so the newest choice wins even if clocks disagree.
@@ -444,6 +453,20 @@ mod tests {
         assert_eq!(tree.initial_leaf(Some(id(99))), Some(id(6)));
         assert_eq!(tree.initial_leaf(None), Some(id(6)));
         assert_eq!(Tree::default().initial_leaf(None), None);
+    }
+
+    #[test]
+    fn the_branch_through_a_node_keeps_the_shown_leaf_when_it_passes_there() {
+        let tree = sample();
+        let shown = tree.initial_leaf(None);
+        let on_it = tree.path_to(shown.expect("a leaf"))[0];
+        assert_eq!(tree.leaf_through(shown, on_it), shown);
+        assert_eq!(tree.leaf_through(Some(id(6)), id(2)), Some(id(4)));
+        for node in [id(3), id(4), id(5), id(6)] {
+            let leaf = tree.leaf_through(shown, node).expect("a leaf");
+            assert!(tree.path_to(leaf).contains(&node), "{node}");
+            assert!(tree.children(Some(leaf)).is_empty(), "{leaf} is a leaf");
+        }
     }
 
     #[test]

@@ -23,12 +23,20 @@ pub async fn create_conversation() -> Result<ConversationSummary, AppError> {
     run(|backend, user| async move { backend.create_conversation(user).await }).await
 }
 
-/// The whole tree of one conversation, with the branch to show.
+/// The whole tree of one conversation, with the branch to show; with
+/// `node`, the branch through that message, opened at it.
 #[server(endpoint = "get_conversation", input = Json)]
-pub async fn get_conversation(id: String) -> Result<ConversationView, AppError> {
+pub async fn get_conversation(
+    id: String,
+    node: Option<String>,
+) -> Result<ConversationView, AppError> {
     run(|backend, user| async move {
+        let focus = node
+            .as_deref()
+            .map(|node| parse_id(node, "message"))
+            .transpose()?;
         backend
-            .conversation(user, parse_id(&id, "conversation")?)
+            .conversation(user, parse_id(&id, "conversation")?, focus)
             .await
     })
     .await

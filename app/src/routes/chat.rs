@@ -16,6 +16,7 @@ use crate::components::system_prompt::SystemPromptEditor;
 use crate::components::tree_panel::TreePanel;
 use crate::components::when_loaded::WhenLoaded;
 use crate::domain::branches::Comparison;
+use crate::domain::forms;
 use crate::domain::model::ConversationView;
 use crate::domain::reading_window;
 use crate::functions::conversations::get_conversation;
@@ -29,8 +30,14 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 #[component]
 pub fn ChatPage() -> impl IntoView {
     let params = use_params_map();
+    let query = use_query_map();
     let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
-    let conversation = Resource::new(move || id.get(), get_conversation);
+    // The page opens at `?node=` (a search result); moving to another
+    // message of the same conversation is the running page's job.
+    let conversation = Resource::new(
+        move || id.get(),
+        move |id| get_conversation(id, query.with_untracked(|q| q.get("node"))),
+    );
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -147,14 +154,18 @@ fn Conversation(view: ConversationView) -> impl IntoView {
                 on:click=copy_code
                 on:scroll=move |_| {
                     let Some(list) = list_ref.get_untracked() else { return };
-                    if list.scroll_top() < 400 {
+                    let (above, below) = scroll_room(&list);
+                    if above < 400 {
                         show_older();
                     }
-                    if list.scroll_height() - list.scroll_top() - list.client_height() < 400 {
+                    if below < 400 {
                         show_newer();
                     }
                 }
             >
+                // The list scrolls from its end (CSS `column-reverse`), so
+                // the page opens on the newest message before any script runs.
+                <div class="messages-inner">
                 <Show when=move || path.with(Vec::is_empty)>
                     <p class="muted empty-chat">"Send a message to start this conversation."</p>
                 </Show>
@@ -179,6 +190,7 @@ fn Conversation(view: ConversationView) -> impl IntoView {
                         </button>
                     </div>
                 </Show>
+                </div>
             </div>
             <UndoPruneNotice/>
             <ReplayNotices/>
@@ -196,6 +208,8 @@ fn Conversation(view: ConversationView) -> impl IntoView {
                 sending=sending
                 max_chars=facts.max_message_chars
                 autofocus=true
+                action=forms::send_url(state.conversation_id)
+                parent=Signal::derive(move || path.with(|p| p.last().copied()))
             />
         </section>
         <TreePanel/>
@@ -308,11 +322,21 @@ fn follow_the_reply(
         let Some(list) = list.get() else { return };
         let changed = shown_len.get_value() != path.len();
         shown_len.set_value(path.len());
-        let near_bottom = list.scroll_height() - list.scroll_top() - list.client_height() < 160;
+        let near_bottom = scroll_room(&list).1 < 160;
         if changed || near_bottom || returned {
-            list.set_scroll_top(list.scroll_height());
+            // 0 is the end of a `column-reverse` list.
+            list.set_scroll_top(0);
         }
     });
+}
+
+/// How far the message list can still scroll up and down, in pixels. The
+/// list runs `column-reverse`: its scroll position is 0 at the newest
+/// message and negative above it.
+fn scroll_room(list: &leptos::web_sys::HtmlDivElement) -> (i32, i32) {
+    let below = -list.scroll_top();
+    let above = list.scroll_height() - list.client_height() - below;
+    (above.max(0), below.max(0))
 }
 
 #[cfg(not(feature = "hydrate"))]

@@ -4,6 +4,7 @@
 use crate::components::composer::Composer;
 use crate::components::drawers::{Drawer, DrawerToggle};
 use crate::components::generation_settings::{use_model_choices, ModelSelect};
+use crate::domain::forms::NEW_CONVERSATION_URL;
 use crate::domain::model::ConversationSettings;
 use crate::domain::model::DEFAULT_MAX_MESSAGE_CHARS;
 use crate::functions::conversations::{
@@ -91,6 +92,7 @@ pub fn HomePage() -> impl IntoView {
                 sending=sending
                 max_chars=DEFAULT_MAX_MESSAGE_CHARS
                 autofocus=true
+                action=NEW_CONVERSATION_URL
             />
         </section>
     }

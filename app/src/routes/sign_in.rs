@@ -36,7 +36,7 @@ fn AttemptError(outcome: Signal<Option<Result<Account, AppError>>>) -> impl Into
 #[component]
 fn CredentialFields(new_password: bool, next: Memo<String>) -> impl IntoView {
     view! {
-        <input type="hidden" name="next" prop:value=move || next.get()/>
+        <input type="hidden" name="next" value=move || next.get()/>
         <label>
             "Username"
             <input

@@ -44,7 +44,12 @@ impl ConversationHandle<'_> {
     }
 
     pub async fn snapshot(&self) -> Result<Snapshot, AppError> {
-        self.ask(Op::Snapshot).await
+        self.snapshot_at(None).await
+    }
+
+    /// The snapshot opened at `focus` (none: the shown branch's newest).
+    pub async fn snapshot_at(&self, focus: Option<Uuid>) -> Result<Snapshot, AppError> {
+        self.ask(|reply| Op::Snapshot { focus, reply }).await
     }
 
     pub async fn subscribe(&self, after: Option<EventCursor>) -> Result<Subscription, AppError> {

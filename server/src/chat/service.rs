@@ -318,9 +318,14 @@ impl Backend for ChatService {
         self.actor(id, user).delete().await
     }
 
-    async fn conversation(&self, user: Uuid, id: Uuid) -> Result<ConversationView, AppError> {
+    async fn conversation(
+        &self,
+        user: Uuid,
+        id: Uuid,
+        focus: Option<Uuid>,
+    ) -> Result<ConversationView, AppError> {
         // The actor checks the owner; the record is read after it did.
-        let snapshot = self.actor(id, user).snapshot().await?;
+        let snapshot = self.actor(id, user).snapshot_at(focus).await?;
         let record = self
             .store
             .conversation(id)
@@ -345,6 +350,7 @@ impl Backend for ChatService {
             outline_complete: snapshot.outline_complete,
             nodes: snapshot.window,
             active_leaf_id: snapshot.active_leaf_id,
+            focus: snapshot.focus,
             cursor: snapshot.cursor,
             model: self.catalog.effective_model(&snapshot.settings),
             settings: snapshot.settings,

@@ -1,12 +1,14 @@
 //! The HTTP edge, and the only place that speaks axum: the router and its
 //! layers (who is calling, route guards, cross-site refusal, security
-//! headers), the event streams, the downloads and uploads, and serving.
+//! headers), the event streams, the downloads and uploads, the composer's plain form
+//! posts, and serving.
 
 pub mod caller;
 pub mod cross_origin;
 pub mod dashboard;
 pub mod error;
 pub mod events;
+pub mod forms;
 pub mod guard;
 pub mod router;
 pub mod security_headers;

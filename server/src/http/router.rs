@@ -11,12 +11,14 @@ use crate::api::Arbor;
 use crate::http::caller::identify_caller;
 use crate::http::cross_origin::refuse_cross_site;
 use crate::http::events::conversation_events;
+use crate::http::forms::{send_from_form, start_from_form};
 use crate::http::guard::guard_routes;
 use crate::http::security_headers::{add_security_headers, page_policy};
 use crate::http::transfer::{export_backup, export_conversation, export_instance, import};
 use crate::operations::Operations;
 use app::domain::backend::{SharedAccounts, SharedBackend, SharedOperations};
 use app::domain::errors::AppError;
+use app::domain::forms::{NEW_CONVERSATION_URL, SEND_ROUTE};
 use app::domain::transfer::IMPORT_URL;
 use app::{shell, App};
 use axum::body::Body;
@@ -63,6 +65,8 @@ pub fn router(
         .route("/api/admin/events", get(dashboard_events))
         .route("/api/admin/backup", get(export_instance))
         .route("/metrics", get(move || render_metrics(metrics.clone())))
+        .route(SEND_ROUTE, post(send_from_form))
+        .route(NEW_CONVERSATION_URL, post(start_from_form))
         .leptos_routes_with_context(&options, routes, context, {
             let options = options.clone();
             move || shell(options.clone())
@@ -75,6 +79,7 @@ pub fn router(
         .layer(middleware::from_fn(server_fn_error_status))
         .layer(Extension(chat))
         .layer(Extension(operations))
+        .layer(Extension(accounts.clone()))
         .layer(middleware::from_fn_with_state(
             accounts.clone(),
             guard_routes,

@@ -369,6 +369,33 @@ impl Session {
         }
     }
 
+    /// Posts a form to a page route (as a browser does with scripts off);
+    /// answers the status, the `Location` it redirects to, and the body.
+    pub async fn post_page(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> (u16, Option<String>, String) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .form(fields)
+            .send()
+            .await
+            .expect("the server answers");
+        let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        (
+            status,
+            location,
+            response.text().await.expect("a readable body"),
+        )
+    }
+
     /// GETs a page and returns its status and body.
     pub async fn page(&self, path: &str) -> (u16, String) {
         let response = self

@@ -133,6 +133,10 @@ pub struct ConversationView {
     /// text; the page loads the others' when it shows them.
     pub nodes: Vec<MessageNode>,
     pub active_leaf_id: Option<Uuid>,
+    /// The message the page was asked to open at (`?node=`), if it is in
+    /// the tree: `nodes` are the messages around it, on its branch.
+    #[serde(default)]
+    pub focus: Option<Uuid>,
     /// The event stream position this snapshot corresponds to: subscribe after it.
     pub cursor: EventCursor,
     /// The model new replies come from.

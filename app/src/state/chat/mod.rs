@@ -172,6 +172,11 @@ impl ChatState {
                 }
             }
         });
+        // Opened at a message: the window around it, as the server sent.
+        if let (Some(focus), Some(leaf)) = (view.focus, leaf) {
+            let path = tree.path_to(leaf);
+            self.window.set(Window::NEWEST.reaching(&path, focus));
+        }
         self.tree.set(tree);
         self.active_leaf.set(leaf);
         self.system_prompt.set(view.system_prompt.clone());

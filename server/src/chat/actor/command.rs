@@ -28,8 +28,12 @@ pub struct Command {
 
 /// The operations an actor performs.
 pub enum Op {
-    /// The outline, the newest texts of the shown branch and the event cursor.
-    Snapshot(Reply<Snapshot>),
+    /// The outline, the newest texts of the shown branch and the event
+    /// cursor; with `focus`, the branch through that message, opened at it.
+    Snapshot {
+        focus: Option<Uuid>,
+        reply: Reply<Snapshot>,
+    },
     /// The events after `after` (none: from now), then the live ones.
     Subscribe {
         after: Option<EventCursor>,
@@ -140,7 +144,7 @@ impl Op {
             _ = reply.send(Err(error));
         }
         match self {
-            Op::Snapshot(reply) => answer(reply, error),
+            Op::Snapshot { reply, .. } => answer(reply, error),
             Op::Subscribe { reply, .. } => answer(reply, error),
             Op::Send { reply, .. } | Op::Regenerate { reply, .. } | Op::Continue { reply, .. } => {
                 answer(reply, error)
@@ -199,9 +203,12 @@ pub struct Snapshot {
     /// the window's messages and their siblings (see `outline_complete`).
     pub outline: Vec<NodeOutline>,
     pub outline_complete: bool,
-    /// The newest messages of the shown branch, with their text.
+    /// The shown messages of the branch, with their text: its newest, or
+    /// those around `focus`.
     pub window: Vec<MessageNode>,
     pub active_leaf_id: Option<Uuid>,
+    /// The message asked to be opened at, if it is in the tree.
+    pub focus: Option<Uuid>,
     pub cursor: EventCursor,
     pub system_prompt: String,
     pub settings: ConversationSettings,

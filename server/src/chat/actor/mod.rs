@@ -382,7 +382,7 @@ impl ConversationActor {
         }
         // Each answer is sent even if the asker has gone away meanwhile.
         match op {
-            Op::Snapshot(reply) => _ = reply.send(Ok(self.snapshot())),
+            Op::Snapshot { focus, reply } => _ = reply.send(Ok(self.snapshot(focus))),
             Op::Subscribe { after, reply } => _ = reply.send(Ok(self.subscribe(after))),
             Op::Send {
                 parent,

@@ -67,13 +67,19 @@ impl ConversationActor {
     }
 
     /// What the chat page opens with (see [`Snapshot`]).
-    pub(super) fn snapshot(&self) -> Snapshot {
-        let path = self
-            .tree
-            .initial_leaf(self.active_leaf)
-            .map(|leaf| self.tree.path_to(leaf))
-            .unwrap_or_default();
-        let window = reading_window::Window::NEWEST
+    pub(super) fn snapshot(&self, focus: Option<Uuid>) -> Snapshot {
+        let shown_leaf = self.tree.initial_leaf(self.active_leaf);
+        let focus = focus.filter(|id| self.tree.contains(*id));
+        let leaf = match focus {
+            Some(focus) => self.tree.leaf_through(shown_leaf, focus),
+            None => shown_leaf,
+        };
+        let path = leaf.map(|leaf| self.tree.path_to(leaf)).unwrap_or_default();
+        let shown = match focus {
+            Some(focus) => reading_window::Window::NEWEST.reaching(&path, focus),
+            None => reading_window::Window::NEWEST,
+        };
+        let window = shown
             .shown(&path)
             .iter()
             .filter_map(|id| self.messages.get(id).cloned())
@@ -95,7 +101,12 @@ impl ConversationActor {
             outline,
             outline_complete,
             window,
-            active_leaf_id: self.active_leaf,
+            active_leaf_id: if focus.is_some() {
+                leaf
+            } else {
+                self.active_leaf
+            },
+            focus,
             cursor: self.log.cursor(),
             system_prompt: self.system_prompt.clone(),
             settings: self.settings.clone(),

@@ -40,6 +40,7 @@ fn view(nodes: &[MessageNode], leaf: Option<u128>) -> ConversationView {
         outline_complete: true,
         nodes: nodes.to_vec(),
         active_leaf_id: leaf.map(id),
+        focus: None,
         cursor: EventCursor { epoch: 1, seq: 0 },
         model: EffectiveModel {
             key: "offline/arbor-offline".into(),
