@@ -9,6 +9,7 @@ import {
   expect,
   messages,
   open,
+  send,
   signIn,
   startConversation,
   test,
@@ -105,9 +106,10 @@ test('Send works before hydration: the composer posts as a plain form', async ({
   const release = await holdBackTheApp(page);
   await page.goto(url, { waitUntil: 'domcontentloaded' });
   await composer(page).fill('sent before the app');
+  const posted = page.waitForResponse((r) => r.url().endsWith('/send') && r.request().method() === 'POST');
   await page.getByRole('button', { name: 'Send' }).click();
   // The post stores the message and shows the conversation again.
-  await page.waitForURL(url);
+  expect((await posted).status()).toBe(303);
   await expect(messages(page).nth(2).locator('.content')).toHaveText('sent before the app');
   release();
   await expect(hydrated(page)).toBeAttached();
@@ -140,8 +142,12 @@ test.describe('a long conversation', () => {
     await expect(newest).toBeInViewport();
     await expect(messages(page).first()).not.toBeInViewport();
     await expect(hydrated(page)).toHaveCount(0);
+    // The reader scrolls up a little before the app arrives: it must not
+    // pull the list back down when it takes over.
+    await page.locator('.messages').evaluate((list) => (list.scrollTop = -120));
     const before = await newest.boundingBox();
     const scrolledBefore = await page.locator('.messages').evaluate((list) => list.scrollTop);
+    expect(scrolledBefore).toBe(-120);
 
     release();
     await expect(hydrated(page)).toBeAttached();
@@ -149,6 +155,21 @@ test.describe('a long conversation', () => {
     await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
     expect(await page.locator('.messages').evaluate((list) => list.scrollTop)).toBe(scrolledBefore);
     expect(await newest.boundingBox()).toEqual(before);
+  });
+
+  test('someone reading further up stays in place while a reply streams below', async ({ page }) => {
+    await open(page, `${arbor.url}/c/${conversation}`);
+    await send(page, 'keep my place');
+    const reply = assistantMessages(page).last();
+    await expect(reply).toHaveClass(/\bstreaming\b/);
+    const list = page.locator('.messages');
+    await list.evaluate((l) => (l.scrollTop = -600));
+    const read = messages(page).getByText('Message #50', { exact: true });
+    const before = (await read.boundingBox())!.y;
+    await waitForReply(page);
+    // Let the last growth be drawn and answered.
+    await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
+    expect(Math.abs((await read.boundingBox())!.y - before)).toBeLessThan(2);
   });
 
   test('with scripts off, a deep link opens at its message, far above the newest', async ({ browser }) => {
@@ -200,8 +221,9 @@ test('with scripts off: sign in, read a branch with its versions, send, and see 
   await expect(assistantMessages(reader).first().locator('.sibling-pos')).toHaveText('2/2');
 
   await composer(reader).fill('sent with scripts off');
+  const posted = reader.waitForResponse((r) => r.url().endsWith('/send') && r.request().method() === 'POST');
   await reader.getByRole('button', { name: 'Send' }).click();
-  await reader.waitForURL(url);
+  expect((await posted).status()).toBe(303);
   await expect(messages(reader).nth(2).locator('.content')).toHaveText('sent with scripts off');
   // The reply streams on the server; without scripts, a reload shows it once done.
   await expect(async () => {

@@ -174,12 +174,15 @@ async fn refused_posts_say_why_keep_the_text_and_change_nothing() {
         assert_eq!(got, status, "{case}: {page}");
         assert!(page.contains("Your message was not sent"), "{case}: {page}");
         assert!(
-            page.contains(&as_written(reason)),
+            alert_of(&page).contains(&as_written(reason)),
             "{case}: the reason names {reason:?}: {page}"
         );
         let text = fields.iter().find(|(k, _)| *k == "text").map(|f| f.1);
-        if let Some(text) = text.filter(|t| !t.trim().is_empty() && t.len() < 100) {
-            assert!(page.contains(text), "{case}: the text is kept: {page}");
+        if let Some(text) = text.filter(|t| t.len() < 100) {
+            assert!(
+                page.contains(&format!(">{}</textarea>", as_written(text))),
+                "{case}: the text is kept: {page}"
+            );
         }
     }
     assert_eq!(server.database_fingerprint().await, before);
@@ -189,12 +192,26 @@ async fn refused_posts_say_why_keep_the_text_and_change_nothing() {
         .expect("the list");
     assert_eq!(conversations_after, conversations_before);
 
-    // Without a session the post is sent to sign in, and stores nothing.
+    // Without a session (it expired, say): the text is kept and a link
+    // signs in, and nothing is stored.
     let stranger = Session::new(&server.base, None);
-    let (status, location, _) = stranger.post_page(&path, &[("text", "hi")]).await;
-    assert_eq!(status, 303);
-    assert!(location.is_some_and(|l| l.starts_with("/login")));
+    for path in [path.as_str(), "/new"] {
+        let (status, _, page) = stranger
+            .post_page(path, &[("text", "kept for later")])
+            .await;
+        assert_eq!(status, 401, "{path}: {page}");
+        let kept = format!(">{}</textarea>", as_written("kept for later"));
+        assert!(page.contains(&kept), "{path}: {page}");
+        assert!(page.contains("href=\"/login?next="), "{page}");
+    }
     assert_eq!(server.database_fingerprint().await, before);
+}
+
+/// The text of the refusal page's alert.
+fn alert_of(page: &str) -> &str {
+    let start = page.find("role=\"alert\">").expect("an alert") + "role=\"alert\">".len();
+    let end = page[start..].find("</p>").expect("the alert ends") + start;
+    &page[start..end]
 }
 
 /// One refused post: what it is, who posts what where, and the status and
@@ -211,7 +228,7 @@ type Refusal<'a> = (
 /// `text` as the refusal page writes it (whitespace escaped, as
 /// `ammonia::clean_text` does).
 fn as_written(text: &str) -> String {
-    text.replace(' ', "&#32;")
+    text.replace(' ', "&#32;").replace('/', "&#47;")
 }
 
 #[tokio::test]
@@ -271,4 +288,36 @@ async fn a_page_opened_at_a_message_shows_that_messages_branch_around_it() {
         .await
         .expect_err("a malformed id");
     assert_eq!(malformed.status, 400);
+}
+
+#[tokio::test]
+async fn form_posts_from_another_site_or_over_the_rate_limit_are_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = TestServer::start(dir.path(), &[("ARBOR_SENDS_PER_MINUTE", "1")]).await;
+    let conversation = server.create_conversation().await.id;
+    let path = format!("/c/{conversation}/send");
+    let before = server.database_fingerprint().await;
+
+    // Another site's page cannot post into the conversation (CSRF).
+    let cookie = server.cookie().expect("signed in");
+    for target in [path.as_str(), "/new"] {
+        let response = reqwest::Client::new()
+            .post(format!("{}{target}", server.base))
+            .header("cookie", &cookie)
+            .header("sec-fetch-site", "cross-site")
+            .form(&[("text", "forged")])
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(response.status().as_u16(), 403, "{target}");
+    }
+    assert_eq!(server.database_fingerprint().await, before);
+
+    // One send a minute: the second post is refused, its text kept.
+    let (status, _, _) = server.post_page(&path, &[("text", "the one")]).await;
+    assert_eq!(status, 303);
+    let (status, _, page) = server.post_page(&path, &[("text", "one too many")]).await;
+    assert_eq!(status, 429, "{page}");
+    let kept = format!(">{}</textarea>", as_written("one too many"));
+    assert!(page.contains(&kept), "{page}");
 }

@@ -81,6 +81,16 @@ impl Window {
         }
     }
 
+    /// The window after the branch turned out to go on `added` messages
+    /// below its known end (a big tree's outline arrived): the same
+    /// messages stay shown, the new ones wait below.
+    pub fn extended_below(self, added: usize) -> Window {
+        Window {
+            below: self.below + added,
+            ..self
+        }
+    }
+
     /// This window if it shows `id` (or `id` is not on `path`), else one
     /// around it, with a few messages before it for context.
     pub fn reaching(self, path: &[Uuid], id: Uuid) -> Window {
@@ -115,6 +125,16 @@ mod tests {
 
     fn path(n: u128) -> Vec<Uuid> {
         (1..=n).map(Uuid::from_u128).collect()
+    }
+
+    #[test]
+    fn a_branch_known_further_down_keeps_the_shown_messages() {
+        let path: Vec<Uuid> = (0..100).map(Uuid::from_u128).collect();
+        let window = Window::NEWEST.reaching(&path[..60], path[30]);
+        let before = window.shown(&path[..60]).to_vec();
+        let after = window.extended_below(40);
+        assert_eq!(after.shown(&path), before.as_slice());
+        assert_eq!(after.hidden(path.len()).1, 40);
     }
 
     #[test]

@@ -36,7 +36,12 @@ pub fn ChatPage() -> impl IntoView {
     // message of the same conversation is the running page's job.
     let conversation = Resource::new(
         move || id.get(),
-        move |id| get_conversation(id, query.with_untracked(|q| q.get("node"))),
+        move |id| {
+            // A malformed `?node=` opens the page as usual; the running
+            // page then says the link is broken.
+            let node = query.with_untracked(|q| q.get("node"));
+            get_conversation(id, node.filter(|n| n.parse::<uuid::Uuid>().is_ok()))
+        },
     );
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -105,9 +110,14 @@ fn Conversation(view: ConversationView) -> impl IntoView {
         sending.set(true);
         leptos::task::spawn_local(async move {
             let parent = state.active_leaf.get_untracked();
-            match state.send(parent, text).await {
+            match state.send(parent, text.clone()).await {
                 Ok(()) => {
-                    draft.set(String::new());
+                    // Whatever was typed while it was on its way stays.
+                    draft.update(|draft| {
+                        if *draft == text {
+                            draft.clear();
+                        }
+                    });
                     list.refresh();
                 }
                 Err(err) => state.error.set(Some(err.to_string())),
@@ -305,9 +315,16 @@ fn follow_the_reply(
     path: Memo<Vec<uuid::Uuid>>,
     state: ChatState,
 ) {
-    let shown_len = StoredValue::new(0usize);
+    // What the server rendered counts as seen: taking over the page does
+    // not scroll (the reader may have scrolled already, or followed a link).
+    let shown_len = StoredValue::new(path.with_untracked(Vec::len));
     let was_at_end = StoredValue::new(true);
-    Effect::new(move |_| {
+    // The shown branch's last message and its drawn height.
+    let leaf_height = StoredValue::new(None::<(uuid::Uuid, f64)>);
+    Effect::new(move |previous: Option<()>| {
+        // The first run is the app taking over the page: where the reader
+        // is (they may have scrolled already) stays.
+        let taking_over = previous.is_none();
         let path = path.get();
         if let Some(leaf) = path.last().and_then(|id| state.message(*id)) {
             leaf.content.track();
@@ -323,10 +340,30 @@ fn follow_the_reply(
         let changed = shown_len.get_value() != path.len();
         shown_len.set_value(path.len());
         let near_bottom = scroll_room(&list).1 < 160;
-        if changed || near_bottom || returned {
+        let following = !taking_over && (changed || near_bottom || returned);
+        if following {
             // 0 is the end of a `column-reverse` list.
             list.set_scroll_top(0);
         }
+        // The list's position counts from its end, so a reply growing
+        // below someone reading further up would push the text they read
+        // upwards: once the growth is drawn, scroll back by as much.
+        let leaf = path.last().copied();
+        request_animation_frame(move || {
+            let Some(leaf) = leaf else { return };
+            let Ok(Some(element)) =
+                list.query_selector(&format!("#{}", crate::components::message::anchor(leaf)))
+            else {
+                return;
+            };
+            let height = element.get_bounding_client_rect().height();
+            if let Some((known, before)) = leaf_height.get_value() {
+                if known == leaf && height > before && !following {
+                    list.set_scroll_top(list.scroll_top() - (height - before).round() as i32);
+                }
+            }
+            leaf_height.set_value(Some((leaf, height)));
+        });
     });
 }
 

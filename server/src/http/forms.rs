@@ -19,6 +19,13 @@ use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use uuid::Uuid;
 
+impl ComposerPost {
+    /// The text as typed: browsers post a text area's line breaks as CRLF.
+    fn text(&self) -> String {
+        self.text.replace("\r\n", "\n")
+    }
+}
+
 /// The fields of a composer post ([`app::domain::forms::field`]); missing
 /// ones read as empty, so a bare post gets the usual "type a message" error.
 #[derive(Debug, Default, Deserialize)]
@@ -48,8 +55,8 @@ pub async fn send_from_form(
         let message = NewUserMessage {
             conversation_id: conversation,
             parent_id: parent,
-            client_id: form_client_id(parent, &post.text),
-            text: post.text.clone(),
+            client_id: form_client_id(parent, &post.text()),
+            text: post.text(),
         };
         chat.send_message(user, message).await?;
         Ok::<_, AppError>(conversation)
@@ -80,8 +87,8 @@ pub async fn start_from_form(
         let message = NewUserMessage {
             conversation_id: conversation,
             parent_id: None,
-            client_id: form_client_id(None, &post.text),
-            text: post.text.clone(),
+            client_id: form_client_id(None, &post.text()),
+            text: post.text(),
         };
         if let Err(error) = chat.send_message(user.id, message).await {
             if let Err(cleanup) = chat.delete_conversation(user.id, conversation).await {
@@ -132,13 +139,20 @@ fn refused_page(error: &AppError, post: &ComposerPost, action: &str, back: &str)
 <textarea class="composer-input" name="text" aria-label="Message" rows="6">{text}</textarea>
 <div class="composer-actions"><button type="submit" class="send">Send again</button></div>
 </form>
-<p><a href="{back}">Back to the conversation</a></p>
+{sign_in}<p><a href="{back}">Back</a></p>
 </main></body></html>"#,
         reason = ammonia::clean_text(&error.to_string()),
         action = ammonia::clean_text(action),
         parent = ammonia::clean_text(&post.parent),
         text = ammonia::clean_text(&post.text),
         back = ammonia::clean_text(back),
+        sign_in = match error {
+            AppError::Unauthorized(_) => format!(
+                r#"<p><a href="/login?next={}">Sign in</a>, then send it again.</p>"#,
+                ammonia::clean_text(back)
+            ),
+            _ => String::new(),
+        },
     )
 }
 

@@ -1,13 +1,15 @@
 //! Who may reach which route. Pages need a signed-in user (or send the
 //! browser to sign in), the administrators' pages and streams need an
 //! administrator, `/metrics` an administrator or the scrapers' token.
-//! Server functions and the conversation stream check the caller
-//! themselves (and answer 401), since each also checks ownership.
+//! Server functions, the conversation stream and the composer's plain form
+//! posts check the caller themselves (and answer 401), since each also
+//! checks ownership; a refused post keeps its text (see `forms.rs`).
 
 use crate::accounts::{session_cookie::token_hash, Accounts};
 use crate::http::error::ApiError;
 use app::domain::backend::Caller;
 use app::domain::errors::AppError;
+use app::domain::forms::NEW_CONVERSATION_URL;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
@@ -37,12 +39,21 @@ pub fn is_bundle(path: &str) -> bool {
     path.starts_with("/pkg/")
 }
 
+/// Whether `path` takes a composer's plain form post.
+fn is_form_post(path: &str) -> bool {
+    path == NEW_CONVERSATION_URL || (path.starts_with("/c/") && path.ends_with("/send"))
+}
+
 /// The rule for `path`.
 pub fn rule(path: &str) -> Rule {
     let last_segment = path.rsplit('/').next().unwrap_or("");
     if path.starts_with("/api/admin/") {
         Rule::AdminApi
-    } else if path.starts_with("/api/") || is_bundle(path) || last_segment.contains('.') {
+    } else if path.starts_with("/api/")
+        || is_bundle(path)
+        || last_segment.contains('.')
+        || is_form_post(path)
+    {
         Rule::Open
     } else if path == "/metrics" {
         Rule::Metrics
@@ -167,6 +178,8 @@ mod tests {
         assert_eq!(rule("/pkg/arbor.wasm"), Rule::Open);
         assert_eq!(rule("/favicon.svg"), Rule::Open);
         assert_eq!(rule("/metrics"), Rule::Metrics);
+        assert_eq!(rule("/c/0190-abc/send"), Rule::Open);
+        assert_eq!(rule("/new"), Rule::Open);
     }
 
     #[test]

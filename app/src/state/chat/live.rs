@@ -169,7 +169,17 @@ impl ChatState {
             }
         });
         let tree = Tree::from_links(links);
-        let leaf = tree.initial_leaf(self.active_leaf.get_untracked());
+        let known_end = self.active_leaf.get_untracked();
+        let leaf = tree.initial_leaf(known_end);
+        // A page opened at a message knew its branch only down to the
+        // shown window: the messages shown stay, the rest waits below.
+        if let (Some(known_end), Some(leaf)) = (known_end, leaf) {
+            let path = tree.path_to(leaf);
+            if let Some(end) = path.iter().position(|id| *id == known_end) {
+                let added = path.len() - end - 1;
+                self.window.update(|w| *w = w.extended_below(added));
+            }
+        }
         self.tree.set(tree);
         self.active_leaf.set(leaf);
         self.outline_complete.set(true);

@@ -97,15 +97,19 @@ impl ConversationActor {
             shown.sort_by_key(|n| (n.created_at, n.id));
             shown
         };
+        // A big tree's partial outline holds only the window (and its
+        // siblings): the page is given the window's end as the leaf, and
+        // finds the rest of the branch when the whole outline arrives.
+        let active_leaf_id = match focus {
+            Some(_) if outline_complete => leaf,
+            Some(_) => window.last().map(|m| m.id),
+            None => self.active_leaf,
+        };
         Snapshot {
             outline,
             outline_complete,
             window,
-            active_leaf_id: if focus.is_some() {
-                leaf
-            } else {
-                self.active_leaf
-            },
+            active_leaf_id,
             focus,
             cursor: self.log.cursor(),
             system_prompt: self.system_prompt.clone(),
