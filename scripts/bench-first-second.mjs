@@ -76,8 +76,22 @@ try {
       if (match) done(match[1]);
     });
   });
+  // The first account of a fresh Arbor (its administrator) owns the
+  // seeded conversations; every page load is signed in as it.
+  const signUp = await fetch(`${url}/api/sign_up`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    body: new URLSearchParams({ username: 'bench', password: 'bench password' }).toString(),
+    redirect: 'manual',
+  });
+  const session = (signUp.headers.get('set-cookie') ?? '').match(/arbor_session=([0-9a-f]{64})/)?.[1];
+  if (!session) throw new Error(`sign-up failed: ${signUp.status}`);
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium' });
-  const context = () => browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const context = async () => {
+    const made = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    await made.addCookies([{ name: 'arbor_session', value: session, url, httpOnly: true, sameSite: 'Lax' }]);
+    return made;
+  };
   const load = async (page, id, newestText) => {
     await page.goto(`${url}/c/${id}`);
     await page.waitForFunction(
