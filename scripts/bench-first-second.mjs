@@ -10,12 +10,11 @@
 // of its messages and only the app scrolled to the newest.
 // Run it through scripts/bench-first-second.sh, which builds what it needs.
 // Figures go to docs/BENCHMARKS.md; nothing here asserts them.
-import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { seed, startServer } from './bench-server.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { chromium } = await import(join(root, 'end2end/node_modules/playwright-core/index.mjs'));
@@ -52,44 +51,13 @@ const dir = mkdtempSync(join(tmpdir(), 'arbor-bench-first-'));
 const database = join(dir, 'arbor.db');
 let server;
 try {
-  const conversations = sizes.map((size) => ({
-    size,
-    id: execFileSync(join(root, 'target/release/examples/seed'), [database, String(size), 'line'], {
-      encoding: 'utf8',
-    }).trim(),
-  }));
-  server = spawn(join(root, 'target/leptos/release/server'), [], {
-    cwd: root,
-    env: {
-      ...process.env,
-      ARBOR_ADDR: '127.0.0.1:0',
-      ARBOR_DATABASE_URL: database,
-      ARBOR_SITE_ROOT: join(root, 'target/site'),
-      RUST_LOG: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise((done, fail) => {
-    server.once('exit', (code) => fail(new Error(`the server exited with ${code}`)));
-    createInterface({ input: server.stdout }).on('line', (line) => {
-      const match = line.match(/^Arbor is listening on (\S+)/);
-      if (match) done(match[1]);
-    });
-  });
-  // The first account of a fresh Arbor (its administrator) owns the
-  // seeded conversations; every page load is signed in as it.
-  const signUp = await fetch(`${url}/api/sign_up`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-    body: new URLSearchParams({ username: 'bench', password: 'bench password' }).toString(),
-    redirect: 'manual',
-  });
-  const session = (signUp.headers.get('set-cookie') ?? '').match(/arbor_session=([0-9a-f]{64})/)?.[1];
-  if (!session) throw new Error(`sign-up failed: ${signUp.status}`);
+  const conversations = sizes.map((size) => ({ size, id: seed(root, database, size, 'line') }));
+  server = await startServer(root, database);
+  const { url } = server;
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium' });
   const context = async () => {
     const made = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    await made.addCookies([{ name: 'arbor_session', value: session, url, httpOnly: true, sameSite: 'Lax' }]);
+    await server.signIn(made);
     return made;
   };
   const load = async (page, id, newestText) => {
@@ -132,9 +100,6 @@ try {
   }
   await browser.close();
 } finally {
-  if (server && server.exitCode === null) {
-    server.kill('SIGTERM');
-    await new Promise((done) => server.once('exit', done));
-  }
+  await server?.stop();
   rmSync(dir, { recursive: true, force: true });
 }

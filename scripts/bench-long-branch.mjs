@@ -13,12 +13,11 @@
 //     key event until the page has handled it and the cursor moved).
 // Run it through scripts/bench-long-branch.sh, which builds what it needs.
 // Figures go to docs/BENCHMARKS.md; nothing here asserts them.
-import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { seed, startServer } from './bench-server.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { chromium } = await import(join(root, 'end2end/node_modules/playwright-core/index.mjs'));
@@ -35,37 +34,19 @@ const database = join(dir, 'arbor.db');
 let server;
 try {
   const seeding = performance.now();
-  const conversation = execFileSync(
-    join(root, 'target/release/examples/seed'),
-    [database, String(nodes), 'line'],
-    { encoding: 'utf8' },
-  ).trim();
+  const conversation = seed(root, database, nodes, 'line');
   console.log(`seeded a ${nodes}-message branch in ${ms(performance.now() - seeding)}`);
+  // Both before the server starts: its first account adopts what is there.
+  const bushy = seed(root, database, nodes, 'bushy');
 
-  server = spawn(join(root, 'target/leptos/release/server'), [], {
-    cwd: root,
-    env: {
-      ...process.env,
-      ARBOR_ADDR: '127.0.0.1:0',
-      ARBOR_DATABASE_URL: database,
-      ARBOR_SITE_ROOT: join(root, 'target/site'),
-      RUST_LOG: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise((done, fail) => {
-    server.once('exit', (code) => fail(new Error(`the server exited with ${code}`)));
-    createInterface({ input: server.stdout }).on('line', (line) => {
-      const match = line.match(/^Arbor is listening on (\S+)/);
-      if (match) done(match[1]);
-    });
-  });
+  server = await startServer(root, database);
+  const { url } = server;
 
   const getConversation = async () => {
     const start = performance.now();
     const response = await fetch(`${url}/api/get_conversation`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', cookie: server.cookie },
       body: JSON.stringify({ id: conversation }),
     });
     const body = await response.text();
@@ -89,6 +70,7 @@ try {
     const whole = [];
     for (let i = 0; i < runs; i++) {
       const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      await server.signIn(context);
       const page = await context.newPage();
       await page.goto(`${url}/c/${id}`);
       await page.waitForSelector('body[data-hydrated]', { timeout: 60_000 });
@@ -123,11 +105,9 @@ try {
   };
   await loads(conversation, `the chat page of the ${nodes}-message branch`);
 
-  const bushy = execFileSync(join(root, 'target/release/examples/seed'), [database, String(nodes), 'bushy'], {
-    encoding: 'utf8',
-  }).trim();
   await loads(bushy, `the chat page of a ${nodes}-message bushy tree`);
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await server.signIn(context);
   const page = await context.newPage();
   await page.goto(`${url}/c/${bushy}`);
   await page.waitForSelector('body[data-hydrated]', { timeout: 60_000 });
@@ -157,9 +137,6 @@ try {
   );
   await browser.close();
 } finally {
-  if (server && server.exitCode === null) {
-    server.kill('SIGTERM');
-    await new Promise((done) => server.once('exit', done));
-  }
+  await server?.stop();
   rmSync(dir, { recursive: true, force: true });
 }
