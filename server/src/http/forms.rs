@@ -19,13 +19,6 @@ use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use uuid::Uuid;
 
-impl ComposerPost {
-    /// The text as typed: browsers post a text area's line breaks as CRLF.
-    fn text(&self) -> String {
-        self.text.replace("\r\n", "\n")
-    }
-}
-
 /// The fields of a composer post ([`app::domain::forms::field`]); missing
 /// ones read as empty, so a bare post gets the usual "type a message" error.
 #[derive(Debug, Default, Deserialize)]
@@ -34,6 +27,13 @@ pub struct ComposerPost {
     text: String,
     #[serde(default)]
     parent: String,
+}
+
+impl ComposerPost {
+    /// The text as typed: browsers post a text area's line breaks as CRLF.
+    fn text(&self) -> String {
+        self.text.replace("\r\n", "\n")
+    }
 }
 
 /// `POST /c/{id}/send`: a message under the branch the page showed.
@@ -45,20 +45,20 @@ pub async fn send_from_form(
     Form(post): Form<ComposerPost>,
 ) -> Response {
     let sent = async {
-        let user = signed_in(&caller).map_err(|e| e.0)?.id;
+        let user = signed_in(&caller).map_err(|e| e.0)?;
         let conversation = parse_id(&id, "conversation")?;
         let parent = match post.parent.trim() {
             "" => None,
             parent => Some(parse_id(parent, "parent message")?),
         };
-        accounts.count_send(&caller, &signed_in(&caller).map_err(|e| e.0)?)?;
+        accounts.count_send(&caller, &user)?;
         let message = NewUserMessage {
             conversation_id: conversation,
             parent_id: parent,
             client_id: form_client_id(parent, &post.text()),
             text: post.text(),
         };
-        chat.send_message(user, message).await?;
+        chat.send_message(user.id, message).await?;
         Ok::<_, AppError>(conversation)
     }
     .await;
