@@ -295,6 +295,16 @@ impl Session {
         }
     }
 
+    /// Posts `fields` as a form body to `path`, as a browser form does.
+    async fn send_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .form(fields)
+            .send()
+            .await
+            .expect("the server answers")
+    }
+
     /// Posts a form to server function `name` (as a browser form does);
     /// answers the status, the `Set-Cookie` pair (`arbor_session=…`) if
     /// one was set, and the body.
@@ -303,13 +313,7 @@ impl Session {
         name: &str,
         fields: &[(&str, &str)],
     ) -> (u16, Option<String>, String) {
-        let response = self
-            .http
-            .post(format!("{}/api/{name}", self.base))
-            .form(fields)
-            .send()
-            .await
-            .expect("the server answers");
+        let response = self.send_form(&format!("/api/{name}"), fields).await;
         let status = response.status().as_u16();
         let cookie = response
             .headers()
@@ -376,13 +380,7 @@ impl Session {
         path: &str,
         fields: &[(&str, &str)],
     ) -> (u16, Option<String>, String) {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .form(fields)
-            .send()
-            .await
-            .expect("the server answers");
+        let response = self.send_form(path, fields).await;
         let status = response.status().as_u16();
         let location = response
             .headers()
