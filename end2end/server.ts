@@ -101,6 +101,9 @@ export async function startArbor(options: ArborOptions = {}): Promise<Arbor> {
       ARBOR_DATABASE_URL: join(dataDir, 'arbor.db'),
       ARBOR_SITE_ROOT: join(root, 'target', 'site'),
       ARBOR_OFFLINE_TOKEN_MS: '40',
+      // The deterministic offline model answers (the fetched real one
+      // would otherwise be the default); a test may name a model file.
+      ARBOR_LOCAL_MODEL: 'off',
       // The browser tests send fast; the rate limits have their own tests.
       ARBOR_SENDS_PER_MINUTE: '1000000',
       ARBOR_SENDS_PER_MINUTE_PER_IP: '1000000',

@@ -24,6 +24,8 @@ export async function startServer(root, database) {
       ARBOR_ADDR: '127.0.0.1:0',
       ARBOR_DATABASE_URL: database,
       ARBOR_SITE_ROOT: join(root, 'target/site'),
+      // The benchmarks measure Arbor with the deterministic offline model.
+      ARBOR_LOCAL_MODEL: 'off',
       RUST_LOG: 'warn',
     },
     stdio: ['ignore', 'pipe', 'inherit'],

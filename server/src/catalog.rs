@@ -7,8 +7,8 @@
 use crate::config::file::{ConfigFile, ProviderKind};
 use crate::config::{Config, ModelSource, ANTHROPIC_DEFAULT_BASE_URL, OPENAI_DEFAULT_BASE_URL};
 use crate::providers::{
-    Anthropic, AnthropicSettings, OfflineModel, OpenAiCompatible, Provider, ProviderError,
-    ProviderErrorKind, OFFLINE_MODEL, OFFLINE_PROVIDER,
+    Anthropic, AnthropicSettings, LocalModel, OfflineModel, OpenAiCompatible, Provider,
+    ProviderError, ProviderErrorKind, LOCAL_PROVIDER, OFFLINE_MODEL, OFFLINE_PROVIDER,
 };
 use crate::secret::Secret;
 use app::domain::model::{
@@ -54,7 +54,8 @@ pub struct ReplyPlan {
 
 /// See the module documentation.
 pub struct Catalog {
-    /// The configured providers, in config order.
+    /// The configured providers, in config order, then the in-process
+    /// model when there is one.
     providers: Vec<ProviderSlot>,
     /// The built-in offline model, always offered last.
     offline: ProviderSlot,
@@ -105,6 +106,20 @@ impl Catalog {
             }
             providers.push(slot);
         }
+        if let Some(slot) = local_provider(config, file)? {
+            if providers.iter().any(|p| p.name == slot.name) {
+                return Err(ProviderError::new(
+                    ProviderErrorKind::Config,
+                    format!(
+                        "the provider name `{LOCAL_PROVIDER}` is the in-process model's; \
+                         rename the config file's provider"
+                    ),
+                ));
+            }
+            providers.push(slot);
+        }
+        // The config's choice, else the first configured model, else the
+        // in-process model (pushed last), else the offline one.
         let default_model = file
             .and_then(|f| f.default_model.as_ref().map(|m| m.get_ref().clone()))
             .or_else(|| {
@@ -160,6 +175,7 @@ impl Catalog {
                     key: format!("{}/{}", slot.name, model.id),
                     label: model.label.clone(),
                     offline: slot.provider.is_offline(),
+                    runs_here: slot.provider.runs_here(),
                     defaults: model.defaults.clone(),
                 });
             }
@@ -169,6 +185,7 @@ impl Catalog {
                         key: format!("{}/{id}", slot.name),
                         label: id,
                         offline: false,
+                        runs_here: false,
                         defaults: SamplerParams::default(),
                     });
                 }
@@ -232,10 +249,12 @@ impl Catalog {
             .or(persona_model)
             .filter(|key| self.slot_of(key).is_some())
             .unwrap_or_else(|| self.default_model.clone());
-        let offline = self
-            .slot_of(&key)
-            .is_some_and(|(slot, _)| slot.provider.is_offline());
-        EffectiveModel { key, offline }
+        let provider = self.slot_of(&key).map(|(slot, _)| &slot.provider);
+        EffectiveModel {
+            offline: provider.is_some_and(|p| p.is_offline()),
+            runs_here: provider.is_some_and(|p| p.runs_here()),
+            key,
+        }
     }
 
     /// The provider slot of a `provider/model` key, and the model id.
@@ -337,6 +356,44 @@ fn file_provider(
             .collect(),
         discover: entry.discover_models && entry.kind == ProviderKind::Openai,
     })
+}
+
+/// The in-process model's sampler values unless the user sets others:
+/// a small model keeps closer to the likeliest words, with a penalty
+/// against going round in circles, and a length limit.
+fn local_defaults() -> SamplerParams {
+    SamplerParams {
+        temperature: Some(0.3),
+        top_p: Some(0.9),
+        top_k: Some(40),
+        repetition_penalty: Some(1.1),
+        max_tokens: Some(1024),
+        ..SamplerParams::default()
+    }
+}
+
+/// The in-process model, when a GGUF file is named or was fetched. A file
+/// that is there but does not load stops the start-up with its name.
+fn local_provider(
+    config: &Config,
+    file: Option<&ConfigFile>,
+) -> Result<Option<ProviderSlot>, ProviderError> {
+    let named = file.and_then(|f| f.local_model.as_deref());
+    let Some(settings) = config.local_model.to_load(named) else {
+        return Ok(None);
+    };
+    let model = LocalModel::load(&settings)?;
+    let id = model.id().to_string();
+    Ok(Some(ProviderSlot {
+        name: LOCAL_PROVIDER.into(),
+        models: vec![ConfiguredModel {
+            label: format!("{id} (on this machine)"),
+            id,
+            defaults: local_defaults(),
+        }],
+        provider: Arc::new(model),
+        discover: false,
+    }))
 }
 
 /// The provider the `OPENAI_*` / `ANTHROPIC_*` variables describe, if any;

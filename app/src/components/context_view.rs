@@ -61,8 +61,22 @@ pub fn ContextView(reply: Uuid) -> impl IntoView {
                     }
                 })
                 .collect_view();
+            let left_out = (context.left_out > 0).then(|| {
+                let n = context.left_out;
+                view! {
+                    <p class="context-left-out">
+                        {format!(
+                            "{n} older message{} of this branch {} not sent: the model's context window had no room for {}.",
+                            if n == 1 { "" } else { "s" },
+                            if n == 1 { "was" } else { "were" },
+                            if n == 1 { "it" } else { "them" },
+                        )}
+                    </p>
+                }
+            });
             view! {
                 <dl class="context-settings">{settings}</dl>
+                {left_out}
                 <p class="muted">
                     {format!("{count} message{} sent, oldest first:", if count == 1 { "" } else { "s" })}
                 </p>

@@ -155,8 +155,13 @@ pub fn GenerationSettings() -> impl IntoView {
     let panel_open = RwSignal::new(false);
     view! {
         <div class="generation-settings">
-            <span class="model-badge" class:offline=move || state.model.get().offline>
-                {move || if state.model.get().offline { "Offline model" } else { "Model" }}
+            <span
+                class="model-badge"
+                class:offline=move || state.model.get().offline
+                class:runs-here=move || state.model.get().runs_here
+                title=move || state.model.get().badge().1
+            >
+                {move || state.model.get().badge().0}
             </span>
             <ModelSelect choices current=current_model on_pick=pick_model/>
             <PersonaSelect choices current=current_persona on_pick=pick_persona/>

@@ -26,6 +26,9 @@ pub struct ModelContext {
     pub system_prompt: Option<String>,
     /// The thread, oldest first, without the system prompt.
     pub messages: Vec<ContextMessage>,
+    /// How many older messages of the branch were not sent, so that the
+    /// rest fit the model's context window.
+    pub left_out: usize,
     /// The sampler values sent, as `(name, value)`.
     pub parameters: Vec<(SamplerField, String)>,
 }
@@ -41,12 +44,23 @@ impl ModelContext {
         let node = message(reply).filter(|m| m.role == Role::Assistant)?;
         let params = node.params.clone().unwrap_or_default();
         let before = node.parent_id.map(|p| tree.path_to(p)).unwrap_or_default();
+        let left_out = params.left_out.map_or(0, |n| n as usize);
+        let mut skipped = 0;
         let thread = before
             .iter()
             .filter_map(|id| message(*id))
             // The server leaves out messages with nothing to say (a reply
             // that failed before any text), exactly like this.
             .filter(|m| !m.content.is_empty() || !m.tool_calls.is_empty() || m.role == Role::Tool)
+            // Then the oldest ones a small context had no room for (system
+            // messages always stay).
+            .filter(|m| {
+                let keep = m.role == Role::System || skipped >= left_out;
+                if !keep {
+                    skipped += 1;
+                }
+                keep
+            })
             .map(|m| ContextMessage {
                 id: m.id,
                 role: m.role,
@@ -59,6 +73,7 @@ impl ModelContext {
             persona: params.persona.clone(),
             system_prompt: params.system_prompt.clone(),
             messages: thread,
+            left_out: skipped,
             parameters: params.sampler.entries(),
         })
     }
@@ -98,6 +113,7 @@ mod tests {
             },
             persona: Some("Pirate".into()),
             system_prompt: Some("Talk like a pirate.".into()),
+            left_out: None,
         });
         let nodes = vec![
             node(1, None, Role::User, "question one"),
@@ -144,5 +160,31 @@ mod tests {
         assert_eq!(context.messages.len(), 2);
         assert!(ModelContext::of(&tree, id(3), lookup).is_none());
         assert!(ModelContext::of(&tree, id(99), lookup).is_none());
+    }
+
+    #[test]
+    fn messages_a_small_context_had_no_room_for_are_counted_not_shown() {
+        let mut reply = node(5, Some(4), Role::Assistant, "answer two");
+        reply.params = Some(ReplyParams {
+            left_out: Some(2),
+            ..ReplyParams::default()
+        });
+        let nodes = vec![
+            node(1, None, Role::User, "question one"),
+            node(2, Some(1), Role::Assistant, "answer one"),
+            node(4, Some(2), Role::User, "question two"),
+            reply,
+        ];
+        let tree = Tree::from_links(nodes.iter().map(NodeLink::from));
+        let messages: HashMap<Uuid, MessageNode> = nodes.into_iter().map(|n| (n.id, n)).collect();
+        let context =
+            ModelContext::of(&tree, id(5), |id| messages.get(&id).cloned()).expect("a reply");
+        let texts: Vec<&str> = context
+            .messages
+            .iter()
+            .map(|m| m.content.as_str())
+            .collect();
+        assert_eq!(texts, vec!["question two"]);
+        assert_eq!(context.left_out, 2);
     }
 }

@@ -72,6 +72,9 @@ pub fn spawn(
                 };
                 let kind = match item {
                     Ok(Delta::Text(text)) if text.is_empty() => continue,
+                    // Waiting for a busy model is not silence: the idle
+                    // timeout starts again.
+                    Ok(Delta::Waiting { .. }) => continue,
                     Ok(Delta::Text(mut text)) => {
                         // Take along whatever text is ready right now (never
                         // waiting): a fast model then costs fewer, larger

@@ -19,6 +19,8 @@ pub struct ConfigFile {
     pub providers: Vec<ProviderEntry>,
     #[serde(default)]
     pub personas: Vec<PersonaEntry>,
+    /// A GGUF file for the in-process model (`ARBOR_LOCAL_MODEL` wins).
+    pub local_model: Option<String>,
 }
 
 /// What protocol a provider speaks.

@@ -9,10 +9,12 @@ use std::time::Duration;
 mod access;
 mod env;
 pub mod file;
+mod local_model;
 
 pub use access::AccessSettings;
 pub use env::ConfigError;
 use env::{env_value, parse};
+pub use local_model::{LocalModelConfig, LocalModelFile, DEFAULT_MODEL_FILE};
 
 /// Shortest idle time before an actor stops: below this it would stop (and
 /// reset its subscribers) between two requests of one page.
@@ -85,6 +87,8 @@ pub struct Config {
     pub checkpoint_every: Duration,
     /// Accounts, sessions and the limits that protect them.
     pub access: AccessSettings,
+    /// The in-process model: which GGUF file, and how it runs.
+    pub local_model: LocalModelConfig,
 }
 
 impl Config {
@@ -148,6 +152,7 @@ impl Config {
                 .max(MIN_ACTOR_IDLE),
             checkpoint_every: Duration::from_millis(parse(&lookup, "ARBOR_CHECKPOINT_MS", 1000)?),
             access: AccessSettings::from_lookup(&lookup)?,
+            local_model: LocalModelConfig::from_lookup(&lookup)?,
         })
     }
 }

@@ -1,14 +1,18 @@
 //! Model providers: anything that turns a thread of messages into a stream
-//! of text deltas: the built-in offline model, OpenAI-compatible servers
-//! and Anthropic. Which ones exist is the [`crate::catalog`]'s business.
+//! of text deltas: the built-in offline model, a real model run in-process
+//! ([`local`]), OpenAI-compatible servers and Anthropic. Which ones exist is
+//! the [`crate::catalog`]'s business.
 
 mod anthropic;
+pub mod context_fit;
+pub mod local;
 mod offline;
 mod offline_text;
 mod openai;
 mod tool_call_assembly;
 
 pub use anthropic::{Anthropic, AnthropicSettings, ANTHROPIC_PARAMS};
+pub use local::{LocalModel, LocalSettings, LOCAL_PROVIDER};
 pub use offline::{OfflineModel, OFFLINE_MODEL, OFFLINE_PROVIDER};
 pub use openai::{OpenAiCompatible, EXTENSION_PARAMS, OPENAI_PARAMS};
 
@@ -151,6 +155,9 @@ pub enum Delta {
     Usage(TokenUsage),
     /// The reply ends by calling these tools (sent once, complete).
     ToolCalls(Vec<ToolCall>),
+    /// The provider is busy with other replies; this one waits its turn,
+    /// with `ahead` before it. Sent now and then while waiting.
+    Waiting { ahead: usize },
 }
 
 /// A reply as it is produced, ending early with an error if the model fails.
@@ -221,9 +228,20 @@ pub trait Provider: Send + Sync + 'static {
     fn is_offline(&self) -> bool;
     /// The sampler fields this provider sends; the others are dropped.
     fn supported_params(&self) -> &[SamplerField];
+    /// Whether its models run inside this server's process, on this
+    /// machine's CPU (a real model, unlike the built-in offline one).
+    fn runs_here(&self) -> bool {
+        false
+    }
     /// Whether its models can call tools.
     fn supports_tools(&self) -> bool {
         false
+    }
+    /// How many of the oldest messages of `request.thread` to leave out so
+    /// that the prompt fits the model's context window (see
+    /// [`context_fit`]). Providers that cannot count tokens send it whole.
+    fn messages_to_leave_out(&self, _request: &GenerationRequest) -> Result<usize, ProviderError> {
+        Ok(0)
     }
     /// Starts generating a reply. Dropping the stream cancels the request.
     fn generate(&self, request: GenerationRequest) -> DeltaStream;

@@ -100,6 +100,9 @@ impl TestServer {
             .env("ARBOR_DATABASE_URL", &database)
             .env("ARBOR_SITE_ROOT", dir.join("site"))
             .env("ARBOR_OFFLINE_TOKEN_MS", "0")
+            // The deterministic offline model answers unless a test names
+            // a model file (the fetched one may be in the cache folder).
+            .env("ARBOR_LOCAL_MODEL", "off")
             .env("RUST_LOG", "warn")
             .env("ARBOR_SENDS_PER_MINUTE", "1000000")
             .env("ARBOR_SENDS_PER_MINUTE_PER_IP", "1000000")
@@ -166,6 +169,7 @@ impl TestServer {
             .env("ARBOR_ADDR", "127.0.0.1:0")
             .env("ARBOR_DATABASE_URL", dir.join("arbor.db"))
             .env("ARBOR_SITE_ROOT", dir.join("site"))
+            .env("ARBOR_LOCAL_MODEL", "off")
             .envs(env.iter().copied())
             .kill_on_drop(true);
         let output = tokio::time::timeout(PATIENCE, command.output())

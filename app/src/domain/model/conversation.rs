@@ -86,6 +86,28 @@ pub struct EffectiveModel {
     pub key: String,
     /// Whether it runs offline inside Arbor (no API key, no network).
     pub offline: bool,
+    /// Whether it is a real model running on the server's own CPU.
+    #[serde(default)]
+    pub runs_here: bool,
+}
+
+impl EffectiveModel {
+    /// The words of the badge beside the model picker, and its tooltip.
+    pub fn badge(&self) -> (&'static str, &'static str) {
+        if self.runs_here {
+            (
+                "Runs on this machine",
+                "A real model running inside this Arbor server, on its own CPU: nothing leaves the machine",
+            )
+        } else if self.offline {
+            (
+                "Offline model",
+                "Arbor's built-in offline model writes canned text (for trying Arbor out and for tests)",
+            )
+        } else {
+            ("Model", "Replies come from the provider this model names")
+        }
+    }
 }
 
 /// A model the picker offers.
@@ -95,6 +117,9 @@ pub struct ModelOption {
     pub key: String,
     pub label: String,
     pub offline: bool,
+    /// A real model running on the server's own CPU.
+    #[serde(default)]
+    pub runs_here: bool,
     /// The model's default sampler values from the config file.
     pub defaults: SamplerParams,
 }
@@ -169,4 +194,24 @@ pub struct ForkOrigin {
     pub message_id: Uuid,
     /// The source's title; `None` when it has been deleted since.
     pub title: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model(offline: bool, runs_here: bool) -> EffectiveModel {
+        EffectiveModel {
+            key: "p/m".into(),
+            offline,
+            runs_here,
+        }
+    }
+
+    #[test]
+    fn the_badge_says_where_the_model_runs() {
+        assert_eq!(model(true, true).badge().0, "Runs on this machine");
+        assert_eq!(model(true, false).badge().0, "Offline model");
+        assert_eq!(model(false, false).badge().0, "Model");
+    }
 }

@@ -133,6 +133,10 @@ pub struct ReplyParams {
     /// The system prompt sent first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system_prompt: Option<String>,
+    /// How many of the oldest messages of the branch were left out so that
+    /// the rest fit the model's context window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub left_out: Option<u32>,
 }
 
 /// A function call an assistant reply asked for.

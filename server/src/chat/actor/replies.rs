@@ -8,7 +8,7 @@ use crate::catalog::ReplyPlan;
 use crate::chat::generation::{self, derive_seed, estimate_tokens, GenerationUpdate, UpdateKind};
 use crate::chat::tools::{self, ToolScope, MAX_TOOL_ROUNDS};
 use crate::clock::now_ms;
-use crate::providers::{GenerationRequest, ThreadMessage, TokenUsage};
+use crate::providers::{context_fit, GenerationRequest, ThreadMessage, TokenUsage};
 use crate::storage::StoredMessage;
 use app::domain::errors::AppError;
 use app::domain::model::{
@@ -210,6 +210,18 @@ impl ConversationActor {
             let kept = prefill.as_ref().and_then(|p| p.seed);
             plan.params.seed = Some(kept.unwrap_or_else(|| derive_seed(&thread, sibling_index)));
         }
+        // A model with a small context gets the newest part of the branch.
+        let fitting = GenerationRequest {
+            model: plan.model_id.clone(),
+            thread,
+            params: plan.params.clone(),
+            tools: Vec::new(),
+        };
+        let left_out = plan
+            .provider
+            .messages_to_leave_out(&fitting)
+            .map_err(|error| AppError::BadRequest(error.message))?;
+        let thread = context_fit::without_oldest(&fitting.thread, left_out);
         let now = now_ms();
         let stamp = self.tree.activity_stamp(now);
         let assistant = MessageNode {
@@ -223,6 +235,7 @@ impl ConversationActor {
                 sampler: plan.params.clone(),
                 persona: settings.persona.clone(),
                 system_prompt: (!system_prompt.trim().is_empty()).then_some(system_prompt),
+                left_out: u32::try_from(left_out).ok().filter(|n| *n > 0),
             }),
             note: None,
             last_active_at: Some(stamp),

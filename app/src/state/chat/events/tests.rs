@@ -45,6 +45,7 @@ fn view(nodes: &[MessageNode], leaf: Option<u128>) -> ConversationView {
         model: EffectiveModel {
             key: "offline/arbor-offline".into(),
             offline: true,
+            runs_here: false,
         },
         settings: ConversationSettings::default(),
         max_message_chars: 1000,
