@@ -32,6 +32,10 @@ llm = Llama(model_path=path, n_ctx=2048, n_threads=threads, n_threads_batch=thre
 print(f"load: {time.perf_counter() - started:.2f} s")
 messages = [{"role": "user", "content": "Write a long story about a robot who learns to paint."}]
 def one_reply(n):
+    # Forget the previous reply's tokens: llama-cpp-python would otherwise
+    # reuse the prompt it has already evaluated (Arbor starts each reply
+    # afresh).
+    llm.reset()
     start = time.perf_counter()
     first = last = None
     count = 0

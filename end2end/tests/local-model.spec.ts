@@ -12,7 +12,7 @@ function modelFile(): string {
 }
 
 test('a real model on this machine answers, labelled as such, and a small context leaves old messages out', async ({ page }) => {
-  const arbor = await startArbor({ env: { ARBOR_LOCAL_MODEL: modelFile(), ARBOR_LOCAL_CONTEXT: '256' } });
+  const arbor = await startArbor({ env: { ARBOR_LOCAL_MODEL: modelFile(), ARBOR_LOCAL_CONTEXT: '256', ARBOR_LOCAL_THREADS: '1' } });
   try {
     await open(page, `${arbor.url}/`);
     await composer(page).fill('What is the capital of France?');

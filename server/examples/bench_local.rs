@@ -64,7 +64,11 @@ async fn main() {
     let tokens: u32 = args
         .next()
         .map_or(200, |t| t.parse().expect("TOKENS is a number"));
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = std::env::var("ARBOR_LOCAL_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    println!("threads: {threads}");
     let before = resident_mb();
     let started = Instant::now();
     let model = LocalModel::load(&LocalSettings {

@@ -31,7 +31,13 @@ fn model_file() -> PathBuf {
 
 async fn start(dir: &Path, extra: &[(&str, &str)]) -> TestServer {
     let model = model_file();
-    let mut env = vec![("ARBOR_LOCAL_MODEL", model.to_str().expect("a UTF-8 path"))];
+    // One thread each: the tests run side by side, and llama.cpp's threads
+    // wait for each other by spinning, which CPUs shared by several servers
+    // turn into a crawl.
+    let mut env = vec![
+        ("ARBOR_LOCAL_MODEL", model.to_str().expect("a UTF-8 path")),
+        ("ARBOR_LOCAL_THREADS", "1"),
+    ];
     env.extend_from_slice(extra);
     TestServer::start(dir, &env).await
 }
