@@ -150,7 +150,7 @@ mod tests {
             .iter()
             .filter_map(|p| match p {
                 Delta::Text(t) => Some(t.clone()),
-                Delta::Usage(_) | Delta::ToolCalls(_) => None,
+                Delta::Usage(_) | Delta::ToolCalls(_) | Delta::Waiting { .. } => None,
             })
             .collect();
         assert!(text.len() > 30);
