@@ -5,7 +5,6 @@
 use super::generation::{GenerationUpdate, UpdateKind};
 use crate::providers::{Delta, GenerationRequest, Provider, ThreadMessage};
 use app::domain::model::Role;
-use app::domain::sampling::SamplerParams;
 use futures::{FutureExt, StreamExt};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -19,8 +18,6 @@ const MAX_WORDS: usize = 8;
 const MAX_CHARS: usize = 80;
 /// How much of the conversation the model is shown.
 const MAX_EXCERPT_CHARS: usize = 2000;
-/// Longest title a model on this machine may write, in tokens.
-const TITLE_TOKENS: u32 = 24;
 /// How long the model may take to name the conversation.
 const TITLE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -132,7 +129,7 @@ async fn ask(
             Role::User,
             format!("{TITLE_PROMPT}\n\n{excerpt}"),
         )],
-        params: title_params(provider.as_ref()),
+        params: Default::default(),
         tools: Vec::new(),
     };
     let mut stream = provider.generate(request);
@@ -148,21 +145,6 @@ async fn ask(
         }
     }
     clean_model_title(&text)
-}
-
-/// A model on this machine spends the server's own CPU on a title: keep
-/// it short and plain. Remote models get no limits (a reasoning model's
-/// length limit would also count its reasoning).
-fn title_params(provider: &dyn Provider) -> SamplerParams {
-    if provider.runs_here() {
-        SamplerParams {
-            max_tokens: Some(TITLE_TOKENS),
-            temperature: Some(0.2),
-            ..SamplerParams::default()
-        }
-    } else {
-        SamplerParams::default()
-    }
 }
 
 #[cfg(test)]

@@ -83,6 +83,9 @@ impl LocalModelConfig {
         let (path, required) = match (&self.file, file_setting) {
             (LocalModelFile::Off, _) => return None,
             (LocalModelFile::Named(path), _) => (path.clone(), true),
+            (LocalModelFile::Fetched(_), Some(off)) if off.trim().eq_ignore_ascii_case("off") => {
+                return None
+            }
             (LocalModelFile::Fetched(_), Some(path)) => (PathBuf::from(path), true),
             (LocalModelFile::Fetched(path), None) => (path.clone(), false),
         };
@@ -163,6 +166,11 @@ mod tests {
             .to_load(Some("/m/y.gguf"))
             .expect("from the file, even if absent");
         assert_eq!(settings.path, PathBuf::from("/m/y.gguf"));
+        assert_eq!(
+            fetched.to_load(Some("off")),
+            None,
+            "the file can turn it off too"
+        );
     }
 
     #[test]

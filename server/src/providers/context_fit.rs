@@ -1,7 +1,8 @@
 //! Fitting a thread into a model's context window: when the prompt would be
 //! too long, the oldest messages of the branch are left out (system
-//! messages always stay, and so does the message being answered), so that
-//! what is sent starts with a message of the user's.
+//! messages always stay, and so does the message being answered, with the
+//! reply being continued if there is one), so that what is sent starts
+//! with a message of the user's.
 
 use super::ThreadMessage;
 use app::domain::model::Role;
@@ -14,8 +15,17 @@ pub fn messages_to_leave_out(
     thread: &[ThreadMessage],
     mut fits: impl FnMut(&[ThreadMessage]) -> bool,
 ) -> Option<usize> {
-    let conversation = thread.iter().filter(|m| m.role != Role::System).count();
-    let most = conversation.saturating_sub(1);
+    let conversation: Vec<&ThreadMessage> =
+        thread.iter().filter(|m| m.role != Role::System).collect();
+    // A thread ending with the model's own words continues a reply: the
+    // user's message it answers stays too.
+    let most = match conversation.last() {
+        Some(last) if last.role == Role::Assistant => conversation
+            .iter()
+            .rposition(|m| m.role == Role::User)
+            .unwrap_or(conversation.len() - 1),
+        _ => conversation.len().saturating_sub(1),
+    };
     let mut check = |count: usize| fits(&without_oldest(thread, count));
     if check(0) {
         return Some(0);
@@ -118,6 +128,13 @@ mod tests {
         // Leaving out one message would fit, but would start with a reply.
         let count = messages_to_leave_out(&t, |t| size(t) <= 30).expect("fits");
         assert_eq!(count, 2);
+    }
+
+    #[test]
+    fn a_reply_being_continued_keeps_the_question_it_answers() {
+        let t = thread(&[(User, 10), (Assistant, 10), (User, 10), (Assistant, 5)]);
+        assert_eq!(messages_to_leave_out(&t, |t| size(t) <= 15), Some(2));
+        assert_eq!(messages_to_leave_out(&t, |t| size(t) <= 10), None);
     }
 
     #[test]

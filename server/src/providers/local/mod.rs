@@ -56,6 +56,8 @@ pub struct LocalSettings {
 pub struct LocalModel {
     model: Arc<LlamaModel>,
     template: ChatTemplate,
+    /// The BOS text, when the tokenizer adds the token itself.
+    bos_from_tokenizer: Option<String>,
     jobs: mpsc::Sender<Job>,
     context: u32,
     id: String,
@@ -103,12 +105,20 @@ impl LocalModel {
         if source.is_none() {
             tracing::warn!(file = %path.display(), "the model carries no chat template; using ChatML");
         }
+        // A vocabulary without a BOS or EOS token answers -1, which
+        // llama.cpp must not be asked to spell.
         let special = |token: LlamaToken| {
-            String::from_utf8_lossy(&model.vocab().token_to_piece(token, true, None)).into_owned()
+            if (0..model.n_vocab()).contains(&token.0) {
+                String::from_utf8_lossy(&model.vocab().token_to_piece(token, true, None))
+                    .into_owned()
+            } else {
+                String::new()
+            }
         };
+        let bos_text = special(model.vocab().bos());
         let template = ChatTemplate::new(
             source.as_deref().unwrap_or(CHATML),
-            &special(model.vocab().bos()),
+            &bos_text,
             &special(model.vocab().eos()),
         )
         .map_err(fail)?;
@@ -144,9 +154,13 @@ impl LocalModel {
             seconds = started.elapsed().as_secs_f32(),
             "loaded the local model"
         );
+        // When the tokenizer adds BOS itself, a template that prints it too
+        // would give the model two.
+        let bos_from_tokenizer = model.vocab().should_add_bos().then_some(bos_text);
         Ok(LocalModel {
             model,
             template,
+            bos_from_tokenizer,
             jobs,
             context: settings.context,
             id,
@@ -164,6 +178,10 @@ impl LocalModel {
             .template
             .render(thread)
             .map_err(|e| ProviderError::new(ProviderErrorKind::Refused, e))?;
+        let prompt = match &self.bos_from_tokenizer {
+            Some(bos) if !bos.is_empty() => prompt.strip_prefix(bos.as_str()).unwrap_or(&prompt),
+            _ => &prompt,
+        };
         Ok(self.model.vocab().tokenize(prompt.as_bytes(), true, true))
     }
 }
@@ -217,6 +235,10 @@ impl Provider for LocalModel {
     fn messages_to_leave_out(&self, request: &GenerationRequest) -> Result<usize, ProviderError> {
         let room = reply_room(request.params.max_tokens, self.context);
         let budget = (self.context - room) as usize;
+        // A thread the template refuses is an error, not a long thread.
+        if self.prompt_tokens(&request.thread)?.len() <= budget {
+            return Ok(0);
+        }
         let mut failure = None;
         let found = context_fit::messages_to_leave_out(&request.thread, |thread| {
             match self.prompt_tokens(thread) {

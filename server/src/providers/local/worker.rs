@@ -20,7 +20,7 @@ use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
 use std::collections::VecDeque;
 use std::num::NonZeroU32;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -73,8 +73,10 @@ struct Slot {
 }
 
 impl Slot {
-    fn position(&self) -> usize {
-        self.fed + self.written
+    /// Where the token sampled last goes in the sequence: it is decoded in
+    /// the next step, after every token before it.
+    fn next_position(&self) -> usize {
+        (self.fed + self.written).saturating_sub(1)
     }
 }
 
@@ -95,6 +97,10 @@ pub fn run(
         .with_n_batch(BATCH_TOKENS as u32)
         .with_n_ubatch(BATCH_TOKENS as u32)
         .with_n_seq_max(parallel as u32)
+        // One pool of cells for all slots (each slot stops at `context`, so
+        // they always fit): llama.cpp then decodes every slot's token in one
+        // pass, where per-slot streams would split the batch.
+        .with_kv_unified(true)
         .with_n_threads(threads)
         .with_n_threads_batch(threads);
     let mut context = match model.new_context(backend, params) {
@@ -162,18 +168,10 @@ impl Worker<'_> {
             self.tell_the_waiting();
             metrics::gauge!("arbor_local_generations_running").set(self.slots.len() as f64);
             metrics::gauge!("arbor_local_generations_waiting").set(self.queue.len() as f64);
+            // With no slot in use every job was started or refused, so the
+            // queue is empty too: back to waiting for one.
             if !self.slots.is_empty() {
                 return true;
-            }
-            if self.queue.is_empty() {
-                continue;
-            }
-            // Only waiting jobs and no slot free cannot happen (slots free up
-            // above); wait for news all the same rather than spin.
-            match jobs.recv_timeout(WAITING_NOTICE_EVERY) {
-                Ok(job) => self.queue.push_back(job),
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return !self.queue.is_empty(),
             }
         }
     }
@@ -185,11 +183,15 @@ impl Worker<'_> {
         };
         let fits = job.prompt.len() < self.settings.context as usize;
         if job.prompt.is_empty() || !fits {
-            let message = format!(
-                "the prompt is {} tokens; the local model's context holds {}",
-                job.prompt.len(),
-                self.settings.context
-            );
+            let message = if job.prompt.is_empty() {
+                "the chat template made an empty prompt".to_string()
+            } else {
+                format!(
+                    "the prompt is {} tokens; the local model's context holds {}",
+                    job.prompt.len(),
+                    self.settings.context
+                )
+            };
             _ = job
                 .replies
                 .send(Err(ProviderError::new(ProviderErrorKind::Refused, message)));
@@ -254,11 +256,8 @@ impl Worker<'_> {
             slot.logits_at = None;
             if let Some(token) = slot.next {
                 let at = self.batch.n_tokens();
-                if self
-                    .batch
-                    .add(token, slot.position() as i32 - 1, &[slot.seq], true)
-                    .is_ok()
-                {
+                let position = slot.next_position() as i32;
+                if self.batch.add(token, position, &[slot.seq], true).is_ok() {
                     slot.logits_at = Some(at);
                     room -= 1;
                 }
@@ -271,6 +270,7 @@ impl Worker<'_> {
             }
             let rest = &slot.job.prompt[slot.fed..];
             let chunk = rest.len().min(room);
+            let mut added = 0;
             for (i, token) in rest[..chunk].iter().enumerate() {
                 let last_of_prompt = i + 1 == rest.len();
                 let at = self.batch.n_tokens();
@@ -282,12 +282,13 @@ impl Worker<'_> {
                 {
                     break;
                 }
+                added += 1;
                 if last_of_prompt {
                     slot.logits_at = Some(at);
                 }
             }
-            slot.fed += chunk;
-            room -= chunk;
+            slot.fed += added;
+            room -= added;
         }
         if let Err(error) = context.decode(&mut self.batch) {
             let message = format!("the local model failed to decode: {error}");
@@ -309,7 +310,11 @@ impl Worker<'_> {
                     metrics::counter!("arbor_local_tokens_total").increment(1);
                     advance(self.model, &mut slot, token, context_size)
                 }
-                None => false,
+                None => {
+                    // Still reading a long prompt: not silent, just busy.
+                    _ = slot.job.replies.send(Ok(Delta::Waiting { ahead: 0 }));
+                    false
+                }
             };
             if ended {
                 let seq = slot.seq;
@@ -350,7 +355,7 @@ fn advance(model: &LlamaModel, slot: &mut Slot, token: LlamaToken, context: usiz
             return true;
         }
     }
-    slot.written >= slot.job.max_tokens || slot.position() >= context
+    slot.written >= slot.job.max_tokens || slot.fed + slot.written >= context
 }
 
 /// Sends what a finished reply still holds back, then its token counts.
@@ -371,22 +376,28 @@ fn finish(mut slot: Slot) {
 /// leaving the start of a character split across tokens; bytes that can
 /// never be UTF-8 become U+FFFD.
 fn take_complete_text(bytes: &mut Vec<u8>) -> String {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => {
-            let text = text.to_string();
-            bytes.clear();
-            text
-        }
-        Err(error) if error.error_len().is_none() => {
-            let rest = bytes.split_off(error.valid_up_to());
-            let text = String::from_utf8_lossy(bytes).into_owned();
-            *bytes = rest;
-            text
-        }
-        Err(_) => {
-            let text = String::from_utf8_lossy(bytes).into_owned();
-            bytes.clear();
-            text
+    let mut text = String::new();
+    loop {
+        match std::str::from_utf8(bytes) {
+            Ok(valid) => {
+                text.push_str(valid);
+                bytes.clear();
+                return text;
+            }
+            Err(error) => {
+                let valid = error.valid_up_to();
+                text.push_str(&String::from_utf8_lossy(&bytes[..valid]));
+                match error.error_len() {
+                    Some(invalid) => {
+                        text.push(char::REPLACEMENT_CHARACTER);
+                        bytes.drain(..valid + invalid);
+                    }
+                    None => {
+                        bytes.drain(..valid);
+                        return text;
+                    }
+                }
+            }
         }
     }
 }
@@ -404,6 +415,16 @@ mod tests {
         bytes.extend_from_slice(&smile[2..]);
         assert_eq!(take_complete_text(&mut bytes), "🙂");
         assert!(bytes.is_empty());
+    }
+
+    #[test]
+    fn a_split_character_after_a_broken_byte_still_waits() {
+        let smile = "🙂".as_bytes();
+        let mut bytes = vec![b'a', 0xff];
+        bytes.extend_from_slice(&smile[..2]);
+        assert_eq!(take_complete_text(&mut bytes), "a\u{fffd}");
+        bytes.extend_from_slice(&smile[2..]);
+        assert_eq!(take_complete_text(&mut bytes), "🙂");
     }
 
     #[test]
