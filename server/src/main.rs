@@ -10,7 +10,9 @@ async fn main() -> ExitCode {
     _ = rustls::crypto::ring::default_provider().install_default();
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+            // llama.cpp logs a hundred lines of detail while loading a model.
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,llama-cpp-2=warn")),
         )
         .with_writer(std::io::stderr)
         .init();
