@@ -102,6 +102,13 @@ mod tests {
         )
     }
 
+    /// The context of reply `reply` in a tree of `nodes`.
+    fn context_of(nodes: Vec<MessageNode>, reply: u128) -> ModelContext {
+        let tree = Tree::from_links(nodes.iter().map(NodeLink::from));
+        let messages: HashMap<Uuid, MessageNode> = nodes.into_iter().map(|n| (n.id, n)).collect();
+        ModelContext::of(&tree, id(reply), |id| messages.get(&id).cloned()).expect("a reply")
+    }
+
     #[test]
     fn the_context_is_the_path_before_the_reply_with_its_prompt_and_parameters() {
         let mut reply = node(5, Some(4), Role::Assistant, "answer two");
@@ -123,10 +130,7 @@ mod tests {
             node(4, Some(2), Role::User, "question two"),
             reply,
         ];
-        let tree = Tree::from_links(nodes.iter().map(NodeLink::from));
-        let messages: HashMap<Uuid, MessageNode> = nodes.into_iter().map(|n| (n.id, n)).collect();
-        let context =
-            ModelContext::of(&tree, id(5), |id| messages.get(&id).cloned()).expect("a reply");
+        let context = context_of(nodes, 5);
         assert_eq!(
             context.system_prompt.as_deref(),
             Some("Talk like a pirate.")
@@ -175,10 +179,7 @@ mod tests {
             node(4, Some(2), Role::User, "question two"),
             reply,
         ];
-        let tree = Tree::from_links(nodes.iter().map(NodeLink::from));
-        let messages: HashMap<Uuid, MessageNode> = nodes.into_iter().map(|n| (n.id, n)).collect();
-        let context =
-            ModelContext::of(&tree, id(5), |id| messages.get(&id).cloned()).expect("a reply");
+        let context = context_of(nodes, 5);
         let texts: Vec<&str> = context
             .messages
             .iter()

@@ -218,18 +218,7 @@ impl Provider for LocalModel {
     }
 
     fn supported_params(&self) -> &[SamplerField] {
-        &[
-            SamplerField::Temperature,
-            SamplerField::TopP,
-            SamplerField::TopK,
-            SamplerField::MinP,
-            SamplerField::MaxTokens,
-            SamplerField::FrequencyPenalty,
-            SamplerField::PresencePenalty,
-            SamplerField::RepetitionPenalty,
-            SamplerField::Stop,
-            SamplerField::Seed,
-        ]
+        &SamplerField::ALL
     }
 
     fn messages_to_leave_out(&self, request: &GenerationRequest) -> Result<usize, ProviderError> {
