@@ -4,7 +4,7 @@
 #
 #   scripts/setup.sh build   wasm target, cargo-leptos, wasm-bindgen-cli, wasm-opt,
 #                            cmake and libclang (llama.cpp), the local model's weights
-#   scripts/setup.sh test    all of the above plus Chromium and the Playwright packages
+#   scripts/setup.sh test    all of the above plus PostgreSQL, Chromium and the Playwright packages
 set -euo pipefail
 cd "$(dirname "$0")/.."
 purpose=${1:-build}
@@ -74,6 +74,11 @@ fi
 scripts/fetch-model.sh
 
 if [ "$purpose" = test ]; then
+  # The tests start throwaway PostgreSQL servers (initdb + pg_ctl).
+  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
+    log "installing Debian's PostgreSQL (the tests start their own servers)"
+    apt_install postgresql
+  fi
   if [ ! -x /usr/bin/chromium ]; then
     log "installing Debian's Chromium"
     apt_install chromium

@@ -7,6 +7,7 @@
 pub mod fake_anthropic;
 pub mod fake_openai;
 pub mod fake_server;
+pub mod postgres;
 
 use app::domain::model::{ConversationSummary, ConversationView, MessageNode, SendReceipt};
 use eventsource_stream::{Event, Eventsource};
