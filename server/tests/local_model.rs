@@ -173,18 +173,10 @@ async fn sampler_fields_are_honoured() {
     );
 }
 
-/// The `/metrics` value of a gauge or counter (0 when absent).
-async fn metric(server: &TestServer, name: &str) -> f64 {
+/// The `/metrics` value of a gauge or counter now (0 when absent).
+async fn metric_now(server: &TestServer, name: &str) -> f64 {
     let text = server.get("/metrics").await.text().await.expect("body");
-    text.lines()
-        .find_map(|line| {
-            line.strip_prefix(name)?
-                .strip_prefix(' ')?
-                .trim()
-                .parse()
-                .ok()
-        })
-        .unwrap_or(0.0)
+    common::metric(&text, name).unwrap_or(0.0)
 }
 
 #[tokio::test]
@@ -207,7 +199,7 @@ async fn stop_ends_the_generation_and_frees_the_model_at_once() {
         .await;
     events.until_deltas(5).await;
     assert_eq!(
-        metric(&server, "arbor_local_generations_running").await,
+        metric_now(&server, "arbor_local_generations_running").await,
         1.0
     );
     server
@@ -221,17 +213,17 @@ async fn stop_ends_the_generation_and_frees_the_model_at_once() {
     // The worker drops the generation before its next step: the count of
     // running generations falls to zero and the tokens stop.
     let freed = tokio::time::timeout(PATIENCE, async {
-        while metric(&server, "arbor_local_generations_running").await != 0.0 {
+        while metric_now(&server, "arbor_local_generations_running").await != 0.0 {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     })
     .await;
     assert!(freed.is_ok(), "the slot is freed");
-    let tokens = metric(&server, "arbor_local_tokens_total").await;
+    let tokens = metric_now(&server, "arbor_local_tokens_total").await;
     // A later reply is served at once, with the whole model to itself.
     let next = reply_to(&server, "Hi", json!({ "max_tokens": 5 })).await;
     assert!(!next.is_empty());
-    let after = metric(&server, "arbor_local_tokens_total").await;
+    let after = metric_now(&server, "arbor_local_tokens_total").await;
     assert!(
         after - tokens <= 5.0,
         "only the new reply wrote tokens: {tokens} then {after}"

@@ -5,15 +5,8 @@
 mod common;
 
 use app::domain::operations::DashboardSnapshot;
-use common::TestServer;
+use common::{metric, TestServer};
 use serde_json::json;
-
-/// The value of an unlabelled metric in Prometheus text.
-fn metric(text: &str, name: &str) -> Option<f64> {
-    text.lines()
-        .find(|line| line.starts_with(&format!("{name} ")))
-        .and_then(|line| line.split_whitespace().nth(1)?.parse().ok())
-}
 
 #[tokio::test]
 async fn metrics_count_actors_messages_tokens_and_write_batches() {

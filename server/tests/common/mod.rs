@@ -647,6 +647,13 @@ impl EventStream {
     }
 }
 
+/// The value of an unlabelled metric in Prometheus text (`/metrics`).
+pub fn metric(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find(|line| line.starts_with(&format!("{name} ")))
+        .and_then(|line| line.split_whitespace().nth(1)?.parse().ok())
+}
+
 /// The text carried by the `delta` events among `events`.
 pub fn delta_text(events: &[Event], message: Uuid) -> String {
     events
