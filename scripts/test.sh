@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test of Arbor: formatting, clippy, unit and
-# integration tests (real SQLite, the real server binary over HTTP), then
-# the Playwright browser tests in Debian's Chromium.
+# integration tests (the real server binary over HTTP, on a real SQLite
+# file, then all again on a throwaway PostgreSQL), then the Playwright
+# browser tests in Debian's Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh test
@@ -21,6 +22,9 @@ cargo test -p app --features ssr
 
 step "unit and integration tests (server)"
 cargo test -p server
+
+step "integration tests again, on PostgreSQL"
+scripts/with-postgres.sh cargo test -p server --test '*'
 
 step "the programmatic API example"
 cargo run -q -p server --example embed

@@ -10,7 +10,7 @@
 //! - `arbor_tokens_streamed_total` (counter): text deltas streamed;
 //! - `arbor_messages_written_total` (counter): messages inserted;
 //! - `arbor_write_batch_seconds`, `arbor_write_batch_size` (summaries): the
-//!   database writer's commits;
+//!   database's message commits (SQLite groups them; on PostgreSQL each is one);
 //! - `arbor_provider_errors_total{kind}` (counter): failed generations by kind;
 //! - `arbor_actor_panics_total` (counter).
 

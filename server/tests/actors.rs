@@ -1,7 +1,10 @@
 //! Conversation actors through the programmatic API, in process, on a real
-//! SQLite file and the offline model: idle eviction and restart, panic
+//! database (SQLite, or PostgreSQL: see `common::database`) and the offline
+//! model: idle eviction and restart, panic
 //! isolation, busy refusal, parallel sibling generations, a broadcast to
 //! 1,000 conversations, and closing.
+
+mod common;
 
 use app::domain::errors::AppError;
 use app::domain::model::{
@@ -13,7 +16,7 @@ use server::chat::actor::{Parent, CRASHED_NOTE};
 use server::config::Config;
 use server::storage::{
     BranchStore, ConversationRecord, ConversationStore, ImportStore, MessageStore, NewFork,
-    SearchStore, ShownNodes, SqliteStore, StorageResult, Store, StoredMessage,
+    SearchStore, ShownNodes, StorageResult, Store, StoredMessage,
 };
 use std::collections::HashMap;
 use std::path::Path;
@@ -22,8 +25,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
-fn config(dir: &Path, settings: &[(&str, &str)]) -> Config {
-    let database = dir.join("arbor.db").display().to_string();
+async fn config(dir: &Path, settings: &[(&str, &str)]) -> Config {
+    let database = common::database::TestDatabase::for_folder(dir).await.url();
     let settings: HashMap<String, String> = settings
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -60,7 +63,7 @@ async fn node(arbor: &Arbor, conversation: Uuid, id: Uuid) -> MessageNode {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_actor_is_evicted_and_its_conversation_restarts_from_the_database() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let arbor = Arbor::open(&config(dir.path(), &[("ARBOR_ACTOR_IDLE_SECS", "1")]))
+    let arbor = Arbor::open(&config(dir.path(), &[("ARBOR_ACTOR_IDLE_SECS", "1")]).await)
         .await
         .expect("open");
     let conversation = arbor.start_conversation().await.expect("start");
@@ -242,11 +245,13 @@ async fn a_panic_in_one_conversation_ends_only_its_replies_keeping_their_text() 
             ("ARBOR_OFFLINE_TOKEN_MS", "30"),
             ("ARBOR_CHECKPOINT_MS", "600000"),
         ],
-    );
-    let sqlite: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&config.database_url).await.expect("open"));
+    )
+    .await;
+    let database = server::storage::connect(&config.database_url)
+        .await
+        .expect("open");
     let store = Arc::new(PanickingStore {
-        inner: sqlite.clone(),
+        inner: database.store.clone(),
         armed: AtomicBool::new(false),
     });
     let arbor = Arbor::open_with_store(&config, store.clone())
@@ -291,7 +296,7 @@ async fn a_panic_in_one_conversation_ends_only_its_replies_keeping_their_text() 
         "the text streamed before the panic is kept: {:?} vs {seen:?}",
         crashed.content
     );
-    let stored = sqlite.messages(crashing).await.expect("read");
+    let stored = database.store.messages(crashing).await.expect("read");
     let stored_reply = stored
         .iter()
         .find(|m| m.node.id == doomed_id)
@@ -316,7 +321,7 @@ async fn a_panic_in_one_conversation_ends_only_its_replies_keeping_their_text() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn appending_under_a_streaming_reply_is_busy_while_other_branches_go_on() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let arbor = Arbor::open(&config(dir.path(), &[("ARBOR_OFFLINE_TOKEN_MS", "20")]))
+    let arbor = Arbor::open(&config(dir.path(), &[("ARBOR_OFFLINE_TOKEN_MS", "20")]).await)
         .await
         .expect("open");
     let conversation = arbor.start_conversation().await.expect("start");
@@ -353,7 +358,7 @@ async fn appending_under_a_streaming_reply_is_busy_while_other_branches_go_on() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_sibling_regenerations_stream_at_once() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let arbor = Arbor::open(&config(dir.path(), &[("ARBOR_OFFLINE_TOKEN_MS", "20")]))
+    let arbor = Arbor::open(&config(dir.path(), &[("ARBOR_OFFLINE_TOKEN_MS", "20")]).await)
         .await
         .expect("open");
     let conversation = arbor.start_conversation().await.expect("start");
@@ -391,7 +396,7 @@ async fn three_sibling_regenerations_stream_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broadcast_to_a_thousand_conversations_persists_every_reply() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = config(dir.path(), &[]);
+    let config = config(dir.path(), &[]).await;
     let arbor = Arbor::open(&config).await.expect("open");
     let conversations = arbor.start_conversations(1000).await.expect("start");
     assert_eq!(conversations.len(), 1000);
@@ -404,8 +409,11 @@ async fn a_broadcast_to_a_thousand_conversations_persists_every_reply() {
         assert!(!reply.content.is_empty());
     }
 
-    // Read back from the file through a second, independent connection.
-    let check = SqliteStore::open(&config.database_url).await.expect("open");
+    // Read back through a second, independent connection.
+    let check = server::storage::connect(&config.database_url)
+        .await
+        .expect("open")
+        .store;
     for result in &results {
         let stored = check.messages(result.conversation).await.expect("read");
         assert_eq!(stored.len(), 2, "the message and its reply");
@@ -424,7 +432,7 @@ async fn a_broadcast_to_a_thousand_conversations_persists_every_reply() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn closing_a_busy_conversation_is_refused_until_its_reply_is_interrupted() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let arbor = Arbor::open(&config(dir.path(), &[("ARBOR_OFFLINE_TOKEN_MS", "50")]))
+    let arbor = Arbor::open(&config(dir.path(), &[("ARBOR_OFFLINE_TOKEN_MS", "50")]).await)
         .await
         .expect("open");
     let conversation = arbor.start_conversation().await.expect("start");

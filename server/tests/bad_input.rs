@@ -79,6 +79,47 @@ async fn empty_and_over_long_messages_are_refused() {
 }
 
 #[tokio::test]
+async fn texts_holding_a_nul_character_are_refused_on_every_database() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = TestServer::start(dir.path(), &[]).await;
+    let (conversation, before) = seeded(&server).await;
+    let fingerprint = server.database_fingerprint().await;
+
+    let message = server
+        .try_send(conversation, before.active_leaf_id, &client_id(), "a\0b")
+        .await
+        .expect_err("a NUL in a message");
+    let title = server
+        .call::<serde_json::Value>(
+            "rename_conversation",
+            json!({ "id": conversation, "title": "ti\0tle" }),
+        )
+        .await
+        .expect_err("a NUL in a title");
+    let prompt = server
+        .call::<serde_json::Value>(
+            "set_system_prompt",
+            json!({ "id": conversation, "text": "\0" }),
+        )
+        .await
+        .expect_err("a NUL in a system prompt");
+    for (what, failure) in [
+        ("message", message),
+        ("title", title),
+        ("system prompt", prompt),
+    ] {
+        assert_eq!(failure.status, 400, "{what}");
+        assert!(
+            message_of(&failure).contains(&format!("the {what} contains a NUL character")),
+            "{what}: {}",
+            message_of(&failure)
+        );
+    }
+    assert_unchanged(&server, conversation, &before).await;
+    assert_eq!(server.database_fingerprint().await, fingerprint);
+}
+
+#[tokio::test]
 async fn unknown_ids_are_404_and_malformed_ids_are_400() {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = TestServer::start(dir.path(), &[]).await;

@@ -1,7 +1,9 @@
 //! Property tests of every importer: arbitrary bytes and mutated valid
 //! files (each app's fixture, and an Arbor archive) never panic, and every
-//! conversation they yield is stored whole in a real SQLite database, or
+//! conversation they yield is stored whole in a real database (SQLite or PostgreSQL), or
 //! not at all.
+
+mod common;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -116,7 +118,9 @@ impl Sink {
     fn new() -> Sink {
         let runtime = tokio::runtime::Runtime::new().expect("a runtime");
         let dir = tempfile::tempdir().expect("temp dir");
-        let url = dir.path().join("fuzz.db").display().to_string();
+        let url = runtime
+            .block_on(common::database::TestDatabase::for_folder(dir.path()))
+            .url();
         let database = runtime
             .block_on(server::storage::connect(&url))
             .expect("the database opens");

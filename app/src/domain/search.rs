@@ -46,6 +46,19 @@ pub fn full_text_query(input: &str) -> Option<String> {
     (!terms.is_empty()).then(|| terms.join(" "))
 }
 
+/// The words of `input` as a PostgreSQL `tsquery`: every run of letters
+/// and digits must appear, each may be the start of a longer word, and
+/// nothing the user types is read as query syntax (only letters and digits
+/// reach the query, each quoted). `None` when no words are left.
+pub fn prefix_tsquery(input: &str) -> Option<String> {
+    let terms: Vec<String> = input
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(|word| format!("'{}':*", word.to_lowercase()))
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(" & "))
+}
+
 /// `input` as a `LIKE` pattern that matches it anywhere, with `\` as the
 /// escape character.
 pub fn contains_pattern(input: &str) -> String {
@@ -101,6 +114,16 @@ mod tests {
             full_text_query("a\"b OR NEAR(x"),
             Some("\"a\"\"b\"* \"OR\"* \"NEAR(x\"*".into())
         );
+    }
+
+    #[test]
+    fn postgres_queries_keep_only_letters_and_digits() {
+        assert_eq!(
+            prefix_tsquery("NEAR(the \"Sale' | !x"),
+            Some("'near':* & 'the':* & 'sale':* & 'x':*".into())
+        );
+        assert_eq!(prefix_tsquery("Café 50%"), Some("'café':* & '50':*".into()));
+        assert_eq!(prefix_tsquery("* -- ?"), None);
     }
 
     #[test]

@@ -97,6 +97,11 @@ pub fn spawn(
                                 None => break,
                             }
                         }
+                        // No database holds U+0000 (PostgreSQL refuses it).
+                        text.retain(|c| c != '\0');
+                        if text.is_empty() {
+                            continue;
+                        }
                         UpdateKind::Text { text, pieces }
                     }
                     Ok(Delta::Usage(usage)) => UpdateKind::Usage(usage),

@@ -34,6 +34,17 @@ const SEARCH_RESULTS: u32 = 50;
 /// Longest accepted idempotency key.
 const MAX_CLIENT_ID_CHARS: usize = 128;
 
+/// Refuses a text holding U+0000: no database column can store it
+/// (PostgreSQL refuses it outright), and nobody types it.
+fn refuse_nul(what: &str, text: &str) -> Result<(), AppError> {
+    if text.contains('\0') {
+        return Err(AppError::BadRequest(format!(
+            "the {what} contains a NUL character (U+0000), which cannot be stored"
+        )));
+    }
+    Ok(())
+}
+
 /// Limits on what users may send.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -144,6 +155,7 @@ impl ChatService {
         if text.trim().is_empty() {
             return Err(AppError::BadRequest("the message is empty".into()));
         }
+        refuse_nul("message", text)?;
         let length = text.chars().count();
         let limit = self.limits.max_message_chars;
         if length > limit {
@@ -302,6 +314,7 @@ impl Backend for ChatService {
         title: String,
     ) -> Result<ConversationSummary, AppError> {
         let title = title.trim();
+        refuse_nul("title", title)?;
         if title.chars().count() > MAX_TITLE_CHARS {
             return Err(AppError::BadRequest(format!(
                 "the title is too long; the limit is {MAX_TITLE_CHARS} characters"
@@ -416,6 +429,7 @@ impl Backend for ChatService {
         text: String,
     ) -> Result<(), AppError> {
         let text = text.trim().to_string();
+        refuse_nul("system prompt", &text)?;
         if text.chars().count() > MAX_SYSTEM_PROMPT_CHARS {
             return Err(AppError::BadRequest(format!(
                 "the system prompt is too long; the limit is {MAX_SYSTEM_PROMPT_CHARS} characters"

@@ -62,7 +62,8 @@ pub struct Config {
     pub connect_timeout: Duration,
     /// `ARBOR_STREAM_IDLE_SECS`: a reply that receives nothing for this long fails.
     pub stream_idle_timeout: Duration,
-    /// `ARBOR_DATABASE_URL`: `sqlite://path/to/file.db` or a plain path.
+    /// `ARBOR_DATABASE_URL`: `sqlite://path/to/file.db` or a plain path, or
+    /// `postgres://user@host/database` for PostgreSQL.
     pub database_url: String,
     /// `ARBOR_ADDR`: where to listen (port 0 picks a free one).
     pub addr: SocketAddr,

@@ -2,14 +2,15 @@
 //! capability traits ([`ConversationStore`], [`MessageStore`],
 //! [`BranchStore`], [`SearchStore`], [`ImportStore`], and
 //! [`accounts::AccountStore`]) say what the rest of the server may ask, and
-//! each database has one implementation beside them (`sqlite/` today;
-//! PostgreSQL can sit next to it with the same traits and the same tests).
+//! each database has one implementation beside them: `sqlite/` (one file,
+//! one machine) and `postgres/` (one database shared by several nodes).
 
 pub mod accounts;
 mod branches;
 mod conversations;
 mod import;
 mod messages;
+mod postgres;
 mod search;
 mod sqlite;
 
@@ -17,6 +18,7 @@ pub use branches::BranchStore;
 pub use conversations::ConversationStore;
 pub use import::ImportStore;
 pub use messages::MessageStore;
+pub use postgres::PostgresStore;
 pub use search::SearchStore;
 pub use sqlite::SqliteStore;
 
@@ -36,8 +38,6 @@ pub enum StorageError {
     Corrupt { table: &'static str, reason: String },
     #[error("the write was not saved: {0}")]
     WriteFailed(String),
-    #[error("unsupported database URL `{0}` (expected sqlite:// or a file path)")]
-    UnsupportedUrl(String),
 }
 
 pub type StorageResult<T> = Result<T, StorageError>;
@@ -117,10 +117,20 @@ pub struct Database {
     pub accounts: Arc<dyn AccountStore>,
 }
 
-/// Opens the database named by `url` and brings its schema up to date.
+/// Whether `url` names a PostgreSQL database (else it is SQLite's).
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// Opens the database named by `url` (`postgres://…` for PostgreSQL;
+/// `sqlite://…` or a file path for SQLite) and brings its schema up to date.
 pub async fn connect(url: &str) -> StorageResult<Database> {
-    if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        return Err(StorageError::UnsupportedUrl(url.to_string()));
+    if is_postgres_url(url) {
+        let postgres = Arc::new(PostgresStore::open(url).await?);
+        return Ok(Database {
+            store: postgres.clone(),
+            accounts: postgres,
+        });
     }
     let sqlite = Arc::new(SqliteStore::open(url).await?);
     Ok(Database {

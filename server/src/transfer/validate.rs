@@ -70,6 +70,7 @@ pub fn validated(mut conversation: ArchivedConversation) -> Result<ArchivedConve
         }
     }
     check_marks(&mut conversation, &position)?;
+    drop_nul_characters(&mut conversation);
     if conversation.active_leaf_id.is_none() {
         conversation.active_leaf_id = newest_leaf(&conversation);
     }
@@ -80,6 +81,38 @@ pub fn validated(mut conversation: ArchivedConversation) -> Result<ArchivedConve
         .take(MAX_TITLE_CHARS)
         .collect();
     Ok(conversation)
+}
+
+/// Removes U+0000 from every text: no database column holds it
+/// (PostgreSQL refuses it), and no person typed it.
+fn drop_nul_characters(conversation: &mut ArchivedConversation) {
+    fn clean(text: &mut String) {
+        if text.contains('\0') {
+            text.retain(|c| c != '\0');
+        }
+    }
+    clean(&mut conversation.title);
+    clean(&mut conversation.system_prompt);
+    let settings = &mut conversation.settings;
+    settings
+        .model
+        .iter_mut()
+        .chain(&mut settings.persona)
+        .for_each(clean);
+    for message in &mut conversation.messages {
+        clean(&mut message.content);
+        message
+            .note
+            .iter_mut()
+            .chain(&mut message.model)
+            .chain(&mut message.tool_call_id)
+            .for_each(clean);
+        for call in &mut message.tool_calls {
+            clean(&mut call.id);
+            clean(&mut call.name);
+            clean(&mut call.arguments);
+        }
+    }
 }
 
 /// The shown leaf, the main branch and the names must be on this
@@ -233,6 +266,21 @@ mod tests {
             validated(c).unwrap_err(),
             "labels[0].name: a branch name cannot be empty"
         );
+    }
+
+    #[test]
+    fn nul_characters_are_dropped_from_every_text() {
+        let mut message = node(1, None, 1);
+        message.content = "a\0b".into();
+        message.note = Some("\0note".into());
+        let mut archived = conversation(vec![message]);
+        archived.title = "ti\0tle".into();
+        archived.system_prompt = "\0".into();
+        let valid = validated(archived).expect("valid");
+        assert_eq!(valid.title, "title");
+        assert_eq!(valid.system_prompt, "");
+        assert_eq!(valid.messages[0].content, "ab");
+        assert_eq!(valid.messages[0].note.as_deref(), Some("note"));
     }
 
     #[test]

@@ -1,22 +1,23 @@
 //! Test harness: starts the real `server` binary on a free loopback port
-//! with its own SQLite file, talks to it over HTTP (server functions and
+//! with its own database (a SQLite file, or a new PostgreSQL database: see
+//! [`database`]), talks to it over HTTP (server functions and
 //! Server-Sent Events), and kills it when dropped.
 
 #![allow(dead_code)] // each test file uses a different part of the harness
 
+pub mod database;
 pub mod fake_anthropic;
 pub mod fake_openai;
 pub mod fake_server;
 pub mod postgres;
 
 use app::domain::model::{ConversationSummary, ConversationView, MessageNode, SendReceipt};
+use database::TestDatabase;
 use eventsource_stream::{Event, Eventsource};
 use futures::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
-use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{ConnectOptions, Row as _};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::pin::Pin;
 use std::process::Stdio;
 use std::time::Duration;
@@ -35,7 +36,7 @@ pub const ADMIN_PASSWORD: &str = "admin password";
 /// with [`TestServer::start_without_accounts`]) that its helper methods use.
 pub struct TestServer {
     child: Child,
-    pub database: PathBuf,
+    pub database: TestDatabase,
     pub session: Session,
     /// Everything the server has written to stderr so far (its log).
     log: std::sync::Arc<std::sync::Mutex<String>>,
@@ -94,11 +95,11 @@ impl TestServer {
     pub async fn start_without_accounts(dir: &Path, env: &[(&str, &str)]) -> TestServer {
         // reqwest is built with rustls and no default crypto backend.
         _ = rustls::crypto::ring::default_provider().install_default();
-        let database = dir.join("arbor.db");
+        let database = TestDatabase::for_folder(dir).await;
         let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
         command
             .env("ARBOR_ADDR", "127.0.0.1:0")
-            .env("ARBOR_DATABASE_URL", &database)
+            .env("ARBOR_DATABASE_URL", database.url())
             .env("ARBOR_SITE_ROOT", dir.join("site"))
             .env("ARBOR_OFFLINE_TOKEN_MS", "0")
             // The deterministic offline model answers unless a test names
@@ -168,7 +169,10 @@ impl TestServer {
         command
             .args(args)
             .env("ARBOR_ADDR", "127.0.0.1:0")
-            .env("ARBOR_DATABASE_URL", dir.join("arbor.db"))
+            .env(
+                "ARBOR_DATABASE_URL",
+                TestDatabase::for_folder(dir).await.url(),
+            )
             .env("ARBOR_SITE_ROOT", dir.join("site"))
             .env("ARBOR_LOCAL_MODEL", "off")
             .envs(env.iter().copied())
@@ -678,7 +682,7 @@ pub fn client_id() -> String {
     format!("test-{}", Uuid::now_v7())
 }
 
-/// A message row read straight from the SQLite file, not through the server.
+/// A message row read straight from the database, not through the server.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     pub id: Uuid,
@@ -692,44 +696,26 @@ pub struct Row {
     pub params: Option<app::domain::model::ReplyParams>,
 }
 
-/// A connection to the server's database file (read-only unless writing a case).
-async fn open_database(database: &Path, read_only: bool) -> sqlx::SqliteConnection {
-    SqliteConnectOptions::new()
-        .filename(database)
-        .read_only(read_only)
-        .connect()
-        .await
-        .expect("the database file opens")
-}
-
-/// Every message row of a conversation in the database file, oldest first.
-pub async fn stored_rows(database: &Path, conversation: Uuid) -> Vec<Row> {
-    let mut db = open_database(database, true).await;
-    let rows = sqlx::query(
-        "SELECT id, parent_id, role, content, status, error, usage, model, params FROM messages \
-         WHERE conversation_id = ? ORDER BY created_at, id",
-    )
-    .bind(conversation.to_string())
-    .fetch_all(&mut db)
-    .await
-    .expect("messages can be read");
+/// Every message row of a conversation in the database, oldest first.
+pub async fn stored_rows(database: &TestDatabase, conversation: Uuid) -> Vec<Row> {
     let uuid = |text: String| Uuid::parse_str(&text).expect("stored ids are UUIDs");
-    rows.into_iter()
-        .map(|r| Row {
-            id: uuid(r.get("id")),
-            parent_id: r.get::<Option<String>, _>("parent_id").map(uuid),
-            role: r.get("role"),
-            content: r.get("content"),
-            status: r.get("status"),
-            note: r.get("error"),
-            usage: r
-                .get::<Option<String>, _>("usage")
-                .map(|u| serde_json::from_str(&u).expect("stored usage is JSON")),
-            model: r.get("model"),
-            params: r
-                .get::<Option<String>, _>("params")
-                .map(|p| serde_json::from_str(&p).expect("stored params are JSON")),
-        })
+    database
+        .message_rows(conversation)
+        .await
+        .into_iter()
+        .map(
+            |[id, parent_id, role, content, status, note, usage, model, params]| Row {
+                id: uuid(id.expect("an id")),
+                parent_id: parent_id.map(uuid),
+                role: role.expect("a role"),
+                content: content.expect("a text"),
+                status: status.expect("a status"),
+                note,
+                usage: usage.map(|u| serde_json::from_str(&u).expect("stored usage is JSON")),
+                model,
+                params: params.map(|p| serde_json::from_str(&p).expect("stored params are JSON")),
+            },
+        )
         .collect()
 }
 
@@ -818,44 +804,18 @@ impl TestServer {
     /// Every user, conversation, message and branch name row as one
     /// text: equal before and after means nothing was changed.
     pub async fn database_fingerprint(&self) -> String {
-        let mut db = open_database(&self.database, true).await;
-        let mut text = String::new();
-        for table in ["users", "conversations", "messages", "branch_labels"] {
-            let columns: Vec<String> =
-                sqlx::query_scalar(&format!("SELECT name FROM pragma_table_info('{table}')"))
-                    .fetch_all(&mut db)
-                    .await
-                    .unwrap_or_else(|e| panic!("{table} has columns: {e}"));
-            let row_text = columns
-                .iter()
-                .map(|c| format!("quote({c})"))
-                .collect::<Vec<_>>()
-                .join(" || '|' || ");
-            let rows: Vec<String> =
-                sqlx::query_scalar(&format!("SELECT {row_text} FROM {table} ORDER BY rowid"))
-                    .fetch_all(&mut db)
-                    .await
-                    .unwrap_or_else(|e| panic!("{table} is readable: {e}"));
-            text.push_str(&format!("{table}: {}\n", rows.join("\n")));
-        }
-        text
+        self.database
+            .fingerprint(&["users", "conversations", "messages", "branch_labels"])
+            .await
     }
 
-    /// Runs one statement on the database file (setting up a case).
+    /// Runs one statement on the database (setting up a case).
     pub async fn sql_exec(&self, sql: &str) {
-        let mut db = open_database(&self.database, false).await;
-        sqlx::query(sql)
-            .execute(&mut db)
-            .await
-            .expect("the statement runs");
+        self.database.exec(sql).await
     }
 
-    /// Runs a `SELECT COUNT(*) …` straight on the database file.
+    /// Runs a `SELECT COUNT(*) …` straight on the database.
     pub async fn sql_count(&self, sql: &str) -> i64 {
-        let mut db = open_database(&self.database, true).await;
-        sqlx::query_scalar(sql)
-            .fetch_one(&mut db)
-            .await
-            .expect("the count runs")
+        self.database.count(sql).await
     }
 }
