@@ -9,6 +9,7 @@ pub mod accounts;
 mod branches;
 mod conversations;
 mod import;
+mod json_columns;
 mod messages;
 mod postgres;
 mod search;

@@ -4,19 +4,11 @@
 //! arrays back into rows, so a 10,000-message import is one round trip.
 
 use super::rows::json_text;
+use crate::storage::json_columns::tool_calls_text;
 use crate::storage::{StorageResult, StoredMessage};
-use app::domain::model::{MessageNode, ToolCall};
+use app::domain::model::MessageNode;
 use sqlx::PgConnection;
 use uuid::Uuid;
-
-/// The stored form of a node's tool calls (none: NULL).
-fn tool_calls_json(calls: &[ToolCall]) -> Option<String> {
-    if calls.is_empty() {
-        None
-    } else {
-        serde_json::to_string(calls).ok()
-    }
-}
 
 /// One array per column of the messages being inserted.
 #[derive(Default)]
@@ -58,7 +50,7 @@ impl MessageColumns {
         self.client_id.push(message.client_id.clone());
         self.last_active_at.push(node.last_active_at);
         self.created_at.push(node.created_at);
-        self.tool_calls.push(tool_calls_json(&node.tool_calls));
+        self.tool_calls.push(tool_calls_text(&node.tool_calls));
         self.tool_call_id.push(node.tool_call_id.clone());
         self.usage.push(
             node.usage
@@ -173,7 +165,7 @@ pub async fn finish(db: &mut PgConnection, node: &MessageNode, now: i64) -> Stor
             .map(|u| json_text(u, "messages"))
             .transpose()?,
     )
-    .bind(tool_calls_json(&node.tool_calls))
+    .bind(tool_calls_text(&node.tool_calls))
     .bind(now)
     .bind(node.id)
     .execute(&mut *db)

@@ -2,8 +2,9 @@
 //! (a role or status the code does not know) is reported as a corrupt row,
 //! never guessed.
 
+use crate::storage::json_columns::{params_of, tool_calls_of, usage_of};
 use crate::storage::{StorageError, StorageResult, StoredMessage};
-use app::domain::model::{ConversationSummary, MessageNode, ReplyParams, ReplyUsage};
+use app::domain::model::{ConversationSummary, MessageNode};
 use sqlx::postgres::PgRow;
 use sqlx::Row;
 use std::str::FromStr;
@@ -35,8 +36,6 @@ pub fn summary_from_row(row: &PgRow) -> StorageResult<ConversationSummary> {
 }
 
 pub fn message_from_row(row: &PgRow) -> StorageResult<StoredMessage> {
-    let params: Option<String> = row.try_get("params")?;
-    let usage: Option<String> = row.try_get("usage")?;
     Ok(StoredMessage {
         node: MessageNode {
             id: row.try_get("id")?,
@@ -45,15 +44,12 @@ pub fn message_from_row(row: &PgRow) -> StorageResult<StoredMessage> {
             content: row.try_get("content")?,
             status: parsed_column(row, "messages", "status")?,
             model: row.try_get("model")?,
-            params: params.and_then(|p| serde_json::from_str::<ReplyParams>(&p).ok()),
-            tool_calls: row
-                .try_get::<Option<String>, _>("tool_calls")?
-                .and_then(|t| serde_json::from_str(&t).ok())
-                .unwrap_or_default(),
+            params: params_of(row.try_get("params")?),
+            tool_calls: tool_calls_of(row.try_get("tool_calls")?),
             tool_call_id: row.try_get("tool_call_id")?,
             note: row.try_get("error")?,
             last_active_at: row.try_get("last_active_at")?,
-            usage: usage.and_then(|u| serde_json::from_str::<ReplyUsage>(&u).ok()),
+            usage: usage_of(row.try_get("usage")?),
             created_at: row.try_get("created_at")?,
         },
         client_id: row.try_get("client_id")?,

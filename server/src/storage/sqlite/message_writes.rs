@@ -4,6 +4,7 @@
 //! one statement each. With sqlx each statement costs a round trip to the
 //! connection's thread (about 50 µs here), a grouped row about 0.5 µs.
 
+use crate::storage::json_columns::tool_calls_text;
 use crate::storage::{StorageResult, StoredMessage};
 use app::domain::model::MessageNode;
 use sqlx::SqliteConnection;
@@ -35,15 +36,6 @@ impl MessageWrite {
             MessageWrite::Insert { messages, .. } => messages.len(),
             _ => 0,
         }
-    }
-}
-
-/// The stored form of a node's tool calls (none: NULL).
-fn tool_calls_json(calls: &[app::domain::model::ToolCall]) -> Option<String> {
-    if calls.is_empty() {
-        None
-    } else {
-        serde_json::to_string(calls).ok()
     }
 }
 
@@ -142,7 +134,7 @@ async fn insert_messages(
             .bind(node.last_active_at)
             .bind(node.created_at)
             .bind(node.created_at)
-            .bind(tool_calls_json(&node.tool_calls))
+            .bind(tool_calls_text(&node.tool_calls))
             .bind(node.tool_call_id.as_deref())
             .bind(node.usage.and_then(|u| serde_json::to_string(&u).ok()));
     }
@@ -205,7 +197,7 @@ async fn finish_messages(
             .bind(node.status.as_str())
             .bind(node.note.as_deref())
             .bind(node.usage.and_then(|u| serde_json::to_string(&u).ok()))
-            .bind(tool_calls_json(&node.tool_calls))
+            .bind(tool_calls_text(&node.tool_calls))
             .bind(*now);
     }
     query.execute(&mut *db).await?;

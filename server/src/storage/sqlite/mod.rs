@@ -9,14 +9,13 @@ mod message_writes;
 mod search;
 mod writer;
 
+use super::json_columns::{params_of, tool_calls_of, usage_of};
 use super::{
     BranchStore, ConversationRecord, ConversationStore, ImportStore, MessageStore, NewFork,
     SearchStore, ShownNodes, StorageError, StorageResult, StoredMessage,
 };
 use crate::transfer::archive::ArchivedConversation;
-use app::domain::model::{
-    BranchLabel, ConversationSettings, ConversationSummary, MessageNode, ReplyParams, ReplyUsage,
-};
+use app::domain::model::{BranchLabel, ConversationSettings, ConversationSummary, MessageNode};
 use app::domain::sampling::SamplerParams;
 use app::domain::search::SearchResults;
 use message_writes::MessageWrite;
@@ -118,8 +117,6 @@ pub(super) fn summary_from_row(row: &SqliteRow) -> StorageResult<ConversationSum
 }
 
 pub(super) fn message_from_row(row: &SqliteRow) -> StorageResult<StoredMessage> {
-    let params: Option<String> = row.try_get("params")?;
-    let usage: Option<String> = row.try_get("usage")?;
     Ok(StoredMessage {
         node: MessageNode {
             id: uuid_column(row, "messages", "id")?,
@@ -128,15 +125,12 @@ pub(super) fn message_from_row(row: &SqliteRow) -> StorageResult<StoredMessage> 
             content: row.try_get("content")?,
             status: parsed_column(row, "messages", "status")?,
             model: row.try_get("model")?,
-            params: params.and_then(|p| serde_json::from_str::<ReplyParams>(&p).ok()),
-            tool_calls: row
-                .try_get::<Option<String>, _>("tool_calls")?
-                .and_then(|t| serde_json::from_str(&t).ok())
-                .unwrap_or_default(),
+            params: params_of(row.try_get("params")?),
+            tool_calls: tool_calls_of(row.try_get("tool_calls")?),
             tool_call_id: row.try_get("tool_call_id")?,
             note: row.try_get("error")?,
             last_active_at: row.try_get("last_active_at")?,
-            usage: usage.and_then(|u| serde_json::from_str::<ReplyUsage>(&u).ok()),
+            usage: usage_of(row.try_get("usage")?),
             created_at: row.try_get("created_at")?,
         },
         client_id: row.try_get("client_id")?,
