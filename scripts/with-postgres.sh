@@ -40,5 +40,5 @@ trap stop EXIT
     || { cat "$folder/log" >&2; exit 1; }
 
 export ARBOR_TEST_POSTGRES="postgres://arbor@127.0.0.1:$port/postgres"
-echo "PostgreSQL $("$bin/postgres" --version | awk '{print $NF}') is listening on 127.0.0.1:$port (data in $folder)"
+echo "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') is listening on 127.0.0.1:$port (data in $folder)"
 "$@"

@@ -1,4 +1,4 @@
-//! Fills a database with one large conversation, for browser tests of big
+//! Fills a database (a SQLite file, or a `postgres://` URL) with one large conversation, for browser tests of big
 //! trees and for the long-conversation benchmark. Writes through Arbor's
 //! own storage layer (migrations included) and prints the new
 //! conversation's id.
@@ -14,7 +14,7 @@
 //! the shown branch's end.
 
 use app::domain::model::{MessageNode, MessageStatus, Role};
-use server::storage::{ConversationStore, MessageStore, SqliteStore, StoredMessage};
+use server::storage::StoredMessage;
 use std::process::ExitCode;
 use uuid::Uuid;
 
@@ -29,7 +29,10 @@ fn parent_index(i: usize, bushy: bool) -> Option<usize> {
 }
 
 async fn seed(url: &str, count: usize, bushy: bool, title: &str) -> Result<Uuid, String> {
-    let store = SqliteStore::open(url).await.map_err(|e| e.to_string())?;
+    let store = server::storage::connect(url)
+        .await
+        .map_err(|e| e.to_string())?
+        .store;
     let owner = store.local_user().await.map_err(|e| e.to_string())?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
