@@ -5,14 +5,15 @@
 //! 127.0.0.1. `docs/BENCHMARKS.md` records the results.
 //!
 //! `cargo run --release -p server --example bench -- [phase ...]` runs the
-//! named phases (default: all): `idle`, `broadcast`, `relay`, `wire`, `writes`.
+//! named phases (default: all): `idle`, `broadcast`, `relay`, `wire`, `writes`
+//! (also on PostgreSQL when run beside `scripts/with-postgres.sh`).
 
 use app::domain::model::{MessageNode, MessageStatus, Role};
 use futures::stream::{self, StreamExt};
 use leptos::config::{Env, LeptosOptions};
 use server::api::Arbor;
 use server::config::Config;
-use server::storage::{ConversationStore, MessageStore, SqliteStore, StoredMessage};
+use server::storage::StoredMessage;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
 use std::path::Path;
@@ -114,7 +115,15 @@ async fn main() -> BenchResult {
         wire_bytes(dir.path(), 2_000, 1).await?;
     }
     if wanted("writes") {
-        sqlite_writes(dir.path(), Duration::from_secs(5)).await?;
+        let file = dir.path().join("writes.db").display().to_string();
+        message_writes("SQLite", &file, Duration::from_secs(5)).await?;
+        // Beside `scripts/with-postgres.sh`, the same on its throwaway server.
+        if let Some(url) = std::env::var("ARBOR_TEST_POSTGRES")
+            .ok()
+            .filter(|u| !u.is_empty())
+        {
+            message_writes("PostgreSQL", &url, Duration::from_secs(5)).await?;
+        }
     }
     Ok(())
 }
@@ -210,7 +219,7 @@ async fn broadcast(dir: &Path, count: usize) -> BenchResult {
         .sum();
     // Every reply is answered only after its final write committed; check
     // the file through an independent connection anyway.
-    let check = SqliteStore::open(&config.database_url).await?;
+    let check = server::storage::connect(&config.database_url).await?.store;
     let mut stored_complete = 0;
     for result in &results {
         let messages = check.messages(result.conversation).await?;
@@ -481,11 +490,11 @@ async fn wire_bytes(dir: &Path, tokens: usize, token_ms: u64) -> BenchResult {
 /// Concurrent tasks writing in the sustained-writes benchmark.
 const WRITERS: usize = 4096;
 
-/// Sustained message inserts per second through the store's one writer.
-async fn sqlite_writes(dir: &Path, duration: Duration) -> BenchResult {
-    println!("## sustained SQLite message writes");
-    let path = dir.join("writes.db").display().to_string();
-    let store = Arc::new(SqliteStore::open(&path).await?);
+/// Sustained message inserts per second into the database at `url`
+/// (SQLite: through the store's one writer; PostgreSQL: its pool).
+async fn message_writes(label: &str, url: &str, duration: Duration) -> BenchResult {
+    println!("## sustained {label} message writes");
+    let store = server::storage::connect(url).await?.store;
     let owner = store.local_user().await?;
     let mut conversations = Vec::new();
     for _ in 0..1000 {
@@ -521,8 +530,9 @@ async fn sqlite_writes(dir: &Path, duration: Duration) -> BenchResult {
     let count = written.load(Ordering::Relaxed);
     println!(
         "{WRITERS} tasks each inserting one message at a time into one of 1,000 conversations \
-         (the insert plus the conversation's shown-leaf update; the writer groups what is \
-         queued into multi-row statements, one commit per batch) for {}: {count} messages, \
+         (the insert plus the conversation's shown-leaf update, one transaction; SQLite's \
+         writer groups what is queued into multi-row statements, one commit per batch; \
+         PostgreSQL commits each on one of 16 pooled connections) for {}: {count} messages, \
          {:.0} messages/s\n",
         seconds(elapsed),
         count as f64 / elapsed.as_secs_f64()
