@@ -43,6 +43,15 @@ pub enum StorageError {
 
 pub type StorageResult<T> = Result<T, StorageError>;
 
+/// The username of the built-in user that owns everything until accounts exist.
+const LOCAL_USERNAME: &str = "local";
+
+/// The conversation columns each store reads into a `ConversationSummary`.
+const SUMMARY_COLUMNS: &str = "id, title, created_at, updated_at";
+
+/// Words of context on each side of a match in a search snippet.
+const SNIPPET_WORDS: u32 = 12;
+
 impl From<StorageError> for app::domain::errors::AppError {
     /// Logs the detail and tells the user only that the database failed.
     fn from(error: StorageError) -> Self {

@@ -2,11 +2,11 @@
 //! delete once the undo time has passed) and forks.
 
 use super::message_writes::insert_and_show;
-use super::rows::{
-    json_text, message_from_row, summary_from_row, MESSAGE_COLUMNS, SUMMARY_COLUMNS,
-};
+use super::rows::{json_text, message_from_row, summary_from_row, MESSAGE_COLUMNS};
 use super::PostgresStore;
-use crate::storage::{NewFork, ShownNodes, StorageError, StorageResult, StoredMessage};
+use crate::storage::{
+    NewFork, ShownNodes, StorageError, StorageResult, StoredMessage, SUMMARY_COLUMNS,
+};
 use app::domain::model::{BranchLabel, ConversationSummary};
 use sqlx::Row;
 use uuid::Uuid;

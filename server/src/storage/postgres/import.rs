@@ -3,8 +3,9 @@
 //! its own ids unless any is taken.
 
 use super::message_writes::insert_message_rows;
-use super::rows::{json_text, summary_from_row, SUMMARY_COLUMNS};
+use super::rows::{json_text, summary_from_row};
 use super::PostgresStore;
+use super::SUMMARY_COLUMNS;
 use crate::storage::{StorageResult, StoredMessage};
 use crate::transfer::archive::ArchivedConversation;
 use app::domain::model::ConversationSummary;

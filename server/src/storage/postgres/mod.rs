@@ -19,15 +19,14 @@ use crate::transfer::archive::ArchivedConversation;
 use app::domain::model::{BranchLabel, ConversationSettings, ConversationSummary, MessageNode};
 use app::domain::sampling::SamplerParams;
 use app::domain::search::SearchResults;
-use rows::{json_text, message_from_row, summary_from_row, MESSAGE_COLUMNS, SUMMARY_COLUMNS};
+use rows::{json_text, message_from_row, summary_from_row, MESSAGE_COLUMNS};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::Row;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
-/// The user that owns everything until accounts exist.
-const LOCAL_USERNAME: &str = "local";
+pub(super) use super::{LOCAL_USERNAME, SUMMARY_COLUMNS};
 
 /// Connections each node keeps open at most.
 const MAX_CONNECTIONS: u32 = 16;

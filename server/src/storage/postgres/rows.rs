@@ -9,9 +9,6 @@ use sqlx::postgres::PgRow;
 use sqlx::Row;
 use std::str::FromStr;
 
-/// The columns [`summary_from_row`] reads.
-pub const SUMMARY_COLUMNS: &str = "id, title, created_at, updated_at";
-
 /// The columns [`message_from_row`] reads.
 pub const MESSAGE_COLUMNS: &str = "id, parent_id, role, content, status, model, params, error, \
      client_id, usage, tool_calls, tool_call_id, last_active_at, created_at";

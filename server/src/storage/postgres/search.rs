@@ -3,17 +3,15 @@
 //! messages (see migrations/postgres/0001_init.sql), snippets by
 //! `ts_headline`.
 
-use super::rows::{parsed_column, summary_from_row, SUMMARY_COLUMNS};
+use super::rows::{parsed_column, summary_from_row};
 use super::PostgresStore;
-use crate::storage::StorageResult;
+use super::SUMMARY_COLUMNS;
+use crate::storage::{StorageResult, SNIPPET_WORDS};
 use app::domain::search::{
     contains_pattern, prefix_tsquery, MessageHit, SearchResults, MATCH_END, MATCH_START,
 };
 use sqlx::Row;
 use uuid::Uuid;
-
-/// Words of context on each side of a match in a snippet.
-const SNIPPET_WORDS: u32 = 12;
 
 impl PostgresStore {
     pub(super) async fn search_owned(

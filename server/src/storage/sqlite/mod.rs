@@ -31,7 +31,7 @@ use std::time::Duration;
 use uuid::Uuid;
 use writer::Writer;
 
-pub(super) const LOCAL_USERNAME: &str = "local";
+pub(super) use super::{LOCAL_USERNAME, SUMMARY_COLUMNS};
 
 /// One SQLite file: a pool of connections for reads, and the one
 /// `Writer` every write goes through.
@@ -136,8 +136,6 @@ pub(super) fn message_from_row(row: &SqliteRow) -> StorageResult<StoredMessage> 
         client_id: row.try_get("client_id")?,
     })
 }
-
-pub(super) const SUMMARY_COLUMNS: &str = "id, title, created_at, updated_at";
 
 #[async_trait::async_trait]
 impl ConversationStore for SqliteStore {

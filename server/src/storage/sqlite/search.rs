@@ -2,15 +2,12 @@
 //! FTS5 index that migration 0005 keeps in step with `messages`.
 
 use super::{parsed_column, summary_from_row, uuid_column, SqliteStore, SUMMARY_COLUMNS};
-use crate::storage::StorageResult;
+use crate::storage::{StorageResult, SNIPPET_WORDS};
 use app::domain::search::{
     contains_pattern, full_text_query, MessageHit, SearchResults, MATCH_END, MATCH_START,
 };
 use sqlx::Row;
 use uuid::Uuid;
-
-/// Words of context on each side of a match in a snippet.
-const SNIPPET_WORDS: u32 = 12;
 
 impl SqliteStore {
     pub(super) async fn search_owned(
