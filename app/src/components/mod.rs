@@ -14,6 +14,8 @@ pub mod import_dialog;
 pub mod message;
 pub mod modal;
 pub mod prune;
+#[cfg(feature = "hydrate")]
+pub mod reading_place;
 pub mod replay;
 pub mod search_box;
 pub mod sibling_nav;

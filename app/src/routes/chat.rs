@@ -11,6 +11,8 @@ use crate::components::export_menu::ExportMenu;
 use crate::components::generation_settings::GenerationSettings;
 use crate::components::message::{scroll_message_into_view, MessageItem};
 use crate::components::prune::{ConfirmPrune, UndoPruneNotice};
+#[cfg(feature = "hydrate")]
+use crate::components::reading_place::ReadingPlace;
 use crate::components::replay::{ReplayDialog, ReplayNotices};
 use crate::components::system_prompt::SystemPromptEditor;
 use crate::components::tree_panel::TreePanel;
@@ -319,8 +321,9 @@ fn follow_the_reply(
     // not scroll (the reader may have scrolled already, or followed a link).
     let shown_len = StoredValue::new(path.with_untracked(Vec::len));
     let was_at_end = StoredValue::new(true);
-    // The shown branch's last message and its drawn height.
-    let leaf_height = StoredValue::new(None::<(uuid::Uuid, f64)>);
+    // Keeps the place of someone reading further up while the last message
+    // changes height (made once the list is drawn).
+    let reading_place = StoredValue::new_local(None::<ReadingPlace>);
     Effect::new(move |previous: Option<()>| {
         // The first run is the app taking over the page: where the reader
         // is (they may have scrolled already) stays.
@@ -345,24 +348,22 @@ fn follow_the_reply(
             // 0 is the end of a `column-reverse` list.
             list.set_scroll_top(0);
         }
-        // The list's position counts from its end, so a reply growing
-        // below someone reading further up would push the text they read
-        // upwards: once the growth is drawn, scroll back by as much.
+        // Once drawn, the shown branch's last message is the one to watch.
         let leaf = path.last().copied();
         request_animation_frame(move || {
-            let Some(leaf) = leaf else { return };
-            let Ok(Some(element)) =
+            let message = leaf.and_then(|leaf| {
                 list.query_selector(&format!("#{}", crate::components::message::anchor(leaf)))
-            else {
-                return;
-            };
-            let height = element.get_bounding_client_rect().height();
-            if let Some((known, before)) = leaf_height.get_value() {
-                if known == leaf && height > before && !following {
-                    list.set_scroll_top(list.scroll_top() - (height - before).round() as i32);
+                    .ok()
+                    .flatten()
+            });
+            reading_place.update_value(|place| {
+                if place.is_none() {
+                    *place = ReadingPlace::new(list.clone().into());
                 }
-            }
-            leaf_height.set_value(Some((leaf, height)));
+                if let Some(place) = place {
+                    place.watch(message);
+                }
+            });
         });
     });
 }
