@@ -28,6 +28,7 @@ use crate::chat::actor::{ActorContext, ConversationStats, Parent, INTERRUPTED_NO
 use crate::chat::service::{ChatService, Limits};
 use crate::chat::status::ActorStatus;
 use crate::clock::now_ms;
+use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::error::ServeError;
 use crate::storage::{self, Store};
@@ -81,16 +82,33 @@ pub struct BroadcastResult {
 
 impl Arbor {
     /// Opens the database `config` names, marks replies a crash left
-    /// streaming as interrupted, and loads the providers and models.
+    /// streaming as interrupted, and loads the providers and models. On a
+    /// PostgreSQL database with `ARBOR_NODE_URL` set, it joins the nodes
+    /// sharing it (as a server does, reachable at that URL); without it,
+    /// it runs alone, as on SQLite.
     pub async fn open(config: &Config) -> Result<Arbor, ServeError> {
         let database = storage::connect(&config.database_url).await?;
-        Arbor::open_with_store(config, database.store).await
+        let cluster = match (database.leases, &config.node_url) {
+            (Some(leases), Some(url)) => Some(Cluster::join(leases, url, config.lease).await?),
+            _ => None,
+        };
+        Arbor::open_in_cluster(config, database.store, cluster).await
     }
 
     /// Like [`Arbor::open`] with a store of the caller's (any [`Store`]).
     pub async fn open_with_store(
         config: &Config,
         store: Arc<dyn Store>,
+    ) -> Result<Arbor, ServeError> {
+        Arbor::open_in_cluster(config, store, None).await
+    }
+
+    /// Like [`Arbor::open_with_store`], as one of the nodes of `cluster`
+    /// (if any) sharing the store's database.
+    pub async fn open_in_cluster(
+        config: &Config,
+        store: Arc<dyn Store>,
+        cluster: Option<Arc<Cluster>>,
     ) -> Result<Arbor, ServeError> {
         let interrupted = store
             .interrupt_streaming(INTERRUPTED_NOTE, now_ms())
@@ -116,6 +134,8 @@ impl Arbor {
             checkpoint_every: config.checkpoint_every,
             replay_capacity: 4096,
             stream_idle_timeout: config.stream_idle_timeout,
+            relay: cluster.as_ref().map(|c| c.relay().sender()),
+            watch_lapse: cluster.as_ref().map_or(config.lease, |c| c.watch_lapse()),
         };
         let limits = Limits {
             max_message_chars: config.max_message_chars,
@@ -123,7 +143,7 @@ impl Arbor {
             max_import_unpacked_bytes: config.max_import_unpacked_bytes,
         };
         let (closing, closing_rx) = watch::channel(false);
-        let chat = Arc::new(ChatService::new(context, limits, closing_rx).await?);
+        let chat = Arc::new(ChatService::new(context, limits, closing_rx, cluster).await?);
         Ok(Arbor {
             user: chat.local_user(),
             chat,

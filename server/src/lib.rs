@@ -7,6 +7,8 @@
 //! - [`http`]: the only module that speaks HTTP (axum): routes, sessions,
 //!   guards, event streams, downloads and uploads.
 //! - [`storage`]: every SQL statement, behind traits.
+//! - [`cluster`]: several nodes on one PostgreSQL database (leases,
+//!   forwarding, events between nodes).
 //! - [`providers`], [`catalog`]: the models and which one answers.
 //! - [`transfer`]: export and import formats, as pure functions.
 //! - [`accounts`], [`config`], [`operations`], [`telemetry`]: the rest.
@@ -16,6 +18,7 @@ pub mod api;
 pub mod catalog;
 pub mod chat;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod error;
 pub mod http;

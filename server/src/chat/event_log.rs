@@ -1,12 +1,27 @@
 //! A conversation's numbered event stream: every change gets the next
 //! sequence number, the most recent events are kept so a reconnecting
 //! client can resume from its `Last-Event-ID`, and live subscribers receive
-//! each event through a broadcast channel.
+//! each event through a broadcast channel. While a client on another node
+//! watches, each event also goes to this node's relay (`cluster::relay`).
 
 use app::domain::model::{ChatEvent, EventCursor};
 use std::collections::VecDeque;
 use std::sync::{Arc, OnceLock};
-use tokio::sync::broadcast;
+use std::time::Instant;
+use tokio::sync::{broadcast, mpsc};
+use uuid::Uuid;
+
+/// Where a node's actors hand the events that other nodes watch: the
+/// conversation and the event, in the order they were published.
+pub type RelaySender = mpsc::Sender<(Uuid, Arc<Sequenced>)>;
+
+/// Events of one conversation go to the relay until `until` (renewed by
+/// each watching node while its clients follow).
+struct RemoteWatch {
+    conversation: Uuid,
+    relay: RelaySender,
+    until: Instant,
+}
 
 /// One event with its position in the stream.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +49,38 @@ impl Sequenced {
     }
 }
 
+/// An event on its way between nodes: in a notification, and in what a
+/// node watching for its clients gets first ([`RemoteStart`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RelayedEvent {
+    pub conversation: Uuid,
+    pub cursor: EventCursor,
+    pub event: ChatEvent,
+}
+
+impl RelayedEvent {
+    pub fn new(conversation: Uuid, sequenced: &Sequenced) -> Self {
+        RelayedEvent {
+            conversation,
+            cursor: sequenced.cursor,
+            event: sequenced.event.clone(),
+        }
+    }
+
+    pub fn into_sequenced(self) -> Arc<Sequenced> {
+        Arc::new(Sequenced::new(self.cursor, self.event))
+    }
+}
+
+/// What a node whose client starts following a conversation it does not
+/// own gets from the owner: the events the client missed (`None`: it must
+/// reload), and the position the relayed events go on from.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RemoteStart {
+    pub missed: Option<Vec<RelayedEvent>>,
+    pub cursor: EventCursor,
+}
+
 /// What a subscriber that asks to resume gets first.
 #[derive(Debug, PartialEq)]
 pub enum Replay {
@@ -53,6 +100,8 @@ pub struct EventLog {
     capacity: usize,
     /// Made by the first subscriber: an actor nobody watches keeps no buffer.
     live: Option<broadcast::Sender<Arc<Sequenced>>>,
+    /// Set while a client on another node follows.
+    remote: Option<RemoteWatch>,
 }
 
 /// Events a live subscriber may fall behind by before it must reload.
@@ -67,6 +116,7 @@ impl EventLog {
             recent: VecDeque::new(),
             capacity: capacity.max(1),
             live: None,
+            remote: None,
         }
     }
 
@@ -88,8 +138,29 @@ impl EventLog {
         self.recent.push_back(sequenced.clone());
         if let Some(live) = &self.live {
             // No receivers is fine: nobody is watching right now.
-            _ = live.send(sequenced);
+            _ = live.send(sequenced.clone());
         }
+        if let Some(remote) = self.remote.as_ref().filter(|r| r.until > Instant::now()) {
+            // A full relay drops the event: the watching node sees the gap
+            // in the numbers and tells its clients to reload.
+            if remote
+                .relay
+                .try_send((remote.conversation, sequenced))
+                .is_err()
+            {
+                tracing::warn!(conversation = %remote.conversation, "relay full: an event was not relayed");
+            }
+        }
+    }
+
+    /// Relays every event of `conversation` published until `until` (a
+    /// later call moves the end).
+    pub fn watch_remotely(&mut self, conversation: Uuid, relay: RelaySender, until: Instant) {
+        self.remote = Some(RemoteWatch {
+            conversation,
+            relay,
+            until,
+        });
     }
 
     /// The events after `after` that a resuming subscriber missed.
@@ -124,11 +195,17 @@ impl EventLog {
             .subscribe()
     }
 
-    /// How many live subscribers there are.
+    /// How many live subscribers there are (clients on other nodes,
+    /// while they watch, count as one).
     pub fn subscriber_count(&self) -> usize {
+        let remote = self
+            .remote
+            .as_ref()
+            .is_some_and(|r| r.until > Instant::now());
         self.live
             .as_ref()
             .map_or(0, broadcast::Sender::receiver_count)
+            + usize::from(remote)
     }
 }
 
@@ -202,5 +279,25 @@ mod tests {
         assert_eq!(got.cursor, EventCursor { epoch: 1, seq: 2 });
         assert!(rx.try_recv().is_err());
         assert_eq!(log.subscriber_count(), 1);
+    }
+
+    #[test]
+    fn events_go_to_the_relay_only_while_another_node_watches() {
+        let mut log = EventLog::new(1, 10);
+        let (relay, mut relayed) = mpsc::channel(8);
+        let conversation = Uuid::now_v7();
+        log.publish(delta("unwatched"));
+        log.watch_remotely(conversation, relay.clone(), Instant::now() + std::time::Duration::from_secs(60));
+        assert_eq!(log.subscriber_count(), 1, "the other node counts as a subscriber");
+        log.publish(delta("watched"));
+        let (to, event) = relayed.try_recv().expect("relayed");
+        assert_eq!(to, conversation);
+        assert_eq!(event.cursor, EventCursor { epoch: 1, seq: 2 });
+        assert!(relayed.try_recv().is_err(), "nothing from before the watch");
+
+        log.watch_remotely(conversation, relay, Instant::now());
+        log.publish(delta("after the watch ended"));
+        assert!(relayed.try_recv().is_err());
+        assert_eq!(log.subscriber_count(), 0);
     }
 }

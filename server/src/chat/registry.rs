@@ -1,15 +1,18 @@
 //! Finds the actor of a conversation, starting it from the database on
 //! first use (or after it stopped or crashed), and delivers commands to it.
 //! It also answers, without disturbing any actor, which conversations are
-//! in memory and what each is doing.
+//! in memory and what each is doing. In a cluster it starts an actor only
+//! after taking the conversation's lease (else it names the node holding
+//! it), and renews the leases of its running actors.
 
 use super::actor::{ActorContext, Command, ConversationActor, Reply};
 use super::status::ActorStatus;
+use crate::cluster::{Cluster, Owner};
 use app::domain::errors::AppError;
 use futures::FutureExt;
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::Instrument;
 use uuid::Uuid;
@@ -31,6 +34,22 @@ type Actors = Arc<Mutex<HashMap<Uuid, ActorHandle>>>;
 pub struct Registry {
     actors: Actors,
     context: ActorContext,
+    /// The other nodes on this database, if it is shared.
+    cluster: Option<Arc<Cluster>>,
+}
+
+/// Why a request was not answered by an actor of this node.
+#[derive(Debug)]
+pub(super) enum Refusal {
+    Failed(AppError),
+    /// Another live node runs the conversation.
+    OwnedBy(Owner),
+}
+
+impl From<AppError> for Refusal {
+    fn from(error: AppError) -> Self {
+        Refusal::Failed(error)
+    }
 }
 
 /// How many times a command is retried when its actor stops under it.
@@ -48,11 +67,34 @@ fn lock(actors: &Actors) -> MutexGuard<'_, HashMap<Uuid, ActorHandle>> {
 }
 
 impl Registry {
-    /// An empty registry whose actors share `context`.
-    pub fn new(context: ActorContext) -> Self {
+    /// An empty registry whose actors share `context`; in `cluster`, if
+    /// the database is shared with other nodes.
+    pub fn new(context: ActorContext, cluster: Option<Arc<Cluster>>) -> Self {
+        let actors: Actors = Arc::new(Mutex::new(HashMap::new()));
+        if let Some(cluster) = &cluster {
+            tokio::spawn(keep_leases(cluster.clone(), Arc::downgrade(&actors)));
+        }
         Registry {
-            actors: Arc::new(Mutex::new(HashMap::new())),
+            actors,
             context,
+            cluster,
+        }
+    }
+
+    /// The other nodes on this database, if it is shared.
+    pub fn cluster(&self) -> Option<&Arc<Cluster>> {
+        self.cluster.as_ref()
+    }
+
+    /// Whether this node runs `conversation` (or may start it: it now
+    /// holds its lease).
+    pub(super) async fn owns(&self, conversation: Uuid) -> Result<bool, AppError> {
+        if self.running(conversation).is_some() {
+            return Ok(true);
+        }
+        match &self.cluster {
+            None => Ok(true),
+            Some(cluster) => Ok(cluster.acquire(conversation).await?.is_none()),
         }
     }
 
@@ -65,7 +107,7 @@ impl Registry {
         &self,
         conversation: Uuid,
         make: impl Fn(Reply<T>) -> Command,
-    ) -> Result<T, AppError> {
+    ) -> Result<T, Refusal> {
         for _ in 0..ATTEMPTS {
             let actor = self.actor(conversation).await?;
             let (reply, answer) = oneshot::channel();
@@ -73,18 +115,18 @@ impl Registry {
                 continue;
             }
             match answer.await {
-                Ok(result) => return result,
+                Ok(result) => return result.map_err(Refusal::Failed),
                 Err(_) if actor.status.has_panicked() => {
-                    return Err(AppError::Internal(
+                    return Err(Refusal::Failed(AppError::Internal(
                         "the conversation hit an internal error and was reloaded; try again".into(),
-                    ))
+                    )))
                 }
                 Err(_) => continue,
             }
         }
-        Err(AppError::Internal(
+        Err(Refusal::Failed(AppError::Internal(
             "the conversation could not be opened; try again".into(),
-        ))
+        )))
     }
 
     /// Like [`Self::request`], but only if the actor is in memory: `None`
@@ -122,9 +164,14 @@ impl Registry {
         self.running(conversation).map(|a| a.status)
     }
 
-    async fn actor(&self, conversation: Uuid) -> Result<ActorHandle, AppError> {
+    async fn actor(&self, conversation: Uuid) -> Result<ActorHandle, Refusal> {
         if let Some(actor) = self.running(conversation) {
             return Ok(actor);
+        }
+        if let Some(cluster) = &self.cluster {
+            if let Some(owner) = cluster.acquire(conversation).await.map_err(AppError::from)? {
+                return Err(Refusal::OwnedBy(owner));
+            }
         }
         // A previous actor may still be saving (its replies, after a panic):
         // the next one reads the database only once that is done.
@@ -183,5 +230,34 @@ impl Registry {
             .get(&conversation)
             .filter(|a| !a.commands.is_closed())
             .cloned()
+    }
+}
+
+/// Renews the leases of the actors running here every third of a lease,
+/// for as long as the registry exists. An actor whose lease was lost (this
+/// node could not renew in time and another took the conversation) is
+/// forgotten, so requests go to the new owner; it stops once idle.
+async fn keep_leases(cluster: Arc<Cluster>, actors: Weak<Mutex<HashMap<Uuid, ActorHandle>>>) {
+    let mut every = tokio::time::interval(cluster.lease() / 3);
+    loop {
+        every.tick().await;
+        let Some(actors) = actors.upgrade() else {
+            return;
+        };
+        let running: Vec<Uuid> = lock(&actors)
+            .iter()
+            .filter(|(_, a)| !a.commands.is_closed())
+            .map(|(id, _)| *id)
+            .collect();
+        match cluster.renew(&running).await {
+            Ok(lost) => {
+                let mut map = lock(&actors);
+                for id in lost {
+                    tracing::error!(conversation = %id, "lost the lease of a running conversation to another node");
+                    map.remove(&id);
+                }
+            }
+            Err(error) => tracing::warn!(%error, "could not renew this node's leases"),
+        }
     }
 }

@@ -7,6 +7,8 @@
 use super::actor::{ActorContext, ConversationStats, Parent, Subscription};
 use super::handle::ConversationHandle;
 use super::registry::Registry;
+use crate::cluster::request::Forwarded;
+use crate::cluster::Cluster;
 use super::status::ActorStatus;
 use super::transfers;
 use crate::catalog::Catalog;
@@ -72,6 +74,7 @@ impl ChatService {
         context: ActorContext,
         limits: Limits,
         closing: watch::Receiver<bool>,
+        cluster: Option<Arc<Cluster>>,
     ) -> Result<Self, StorageError> {
         let local_user = context.store.local_user().await?;
         // Pruned messages whose undo time passed while the server was down.
@@ -82,7 +85,7 @@ impl ChatService {
         Ok(ChatService {
             store: context.store.clone(),
             catalog: context.catalog.clone(),
-            registry: Registry::new(context),
+            registry: Registry::new(context, cluster),
             limits,
             local_user,
             closing,
@@ -117,6 +120,27 @@ impl ChatService {
     /// One user's handle on a conversation's actor.
     fn actor(&self, conversation: Uuid, user: Uuid) -> ConversationHandle<'_> {
         self.registry.conversation(conversation, user)
+    }
+
+    /// The nodes sharing this database, if it is shared.
+    pub fn cluster(&self) -> Option<&Arc<Cluster>> {
+        self.registry.cluster()
+    }
+
+    /// Performs an operation another node forwarded, if this node runs the
+    /// conversation (`None`: another does, and the sender must ask again).
+    pub async fn perform_forwarded(
+        &self,
+        conversation: Uuid,
+        forwarded: Forwarded,
+    ) -> Option<Result<serde_json::Value, AppError>> {
+        match self.registry.owns(conversation).await {
+            Ok(true) => {}
+            Ok(false) => return None,
+            Err(error) => return Some(Err(error)),
+        }
+        let handle = self.actor(conversation, forwarded.user);
+        Some(forwarded.request.perform(&handle).await)
     }
 
     /// The stored conversation `id` if `user` owns it (404 for anyone else's).

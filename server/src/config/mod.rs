@@ -90,6 +90,12 @@ pub struct Config {
     pub access: AccessSettings,
     /// The in-process model: which GGUF file, and how it runs.
     pub local_model: LocalModelConfig,
+    /// `ARBOR_NODE_URL`: the base URL other nodes reach this one at (on a
+    /// shared PostgreSQL database); none: `http://` and the bound address.
+    pub node_url: Option<String>,
+    /// `ARBOR_LEASE_SECS`: how long a node owns a conversation without
+    /// renewing (at least 1 s; renewed every third of it).
+    pub lease: Duration,
 }
 
 impl Config {
@@ -154,8 +160,27 @@ impl Config {
             checkpoint_every: Duration::from_millis(parse(&lookup, "ARBOR_CHECKPOINT_MS", 1000)?),
             access: AccessSettings::from_lookup(&lookup)?,
             local_model: LocalModelConfig::from_lookup(&lookup)?,
+            node_url: node_url(&lookup)?,
+            lease: Duration::from_secs(parse(&lookup, "ARBOR_LEASE_SECS", 15)?).max(MIN_LEASE),
         })
     }
+}
+
+/// Shortest lease: below it a node could lose conversations between two renewals.
+const MIN_LEASE: Duration = Duration::from_secs(1);
+
+fn node_url(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<String>, ConfigError> {
+    let Some(url) = env_value(lookup, "ARBOR_NODE_URL") else {
+        return Ok(None);
+    };
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(ConfigError {
+            name: "ARBOR_NODE_URL",
+            value: url,
+            reason: "must start with http:// or https://".into(),
+        });
+    }
+    Ok(Some(url.trim_end_matches('/').to_string()))
 }
 
 fn anthropic(
@@ -296,6 +321,15 @@ mod tests {
         assert!(super::tests::config(&[("ARBOR_MAX_MESSAGE_CHARS", "0")]).is_err());
         let idle = super::tests::config(&[("ARBOR_ACTOR_IDLE_SECS", "0")]).expect("valid");
         assert_eq!(idle.actor_idle, MIN_ACTOR_IDLE);
+        let node = super::tests::config(&[
+            ("ARBOR_NODE_URL", "http://10.0.0.5:3000/"),
+            ("ARBOR_LEASE_SECS", "0"),
+        ])
+        .expect("valid");
+        assert_eq!(node.node_url.as_deref(), Some("http://10.0.0.5:3000"));
+        assert_eq!(node.lease, MIN_LEASE);
+        let err = super::tests::config(&[("ARBOR_NODE_URL", "10.0.0.5:3000")]).expect_err("no scheme");
+        assert_eq!(err.name, "ARBOR_NODE_URL");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The HTTP edge, and the only place that speaks axum: the router and its
 //! layers (who is calling, route guards, cross-site refusal, security
 //! headers), the event streams, the downloads and uploads, the composer's plain form
-//! posts, and serving.
+//! posts, the route other nodes forward operations to, and serving.
 
 pub mod caller;
 pub mod cross_origin;
@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 pub mod forms;
 pub mod guard;
+pub mod internal;
 pub mod router;
 pub mod security_headers;
 pub mod serve;

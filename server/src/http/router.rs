@@ -13,6 +13,7 @@ use crate::http::cross_origin::refuse_cross_site;
 use crate::http::events::conversation_events;
 use crate::http::forms::{send_from_form, start_from_form};
 use crate::http::guard::guard_routes;
+use crate::http::internal::forwarded_operation;
 use crate::http::security_headers::{add_security_headers, page_policy};
 use crate::http::transfer::{export_backup, export_conversation, export_instance, import};
 use crate::operations::Operations;
@@ -61,6 +62,10 @@ pub fn router(
     Router::new()
         .route("/api/conversations/{id}/events", get(conversation_events))
         .route("/api/conversations/{id}/export", get(export_conversation))
+        .route(
+            "/api/internal/conversations/{id}",
+            post(forwarded_operation),
+        )
         .route("/api/backup", get(export_backup))
         .route("/api/admin/events", get(dashboard_events))
         .route("/api/admin/backup", get(export_instance))

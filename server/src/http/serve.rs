@@ -4,20 +4,20 @@
 use super::router::router;
 use crate::accounts::Accounts;
 use crate::api::Arbor;
+use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::error::ServeError;
 use crate::{storage, telemetry};
 use leptos::config::{Env, LeptosOptions};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-/// Opens the database, recovers interrupted replies, and serves until
-/// Ctrl-C or SIGTERM. Prints the URL once listening.
+/// Opens the database, recovers interrupted replies, joins the other nodes
+/// on a shared (PostgreSQL) database, and serves until Ctrl-C or SIGTERM.
+/// Prints the URL once listening.
 pub async fn serve(config: Config) -> Result<(), ServeError> {
     let metrics = telemetry::install_metrics();
     let database = storage::connect(&config.database_url).await?;
-    let arbor = Arbor::open_with_store(&config, database.store).await?;
-    let accounts = Arc::new(Accounts::new(database.accounts, config.access.clone()));
-
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|source| ServeError::Bind {
@@ -25,6 +25,16 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
             source,
         })?;
     let addr = listener.local_addr()?;
+    let cluster = match database.leases {
+        Some(leases) => {
+            let address = node_address(&config, addr);
+            Some(Cluster::join(leases, &address, config.lease).await?)
+        }
+        None => None,
+    };
+    let arbor = Arbor::open_in_cluster(&config, database.store, cluster.clone()).await?;
+    let accounts = Arc::new(Accounts::new(database.accounts, config.access.clone()));
+
     let options = LeptosOptions::builder()
         .output_name("arbor")
         .site_root(config.site_root.as_str())
@@ -44,7 +54,24 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         arbor.begin_shutdown();
     })
     .await?;
+    if let Some(cluster) = cluster {
+        cluster.leave().await;
+    }
     Ok(())
+}
+
+/// Where the other nodes reach this one: `ARBOR_NODE_URL`, else the bound
+/// address (loopback for an unspecified one, so nodes on one machine need
+/// no setting).
+fn node_address(config: &Config, bound: SocketAddr) -> String {
+    if let Some(url) = &config.node_url {
+        return url.clone();
+    }
+    let mut reachable = bound;
+    if reachable.ip().is_unspecified() {
+        reachable.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    format!("http://{reachable}")
 }
 
 async fn shutdown_signal() {

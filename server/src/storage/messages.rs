@@ -29,6 +29,8 @@ pub trait MessageStore: Send + Sync + 'static {
     async fn set_active_leaf(&self, conversation: Uuid, leaf: Uuid, at: i64) -> StorageResult<()>;
 
     /// Marks every reply still `streaming` as interrupted (their generation
-    /// died with the process), keeping their text. Returns how many.
+    /// died with the process), keeping their text; on a database shared by
+    /// several nodes, only in conversations no node holds a live lease of
+    /// (the others are still being written). Returns how many.
     async fn interrupt_streaming(&self, note: &str, now: i64) -> StorageResult<u64>;
 }

@@ -1,7 +1,8 @@
 //! Persistence. Every SQL statement of Arbor lives under this module: the
 //! capability traits ([`ConversationStore`], [`MessageStore`],
-//! [`BranchStore`], [`SearchStore`], [`ImportStore`], and
-//! [`accounts::AccountStore`]) say what the rest of the server may ask, and
+//! [`BranchStore`], [`SearchStore`], [`ImportStore`],
+//! [`accounts::AccountStore`] and, for several nodes, [`leases::LeaseStore`])
+//! say what the rest of the server may ask, and
 //! each database has one implementation beside them: `sqlite/` (one file,
 //! one machine) and `postgres/` (one database shared by several nodes).
 
@@ -10,6 +11,7 @@ mod branches;
 mod conversations;
 mod import;
 mod json_columns;
+pub mod leases;
 mod messages;
 mod postgres;
 mod search;
@@ -24,6 +26,7 @@ pub use search::SearchStore;
 pub use sqlite::SqliteStore;
 
 use accounts::AccountStore;
+use leases::LeaseStore;
 use app::domain::model::{ConversationSettings, ConversationSummary, MessageNode};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -120,11 +123,14 @@ impl<T> Store for T where
 {
 }
 
-/// One database seen through both traits.
+/// One database seen through each of its traits.
 #[derive(Clone)]
 pub struct Database {
     pub store: Arc<dyn Store>,
     pub accounts: Arc<dyn AccountStore>,
+    /// Nodes and leases, on a database several nodes can share
+    /// (PostgreSQL); `None` for SQLite, which one node owns.
+    pub leases: Option<Arc<dyn LeaseStore>>,
 }
 
 /// Whether `url` names a PostgreSQL database (else it is SQLite's).
@@ -139,12 +145,14 @@ pub async fn connect(url: &str) -> StorageResult<Database> {
         let postgres = Arc::new(PostgresStore::open(url).await?);
         return Ok(Database {
             store: postgres.clone(),
-            accounts: postgres,
+            accounts: postgres.clone(),
+            leases: Some(postgres),
         });
     }
     let sqlite = Arc::new(SqliteStore::open(url).await?);
     Ok(Database {
         store: sqlite.clone(),
         accounts: sqlite,
+        leases: None,
     })
 }

@@ -6,7 +6,7 @@
 //! shared with the browser: [`Snapshot`], [`Subscription`],
 //! [`ConversationStats`].
 
-use crate::chat::event_log::{Replay, Sequenced};
+use crate::chat::event_log::{RemoteStart, Replay, Sequenced};
 use app::domain::errors::AppError;
 use app::domain::model::{
     BranchLabel, ConversationSettings, EffectiveModel, EventCursor, MessageNode, NodeOutline,
@@ -38,6 +38,13 @@ pub enum Op {
     Subscribe {
         after: Option<EventCursor>,
         reply: Reply<Subscription>,
+    },
+    /// For a client on another node: the events after `after`, and every
+    /// later one through this node's relay for a while (asked again to
+    /// go on).
+    Watch {
+        after: Option<EventCursor>,
+        reply: Reply<RemoteStart>,
     },
     Send {
         parent: Parent,
@@ -146,6 +153,7 @@ impl Op {
         match self {
             Op::Snapshot { reply, .. } => answer(reply, error),
             Op::Subscribe { reply, .. } => answer(reply, error),
+            Op::Watch { reply, .. } => answer(reply, error),
             Op::Send { reply, .. } | Op::Regenerate { reply, .. } | Op::Continue { reply, .. } => {
                 answer(reply, error)
             }
@@ -170,7 +178,7 @@ impl Op {
 }
 
 /// A conversation's size and state, as the programmatic API reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ConversationStats {
     pub messages: usize,
     /// Leaves of the tree: each is the end of one branch.
@@ -187,7 +195,7 @@ pub struct ConversationStats {
 }
 
 /// Where a new user message goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Parent {
     /// A new root: a fresh thread in the conversation.
     Root,
@@ -198,6 +206,7 @@ pub enum Parent {
 }
 
 /// The conversation's messages and position in its event stream, taken at one instant.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Snapshot {
     /// Every message without its text, oldest first; for a big tree only
     /// the window's messages and their siblings (see `outline_complete`).

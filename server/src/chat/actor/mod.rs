@@ -21,7 +21,7 @@ mod view;
 
 pub use command::{Command, ConversationStats, Op, Parent, Reply, Snapshot, Subscription};
 
-use super::event_log::EventLog;
+use super::event_log::{EventLog, RelaySender};
 use super::generation::GenerationUpdate;
 use super::status::ActorStatus;
 use crate::catalog::Catalog;
@@ -77,6 +77,11 @@ pub struct ActorContext {
     pub replay_capacity: usize,
     /// A generation that receives nothing for this long fails.
     pub stream_idle_timeout: Duration,
+    /// Where events go that clients on other nodes follow (`None`: this
+    /// node shares its database with no other).
+    pub relay: Option<RelaySender>,
+    /// How long one watch by another node lasts unless asked again.
+    pub watch_lapse: Duration,
 }
 
 /// Whether the actor keeps serving after a command.
@@ -384,6 +389,7 @@ impl ConversationActor {
         match op {
             Op::Snapshot { focus, reply } => _ = reply.send(Ok(self.snapshot(focus))),
             Op::Subscribe { after, reply } => _ = reply.send(Ok(self.subscribe(after))),
+            Op::Watch { after, reply } => _ = reply.send(self.watch(after)),
             Op::Send {
                 parent,
                 client_id,

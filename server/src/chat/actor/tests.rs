@@ -43,8 +43,10 @@ async fn registry(dir: &std::path::Path) -> (Registry, Arc<dyn Store>, Uuid, Uui
         checkpoint_every: Duration::from_secs(1),
         replay_capacity: 64,
         stream_idle_timeout: Duration::from_secs(30),
+        relay: None,
+        watch_lapse: Duration::from_secs(15),
     };
-    (Registry::new(context), store, owner, conversation)
+    (Registry::new(context, None), store, owner, conversation)
 }
 
 fn not_found<T: std::fmt::Debug>(result: Result<T, AppError>, op: &str) {

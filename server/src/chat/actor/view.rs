@@ -3,6 +3,7 @@
 //! changes anything.
 
 use super::{ConversationActor, ConversationStats, Snapshot, Subscription};
+use crate::chat::event_log::{RelayedEvent, RemoteStart, Replay};
 use crate::clock::now_ms;
 use app::domain::errors::AppError;
 use app::domain::model::{EventCursor, MessageNode, NodeOutline};
@@ -126,6 +127,31 @@ impl ConversationActor {
             replay: self.log.replay_after(after),
             live: self.log.subscribe(),
         }
+    }
+
+    /// The events after `after` for a client on another node, and every
+    /// later one through this node's relay until the watch lapses.
+    pub(super) fn watch(&mut self, after: Option<EventCursor>) -> Result<RemoteStart, AppError> {
+        let Some(relay) = self.context.relay.clone() else {
+            return Err(AppError::BadRequest(
+                "this node does not share its database with other nodes".into(),
+            ));
+        };
+        let until = std::time::Instant::now() + self.context.watch_lapse;
+        self.log.watch_remotely(self.id, relay, until);
+        let missed = match self.log.replay_after(after) {
+            Replay::Events(events) => Some(
+                events
+                    .iter()
+                    .map(|e| RelayedEvent::new(self.id, e))
+                    .collect(),
+            ),
+            Replay::Reset => None,
+        };
+        Ok(RemoteStart {
+            missed,
+            cursor: self.log.cursor(),
+        })
     }
 
     /// These messages with their text; unknown ids are left out.

@@ -7,6 +7,7 @@
 mod accounts;
 mod branches;
 mod import;
+mod leases;
 mod message_writes;
 mod rows;
 mod search;
@@ -42,6 +43,8 @@ fn record_commit(started: Instant) {
 /// One PostgreSQL database, shared by every node that opens it.
 pub struct PostgresStore {
     pool: PgPool,
+    /// The connection notifications go out on (made on first use).
+    notifier: tokio::sync::Mutex<Option<sqlx::PgConnection>>,
 }
 
 impl PostgresStore {
@@ -53,13 +56,10 @@ impl PostgresStore {
             .connect(url)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(PostgresStore { pool })
-    }
-
-    /// The pool, for the parts of a node that talk to the database
-    /// directly (leases, events between nodes).
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
+        Ok(PostgresStore {
+            pool,
+            notifier: tokio::sync::Mutex::new(None),
+        })
     }
 }
 
@@ -303,7 +303,8 @@ impl MessageStore for PostgresStore {
     async fn interrupt_streaming(&self, note: &str, now: i64) -> StorageResult<u64> {
         let done = sqlx::query(
             "UPDATE messages SET status = 'interrupted', error = $1, updated_at = $2 \
-             WHERE status = 'streaming'",
+             WHERE status = 'streaming' AND conversation_id NOT IN \
+               (SELECT conversation_id FROM conversation_leases WHERE expires_at >= now())",
         )
         .bind(note)
         .bind(now)
