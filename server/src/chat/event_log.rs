@@ -287,8 +287,16 @@ mod tests {
         let (relay, mut relayed) = mpsc::channel(8);
         let conversation = Uuid::now_v7();
         log.publish(delta("unwatched"));
-        log.watch_remotely(conversation, relay.clone(), Instant::now() + std::time::Duration::from_secs(60));
-        assert_eq!(log.subscriber_count(), 1, "the other node counts as a subscriber");
+        log.watch_remotely(
+            conversation,
+            relay.clone(),
+            Instant::now() + std::time::Duration::from_secs(60),
+        );
+        assert_eq!(
+            log.subscriber_count(),
+            1,
+            "the other node counts as a subscriber"
+        );
         log.publish(delta("watched"));
         let (to, event) = relayed.try_recv().expect("relayed");
         assert_eq!(to, conversation);

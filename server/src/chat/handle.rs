@@ -48,7 +48,10 @@ impl Registry {
 
 /// The error when no node could run the conversation in time.
 fn unreachable_owner(detail: &str) -> AppError {
-    tracing::warn!(detail, "the node running a conversation could not be reached");
+    tracing::warn!(
+        detail,
+        "the node running a conversation could not be reached"
+    );
     AppError::Internal(
         "the server running this conversation could not be reached; try again".into(),
     )
@@ -213,8 +216,11 @@ impl ConversationHandle<'_> {
     }
 
     pub async fn stop(&self, message: Uuid) -> Result<(), AppError> {
-        self.ask(Request::Stop { message }, |reply| Op::Stop { message, reply })
-            .await
+        self.ask(Request::Stop { message }, |reply| Op::Stop {
+            message,
+            reply,
+        })
+        .await
     }
 
     pub async fn set_active_leaf(&self, leaf: Uuid) -> Result<(), AppError> {
@@ -368,10 +374,10 @@ impl ConversationHandle<'_> {
             Ok(owner) => owner?,
             Err(error) => return Some(Err(error.into())),
         };
-        match cluster.forward(&owner, self.id, user, Request::Close).await {
-            Ok(answer) => Some(answer),
-            // Its node is gone: so is the actor.
-            Err(_) => None,
-        }
+        // An owner that cannot be reached is gone, and so is its actor.
+        cluster
+            .forward(&owner, self.id, user, Request::Close)
+            .await
+            .ok()
     }
 }

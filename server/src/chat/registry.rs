@@ -169,7 +169,11 @@ impl Registry {
             return Ok(actor);
         }
         if let Some(cluster) = &self.cluster {
-            if let Some(owner) = cluster.acquire(conversation).await.map_err(AppError::from)? {
+            if let Some(owner) = cluster
+                .acquire(conversation)
+                .await
+                .map_err(AppError::from)?
+            {
                 return Err(Refusal::OwnedBy(owner));
             }
         }

@@ -7,12 +7,12 @@
 use super::actor::{ActorContext, ConversationStats, Parent, Subscription};
 use super::handle::ConversationHandle;
 use super::registry::Registry;
-use crate::cluster::request::Forwarded;
-use crate::cluster::Cluster;
 use super::status::ActorStatus;
 use super::transfers;
 use crate::catalog::Catalog;
 use crate::clock::now_ms;
+use crate::cluster::request::Forwarded;
+use crate::cluster::Cluster;
 use crate::storage::{ConversationRecord, NewFork, StorageError, Store};
 use crate::transfer::archive::{Archive, ArchivedConversation};
 use crate::transfer::ImportLimits;

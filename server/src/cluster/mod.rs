@@ -124,7 +124,12 @@ impl Cluster {
     pub async fn renew(&self, running: &[Uuid]) -> Result<Vec<Uuid>, StorageError> {
         let held = self
             .leases
-            .renew(self.node, running, self.lease, self.lease * FORGET_AFTER_LEASES)
+            .renew(
+                self.node,
+                running,
+                self.lease,
+                self.lease * FORGET_AFTER_LEASES,
+            )
             .await?;
         Ok(running
             .iter()

@@ -177,8 +177,9 @@ mod tests {
             .entry(watched)
             .or_insert_with(|| broadcast::channel(8).0)
             .subscribe();
-        let payload = serde_json::to_string(&vec![event(other, 1), event(watched, 4), event(watched, 5)])
-            .expect("encodes");
+        let payload =
+            serde_json::to_string(&vec![event(other, 1), event(watched, 4), event(watched, 5)])
+                .expect("encodes");
         deliver(&payload, &followers);
         deliver("not json", &followers);
         let seqs: Vec<u64> = std::iter::from_fn(|| receiver.try_recv().ok())

@@ -15,27 +15,68 @@ use uuid::Uuid;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Request {
-    Snapshot { focus: Option<Uuid> },
-    Watch { after: Option<EventCursor> },
-    Send { parent: Parent, client_id: String, text: String },
-    Regenerate { message: Uuid },
-    Continue { message: Uuid },
-    Stop { message: Uuid },
-    SetActiveLeaf { leaf: Uuid },
-    SetSystemPrompt { text: String },
-    SetSettings { settings: ConversationSettings },
+    Snapshot {
+        focus: Option<Uuid>,
+    },
+    Watch {
+        after: Option<EventCursor>,
+    },
+    Send {
+        parent: Parent,
+        client_id: String,
+        text: String,
+    },
+    Regenerate {
+        message: Uuid,
+    },
+    Continue {
+        message: Uuid,
+    },
+    Stop {
+        message: Uuid,
+    },
+    SetActiveLeaf {
+        leaf: Uuid,
+    },
+    SetSystemPrompt {
+        text: String,
+    },
+    SetSettings {
+        settings: ConversationSettings,
+    },
     Delete,
-    AwaitReply { message: Uuid },
+    AwaitReply {
+        message: Uuid,
+    },
     Outline,
-    Messages { ids: Vec<Uuid> },
-    Branch { leaf: Option<Uuid> },
+    Messages {
+        ids: Vec<Uuid>,
+    },
+    Branch {
+        leaf: Option<Uuid>,
+    },
     Stats,
-    NameBranch { node: Uuid, name: Option<String> },
-    SetMainBranch { node: Option<Uuid> },
-    Prune { node: Uuid },
-    UndoPrune { root: Uuid },
-    Replay { leaf: Uuid, from: Option<Uuid>, settings: ConversationSettings },
-    StopReplay { replay: Uuid },
+    NameBranch {
+        node: Uuid,
+        name: Option<String>,
+    },
+    SetMainBranch {
+        node: Option<Uuid>,
+    },
+    Prune {
+        node: Uuid,
+    },
+    UndoPrune {
+        root: Uuid,
+    },
+    Replay {
+        leaf: Uuid,
+        from: Option<Uuid>,
+        settings: ConversationSettings,
+    },
+    StopReplay {
+        replay: Uuid,
+    },
     Close,
 }
 
@@ -90,12 +131,7 @@ impl Request {
                 settings,
             } => answer(conversation.replay(leaf, from, &settings).await),
             Request::StopReplay { replay } => answer(conversation.stop_replay(replay).await),
-            Request::Close => answer(
-                conversation
-                    .close_if_running()
-                    .await
-                    .unwrap_or(Ok(())),
-            ),
+            Request::Close => answer(conversation.close_if_running().await.unwrap_or(Ok(()))),
         }
     }
 }
@@ -130,6 +166,8 @@ mod tests {
             let back: Forwarded = serde_json::from_str(&json).expect("decodes");
             assert_eq!(back.request, request, "{json}");
         }
-        assert!(serde_json::from_str::<Forwarded>(r#"{"user":"x","request":{"op":"send"}}"#).is_err());
+        assert!(
+            serde_json::from_str::<Forwarded>(r#"{"user":"x","request":{"op":"send"}}"#).is_err()
+        );
     }
 }

@@ -328,7 +328,8 @@ mod tests {
         .expect("valid");
         assert_eq!(node.node_url.as_deref(), Some("http://10.0.0.5:3000"));
         assert_eq!(node.lease, MIN_LEASE);
-        let err = super::tests::config(&[("ARBOR_NODE_URL", "10.0.0.5:3000")]).expect_err("no scheme");
+        let err =
+            super::tests::config(&[("ARBOR_NODE_URL", "10.0.0.5:3000")]).expect_err("no scheme");
         assert_eq!(err.name, "ARBOR_NODE_URL");
     }
 

@@ -26,8 +26,8 @@ pub use search::SearchStore;
 pub use sqlite::SqliteStore;
 
 use accounts::AccountStore;
-use leases::LeaseStore;
 use app::domain::model::{ConversationSettings, ConversationSummary, MessageNode};
+use leases::LeaseStore;
 use std::sync::Arc;
 use uuid::Uuid;
 

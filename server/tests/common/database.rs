@@ -36,20 +36,26 @@ impl TestDatabase {
         if let Ok(url) = std::fs::read_to_string(&marker) {
             return TestDatabase::Postgres(url);
         }
+        let database = TestDatabase::new_postgres(&admin).await;
+        std::fs::write(&marker, database.url()).expect("the test folder is writable");
+        database
+    }
+
+    /// A new, empty database on the PostgreSQL server whose admin URL is
+    /// `admin` (its last segment names a database to connect to).
+    pub async fn new_postgres(admin: &str) -> TestDatabase {
         let name = format!("arbor_test_{}", Uuid::now_v7().simple());
-        let mut db = PgConnection::connect(&admin)
+        let mut db = PgConnection::connect(admin)
             .await
-            .unwrap_or_else(|e| panic!("{POSTGRES_ENV} ({admin}) accepts connections: {e}"));
+            .unwrap_or_else(|e| panic!("{admin} accepts connections: {e}"));
         sqlx::query(&format!("CREATE DATABASE {name}"))
             .execute(&mut db)
             .await
             .expect("a test database is created");
-        let url = match admin.rsplit_once('/') {
-            Some((server, _)) => format!("{server}/{name}"),
-            None => panic!("{POSTGRES_ENV} ends with a database name: {admin}"),
-        };
-        std::fs::write(&marker, &url).expect("the test folder is writable");
-        TestDatabase::Postgres(url)
+        match admin.rsplit_once('/') {
+            Some((server, _)) => TestDatabase::Postgres(format!("{server}/{name}")),
+            None => panic!("the admin URL ends with a database name: {admin}"),
+        }
     }
 
     /// What the server is given as `ARBOR_DATABASE_URL`.

@@ -93,9 +93,15 @@ impl TestServer {
 
     /// Like [`TestServer::start`], with nobody signed up (a first run).
     pub async fn start_without_accounts(dir: &Path, env: &[(&str, &str)]) -> TestServer {
+        let database = TestDatabase::for_folder(dir).await;
+        TestServer::start_on(dir, database, env).await
+    }
+
+    /// Starts a server on `database` (several may share one PostgreSQL
+    /// database, as the nodes of a cluster), without signing anybody in.
+    pub async fn start_on(dir: &Path, database: TestDatabase, env: &[(&str, &str)]) -> TestServer {
         // reqwest is built with rustls and no default crypto backend.
         _ = rustls::crypto::ring::default_provider().install_default();
-        let database = TestDatabase::for_folder(dir).await;
         let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
         command
             .env("ARBOR_ADDR", "127.0.0.1:0")
@@ -621,6 +627,14 @@ impl EventStream {
             .await
             .expect("an event arrives in time")
             .expect("the stream stays open")
+    }
+
+    /// The next event, or `None` once the server has ended the stream
+    /// (failing the test if neither happens in time).
+    pub async fn next_or_end(&mut self) -> Option<Event> {
+        tokio::time::timeout(PATIENCE, self.inner.next())
+            .await
+            .expect("an event or the end arrives in time")
     }
 
     /// Reads events until `count` deltas have arrived, returning them all.

@@ -197,10 +197,12 @@ async fn send_notification(db: &mut sqlx::PgConnection, payload: &str) -> Storag
 }
 
 async fn stored_payload(pool: &sqlx::PgPool, id: &str) -> StorageResult<String> {
-    let id: i64 = id.parse().map_err(|_| crate::storage::StorageError::Corrupt {
-        table: "relayed_events",
-        reason: format!("a notification names event `{id}`"),
-    })?;
+    let id: i64 = id
+        .parse()
+        .map_err(|_| crate::storage::StorageError::Corrupt {
+            table: "relayed_events",
+            reason: format!("a notification names event `{id}`"),
+        })?;
     let payload = sqlx::query_scalar("SELECT payload FROM relayed_events WHERE id = $1")
         .bind(id)
         .fetch_optional(pool)
