@@ -7,6 +7,7 @@
 pub mod actor;
 pub mod event_log;
 pub mod fork;
+mod forwarded;
 pub mod generation;
 pub mod handle;
 pub mod registry;

@@ -140,7 +140,7 @@ impl ChatService {
             Err(error) => return Some(Err(error)),
         }
         let handle = self.actor(conversation, forwarded.user);
-        Some(forwarded.request.perform(&handle).await)
+        Some(super::forwarded::perform(forwarded.request, &handle).await)
     }
 
     /// The stored conversation `id` if `user` owns it (404 for anyone else's).

@@ -45,8 +45,9 @@ pub trait LeaseStore: Send + Sync + 'static {
     ) -> StorageResult<LeaseHolder>;
 
     /// Extends `node`'s leases of `conversations` and its heartbeat by
-    /// `ttl`, and removes nodes whose heartbeat is older than
-    /// `forget_after`. Answers those of `conversations` it still holds.
+    /// `ttl`, and removes nodes whose heartbeat, and leases whose expiry,
+    /// is older than `forget_after`. Answers those of `conversations` it
+    /// still holds.
     async fn renew(
         &self,
         node: Uuid,

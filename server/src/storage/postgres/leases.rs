@@ -114,6 +114,13 @@ impl LeaseStore for PostgresStore {
             .bind(seconds(forget_after))
             .execute(&mut *tx)
             .await?;
+        // Leases nobody renews (actors that stopped, ids that named nothing).
+        sqlx::query(
+            "DELETE FROM conversation_leases WHERE expires_at < now() - make_interval(secs => $1)",
+        )
+        .bind(seconds(forget_after))
+        .execute(&mut *tx)
+        .await?;
         // A lease that lapsed but that nobody took is still this node's.
         let held = sqlx::query_scalar(
             "UPDATE conversation_leases SET expires_at = now() + make_interval(secs => $3) \
