@@ -9,9 +9,14 @@ use common::{delta_text, find, TestServer};
 #[tokio::test]
 async fn restart_marks_streaming_replies_interrupted_and_keeps_their_text() {
     let dir = tempfile::tempdir().expect("temp dir");
+    // The same address both times, as a restarted node has (on a shared
+    // PostgreSQL database, that is how the new run knows the old one's
+    // leases are dead).
+    let addr = common::free_address();
     let env = [
         ("ARBOR_OFFLINE_TOKEN_MS", "50"),
         ("ARBOR_CHECKPOINT_MS", "0"),
+        ("ARBOR_ADDR", addr.as_str()),
     ];
     let server = TestServer::start(dir.path(), &env).await;
     let (conversation, mut events) = server.watched_conversation().await;

@@ -116,12 +116,18 @@ impl Registry {
             }
             match answer.await {
                 Ok(result) => return result.map_err(Refusal::Failed),
-                Err(_) if actor.status.has_panicked() => {
-                    return Err(Refusal::Failed(AppError::Internal(
-                        "the conversation hit an internal error and was reloaded; try again".into(),
-                    )))
+                Err(_) => {
+                    // The actor stopped without answering. Whether it
+                    // panicked is known once its task has ended (a panic
+                    // drops the answer before the actor records it).
+                    _ = actor.ended.clone().changed().await;
+                    if actor.status.has_panicked() {
+                        return Err(Refusal::Failed(AppError::Internal(
+                            "the conversation hit an internal error and was reloaded; try again"
+                                .into(),
+                        )));
+                    }
                 }
-                Err(_) => continue,
             }
         }
         Err(Refusal::Failed(AppError::Internal(

@@ -29,7 +29,9 @@ pub enum LeaseHolder {
 #[async_trait::async_trait]
 pub trait LeaseStore: Send + Sync + 'static {
     /// Records `node` as running at `address` and answers the secret every
-    /// node presents to the others (made by the first node to ask).
+    /// node presents to the others (made by the first node to ask). A node
+    /// row already at `address` is an earlier run of the same node (two
+    /// live nodes cannot share an address): it is removed with its leases.
     async fn join(&self, node: Uuid, address: &str, secret_if_new: &str) -> StorageResult<String>;
 
     /// Removes `node` and every lease it holds (a clean shutdown).

@@ -691,6 +691,16 @@ pub fn find(view: &ConversationView, id: Uuid) -> &MessageNode {
         .unwrap_or_else(|| panic!("message {id} is in the conversation"))
 }
 
+/// A loopback address with a free port, for a server that must come back
+/// at the same address after a restart.
+pub fn free_address() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    format!("127.0.0.1:{port}")
+}
+
 /// A fresh idempotency key.
 pub fn client_id() -> String {
     format!("test-{}", Uuid::now_v7())

@@ -28,6 +28,14 @@ fn seconds(duration: Duration) -> f64 {
 #[async_trait::async_trait]
 impl LeaseStore for PostgresStore {
     async fn join(&self, node: Uuid, address: &str, secret_if_new: &str) -> StorageResult<String> {
+        // Two live nodes cannot listen at one address: a row with this
+        // address is an earlier run of this node (killed, restarted), and
+        // its leases go with it.
+        sqlx::query("DELETE FROM nodes WHERE address = $1 AND id <> $2")
+            .bind(address)
+            .bind(node)
+            .execute(&self.pool)
+            .await?;
         sqlx::query(
             "INSERT INTO nodes (id, address) VALUES ($1, $2) \
              ON CONFLICT (id) DO UPDATE SET address = EXCLUDED.address, heartbeat_at = now()",
