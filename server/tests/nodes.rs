@@ -67,8 +67,20 @@ async fn a_client_on_one_node_follows_a_reply_written_on_the_other() {
     let mut on_b = b
         .events(conversation, Some(&opened.cursor.to_string()), true)
         .await;
-    let receipt = a.send(conversation, None, "Tell me about trees").await;
+    // A question too long for one notification goes by reference to a row.
+    let question = "Tell me about trees. ".repeat(500);
+    let receipt = a.send(conversation, None, &question).await;
     let events = on_b.until_done(receipt.assistant.id).await;
+    assert!(
+        events
+            .iter()
+            .any(|e| e.event == "message" && e.data.contains(question.trim_end())),
+        "node B's client got the long question"
+    );
+    assert!(
+        a.sql_count("SELECT COUNT(*) FROM relayed_events").await >= 1,
+        "it went by reference"
+    );
 
     let reply = a
         .wait_until_finished(conversation, receipt.assistant.id)
