@@ -38,7 +38,6 @@ pub struct Owner {
 /// leases, and the relay of events between nodes.
 pub struct Cluster {
     node: Uuid,
-    address: String,
     /// SHA-256 of the shared secret (compared by digest, so the time a
     /// comparison takes says nothing about the secret).
     secret_digest: [u8; 32],
@@ -65,7 +64,6 @@ impl Cluster {
         tracing::info!(%node, address, lease_secs = lease.as_secs(), "joined the nodes sharing this database");
         Ok(Arc::new(Cluster {
             node,
-            address: address.to_string(),
             secret_digest: Sha256::digest(secret.as_bytes()).into(),
             secret,
             leases,
@@ -73,14 +71,6 @@ impl Cluster {
             client: reqwest::Client::new(),
             relay,
         }))
-    }
-
-    pub fn node(&self) -> Uuid {
-        self.node
-    }
-
-    pub fn address(&self) -> &str {
-        &self.address
     }
 
     /// How long a lease lasts without renewal.
