@@ -105,7 +105,7 @@ pub struct EventLog {
 }
 
 /// Events a live subscriber may fall behind by before it must reload.
-const LIVE_BUFFER: usize = 1024;
+pub const LIVE_BUFFER: usize = 1024;
 
 impl EventLog {
     /// A log numbering events under `epoch`, keeping the last `capacity` of them.

@@ -11,13 +11,15 @@ use super::event_log::RemoteStart;
 use super::registry::{Refusal, Registry};
 use crate::cluster::forward::NotDelivered;
 use crate::cluster::request::Request;
-use crate::cluster::Owner;
+use crate::cluster::{Cluster, Owner};
 use app::domain::errors::AppError;
 use app::domain::model::{
     ConversationSettings, EffectiveModel, EventCursor, MessageNode, NodeOutline, PruneReceipt,
     ReplayStarted, SendReceipt,
 };
 use serde::de::DeserializeOwned;
+use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 use uuid::Uuid;
@@ -66,6 +68,26 @@ impl ConversationHandle<'_> {
         request: Request,
         op: impl Fn(Reply<T>) -> Op,
     ) -> Result<T, AppError> {
+        let (id, user) = (self.id, self.user);
+        self.route(op, |cluster, owner| {
+            let request = request.clone();
+            async move { cluster.forward(&owner, id, user, request).await }
+        })
+        .await
+    }
+
+    /// Performs the operation `op` makes on this node's actor, or, while
+    /// another node runs the conversation, `elsewhere` with that node;
+    /// waits for an owner that cannot be reached until its lease lapses
+    /// and this node may start the conversation itself.
+    async fn route<T, Elsewhere>(
+        &self,
+        op: impl Fn(Reply<T>) -> Op,
+        elsewhere: impl Fn(Arc<Cluster>, Owner) -> Elsewhere,
+    ) -> Result<T, AppError>
+    where
+        Elsewhere: Future<Output = Result<Result<T, AppError>, NotDelivered>>,
+    {
         let user = self.user;
         let deadline = self.give_up_at();
         loop {
@@ -84,10 +106,7 @@ impl ConversationHandle<'_> {
             let Some(cluster) = self.registry.cluster() else {
                 return Err(unreachable_owner("no cluster"));
             };
-            match cluster
-                .forward(&owner, self.id, user, request.clone())
-                .await
-            {
+            match elsewhere(cluster.clone(), owner.clone()).await {
                 Ok(answer) => return answer,
                 Err(not_delivered) => self.wait_for(&owner, not_delivered, deadline).await?,
             }
@@ -144,29 +163,12 @@ impl ConversationHandle<'_> {
     /// The events after `after` (none: from now), then the live ones,
     /// wherever the conversation runs.
     pub async fn subscribe(&self, after: Option<EventCursor>) -> Result<Subscription, AppError> {
-        let user = self.user;
-        let deadline = self.give_up_at();
-        loop {
-            let owner = match self
-                .registry
-                .request(self.id, |reply| Command {
-                    user,
-                    op: Op::Subscribe { after, reply },
-                })
-                .await
-            {
-                Ok(subscription) => return Ok(subscription),
-                Err(Refusal::Failed(error)) => return Err(error),
-                Err(Refusal::OwnedBy(owner)) => owner,
-            };
-            let Some(cluster) = self.registry.cluster() else {
-                return Err(unreachable_owner("no cluster"));
-            };
-            match cluster.follow_elsewhere(&owner, self.id, user, after).await {
-                Ok(answer) => return answer,
-                Err(not_delivered) => self.wait_for(&owner, not_delivered, deadline).await?,
-            }
-        }
+        let (id, user) = (self.id, self.user);
+        self.route(
+            |reply| Op::Subscribe { after, reply },
+            |cluster, owner| async move { cluster.follow_elsewhere(&owner, id, user, after).await },
+        )
+        .await
     }
 
     /// For another node's client: the events after `after`, and the later

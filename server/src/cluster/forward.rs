@@ -8,7 +8,7 @@
 use super::request::{Forwarded, Request};
 use super::{Cluster, Owner, SECRET_HEADER};
 use crate::chat::actor::Subscription;
-use crate::chat::event_log::{RemoteStart, Replay, Sequenced};
+use crate::chat::event_log::{RemoteStart, Replay, Sequenced, LIVE_BUFFER};
 use app::domain::errors::AppError;
 use app::domain::model::EventCursor;
 use serde::de::DeserializeOwned;
@@ -18,17 +18,12 @@ use std::time::Duration;
 use tokio::sync::broadcast::{self, error::RecvError};
 use uuid::Uuid;
 
-/// The internal route, under a node's base URL.
-pub fn internal_path(conversation: Uuid) -> String {
-    format!("/api/internal/conversations/{conversation}")
-}
+/// The internal route, under a node's base URL (axum's pattern).
+pub const INTERNAL_ROUTE: &str = "/api/internal/conversations/{id}";
 
 /// The status the internal route answers when this node does not hold the
 /// conversation's lease (any more): the sender asks again who does.
-pub const MOVED_STATUS: u16 = 409;
-
-/// Events a client on this node may fall behind by.
-const FOLLOWER_BUFFER: usize = 1024;
+pub const MOVED_STATUS: reqwest::StatusCode = reqwest::StatusCode::CONFLICT;
 
 /// Why a forwarded request got no answer from the operation.
 #[derive(Debug)]
@@ -49,7 +44,8 @@ impl Cluster {
         user: Uuid,
         request: Request,
     ) -> Result<Result<T, AppError>, NotDelivered> {
-        let url = format!("{}{}", owner.address, internal_path(conversation));
+        let path = INTERNAL_ROUTE.replace("{id}", &conversation.to_string());
+        let url = format!("{}{path}", owner.address);
         let response = self
             .client
             .post(&url)
@@ -58,8 +54,8 @@ impl Cluster {
             .send()
             .await
             .map_err(|e| NotDelivered::Unreachable(e.to_string()))?;
-        match response.status().as_u16() {
-            200 => {}
+        match response.status() {
+            reqwest::StatusCode::OK => {}
             MOVED_STATUS => return Err(NotDelivered::Moved),
             status => {
                 return Err(NotDelivered::Unreachable(format!(
@@ -98,7 +94,7 @@ impl Cluster {
             Ok(start) => start,
             Err(error) => return Ok(Err(error)),
         };
-        let (live, receiver) = broadcast::channel(FOLLOWER_BUFFER);
+        let (live, receiver) = broadcast::channel(LIVE_BUFFER);
         let replay = match start.missed {
             Some(events) => {
                 Replay::Events(events.into_iter().map(|e| e.into_sequenced()).collect())

@@ -6,7 +6,7 @@
 //! relay that fell behind, a lost connection): it then ends the client's
 //! stream, and the client resumes or reloads.
 
-use crate::chat::event_log::{RelaySender, RelayedEvent, Sequenced};
+use crate::chat::event_log::{RelaySender, RelayedEvent, Sequenced, LIVE_BUFFER};
 use crate::storage::leases::LeaseStore;
 use crate::storage::StorageError;
 use futures::StreamExt;
@@ -18,9 +18,6 @@ use uuid::Uuid;
 
 /// Events a node's actors may have handed over and not yet sent.
 const OUTGOING_QUEUE: usize = 8192;
-
-/// Events a follower of a conversation may fall behind by.
-const FOLLOWER_BUFFER: usize = 1024;
 
 /// Most bytes of events packed into one notification (under PostgreSQL's
 /// 8,000-byte limit; one larger event goes alone, by reference).
@@ -72,7 +69,7 @@ impl Relay {
         followers.retain(|_, sender| sender.receiver_count() > 0);
         followers
             .entry(conversation)
-            .or_insert_with(|| broadcast::channel(FOLLOWER_BUFFER).0)
+            .or_insert_with(|| broadcast::channel(LIVE_BUFFER).0)
             .subscribe()
     }
 }

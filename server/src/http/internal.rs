@@ -11,7 +11,7 @@ use crate::cluster::SECRET_HEADER;
 use crate::http::error::ApiError;
 use app::domain::errors::{parse_id, AppError};
 use axum::extract::Path;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use std::sync::Arc;
@@ -49,8 +49,6 @@ pub async fn forwarded_operation(
     };
     match chat.perform_forwarded(conversation, forwarded).await {
         Some(answer) => Json(answer).into_response(),
-        None => StatusCode::from_u16(MOVED_STATUS)
-            .unwrap_or(StatusCode::CONFLICT)
-            .into_response(),
+        None => MOVED_STATUS.into_response(),
     }
 }

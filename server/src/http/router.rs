@@ -8,6 +8,7 @@
 use super::dashboard::dashboard_events;
 use crate::accounts::Accounts;
 use crate::api::Arbor;
+use crate::cluster::forward::INTERNAL_ROUTE;
 use crate::http::caller::identify_caller;
 use crate::http::cross_origin::refuse_cross_site;
 use crate::http::events::conversation_events;
@@ -62,10 +63,7 @@ pub fn router(
     Router::new()
         .route("/api/conversations/{id}/events", get(conversation_events))
         .route("/api/conversations/{id}/export", get(export_conversation))
-        .route(
-            "/api/internal/conversations/{id}",
-            post(forwarded_operation),
-        )
+        .route(INTERNAL_ROUTE, post(forwarded_operation))
         .route("/api/backup", get(export_backup))
         .route("/api/admin/events", get(dashboard_events))
         .route("/api/admin/backup", get(export_instance))
