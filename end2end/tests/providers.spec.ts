@@ -175,6 +175,14 @@ test('a reply in GitHub-flavoured markdown renders tables, tasks, links, footnot
   await copy.click();
   await expect(copy).toHaveText('Copied');
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe('let rings = 42; // "<b>"\n');
+
+  // Loaded again, the page comes with the server's colours (the browser
+  // has no highlighter), and hydrating keeps them.
+  await page.reload();
+  await expect(page.locator('body[data-hydrated]')).toBeAttached();
+  const again = page.locator('.messages article.message.assistant').last().locator('pre code.language-rust');
+  await expect(again.locator('.hl-constant.hl-numeric')).toHaveText('42');
+  await expect(again.locator('.hl-storage', { hasText: 'let' })).toHaveCount(1);
 });
 
 /** Writes a three-exchange branch on the offline model. */

@@ -2,7 +2,8 @@ import { assistantMessages, composer, expect, messages, open, serveWithFakeProvi
 
 // Script-injection attempts, sent as a user's text and streamed back word
 // by word as a model's reply (the fake `fake-verbatim` model repeats the
-// message exactly). Every one must render as inert text or safe markup.
+// message exactly). Every one must render as inert text or safe markup:
+// raw HTML is shown as text, a markdown link keeps only a safe target.
 const CORPUS = [
   `<script>alert('script-tag')</script>`,
   `<img src=x onerror="alert('img-onerror');document.body.setAttribute('data-xss','img')">`,
@@ -21,7 +22,7 @@ const CORPUS = [
   `<object data="javascript:alert('object')"></object><embed src="javascript:alert('embed')">`,
   `<form action="javascript:alert('form')"><button formaction="javascript:alert('fa')">go</button></form>`,
   `&lt;script&gt;alert('entities')&lt;/script&gt;`,
-  `<a href="https://example.com/safe" target="_blank">safe link</a>`,
+  `[safe link](https://example.com/safe)`,
 ].join('\n\n');
 
 const served = serveWithFakeProvider();

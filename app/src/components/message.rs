@@ -215,6 +215,7 @@ fn ReplyBody(message: LiveMessage) -> impl IntoView {
     let state = use_chat();
     let id = message.id;
     let content = message.content.clone();
+    let highlighted_code = message.highlighted_code.clone();
     let status = message.status.clone();
     let note = message.note.clone();
     let usage = message.usage.clone();
@@ -258,7 +259,9 @@ fn ReplyBody(message: LiveMessage) -> impl IntoView {
     };
     let regenerate = move |_| state.spawn(async move { state.regenerate(id).await });
     view! {
-        <div class="content markdown" inner_html=move || render_markdown(&content.get())></div>
+        <div class="content markdown" inner_html=move || {
+            highlighted_code.with(|colours| content.with(|text| render_markdown(text, colours)))
+        }></div>
         <Show when=streaming.clone()>
             <span class="typing" aria-label="The reply is being written">"▍"</span>
         </Show>

@@ -1,7 +1,12 @@
-//! Syntax highlighting of code blocks with syntect's bundled grammars. The
-//! output is the code, HTML-escaped, in `<span class="hl-…">` elements
-//! named after the grammar's scopes; `style/main.css` colours them.
+//! Syntax highlighting of code blocks with syntect's bundled grammars, on
+//! the server only (the grammars and their regex engine would be most of
+//! the browser's bundle). The output is the code, HTML-escaped, in
+//! `<span class="hl-…">` elements named after the grammar's scopes;
+//! `style/main.css` colours them. The server fills a message's
+//! [`MessageNode::highlighted_code`] with it before sending the message.
 
+use crate::domain::model::{MessageNode, MessageStatus};
+use crate::text::markdown::code_blocks;
 use std::sync::OnceLock;
 use syntect::html::{ClassStyle, ClassedHTMLGenerator};
 use syntect::parsing::SyntaxSet;
@@ -47,6 +52,28 @@ pub fn highlight(code: &str, language: &str) -> Option<String> {
     Some(html.finalize())
 }
 
+/// Each code block of the markdown `source` highlighted, in order (`None`
+/// for a block in no known language); empty when no block is known, so a
+/// message without code carries nothing extra.
+pub fn highlight_code_blocks(source: &str) -> Vec<Option<String>> {
+    let blocks: Vec<Option<String>> = code_blocks(source)
+        .iter()
+        .map(|block| highlight(&block.code, &block.language))
+        .collect();
+    if blocks.iter().all(Option::is_none) {
+        return Vec::new();
+    }
+    blocks
+}
+
+/// Fills the colours of a message that will not change any more (a
+/// streaming reply gets them with its `done` event).
+pub fn highlight_message(node: &mut MessageNode) {
+    if node.status != MessageStatus::Streaming && node.highlighted_code.is_empty() {
+        node.highlighted_code = highlight_code_blocks(&node.content);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,5 +102,33 @@ mod tests {
     fn unknown_or_missing_languages_are_not_highlighted() {
         assert_eq!(highlight("x", "no-such-language"), None);
         assert_eq!(highlight("x", ""), None);
+    }
+
+    #[test]
+    fn blocks_are_highlighted_in_order_and_plain_ones_hold_their_place() {
+        let source = "```\nplain\n```\n\ntext\n\n```rust\nlet a = 1;\n```\n";
+        let blocks = highlight_code_blocks(source);
+        assert_eq!(blocks.len(), 2);
+        assert_eq!(blocks[0], None);
+        assert!(blocks[1].as_deref().is_some_and(|b| b.contains("hl-rust")));
+        assert!(highlight_code_blocks("no code\n\n```\nplain\n```\n").is_empty());
+    }
+
+    #[test]
+    fn streaming_replies_are_left_for_their_done_event() {
+        let text = "```rust\nfn f() {}\n```\n";
+        let mut node = MessageNode::new(
+            uuid::Uuid::nil(),
+            None,
+            crate::domain::model::Role::Assistant,
+            text,
+            MessageStatus::Streaming,
+            0,
+        );
+        highlight_message(&mut node);
+        assert!(node.highlighted_code.is_empty());
+        node.status = MessageStatus::Complete;
+        highlight_message(&mut node);
+        assert_eq!(node.highlighted_code.len(), 1);
     }
 }

@@ -1,48 +1,83 @@
 //! Markdown to safe HTML: GitHub-flavoured parsing with pulldown-cmark
 //! (tables, task lists, strikethrough, footnotes, math, and bare URLs made
-//! links with linkify), then an allow-list sanitizer (ammonia) so nothing a
-//! model or a user writes can run script in the page. Code blocks get a
-//! Copy button and, in a language the highlighter knows, syntax colours.
+//! links with linkify). The output is safe by construction, so the same
+//! renderer runs on the server and in the browser with no sanitizer: raw
+//! HTML in a message is shown as text, links and images keep only
+//! `http`, `https`, `mailto` or relative targets, and no element gets an
+//! `id` or a `style`. Code blocks get a Copy button; the server's syntax
+//! colours for them ([`crate::text::code_highlight`]) come in beside the
+//! text, since the highlighter's grammars are too large for the browser.
 
-use crate::text::code_highlight::highlight;
 use linkify::{LinkFinder, LinkKind};
 use pulldown_cmark::{html, CodeBlockKind, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
-use std::sync::OnceLock;
+use pulldown_cmark_escape::{escape_href, escape_html};
+use std::collections::HashMap;
 
-fn sanitizer() -> &'static ammonia::Builder<'static> {
-    static SANITIZER: OnceLock<ammonia::Builder<'static>> = OnceLock::new();
-    SANITIZER.get_or_init(|| {
-        let mut builder = ammonia::Builder::default();
-        builder
-            .link_rel(Some("noopener noreferrer nofollow"))
-            .url_schemes(["http", "https", "mailto"].into_iter().collect())
-            .add_tag_attributes("code", ["class"])
-            .add_tag_attributes("input", ["type", "checked", "disabled"])
-            .add_tags(["input"])
-            .add_tags(["button"])
-            .add_tag_attributes("button", ["type", "aria-label"])
-            .add_allowed_classes("button", ["copy-code"])
-            .add_allowed_classes("div", ["code-block", "footnote-definition"])
-            .add_allowed_classes("sup", ["footnote-reference"])
-            .add_allowed_classes("span", ["math", "math-inline", "math-display"]);
-        builder
-    })
-}
+/// The relation every link in a message gets: it opens nothing with our
+/// window, sends no referrer and passes no ranking.
+const LINK_REL: &str = "noopener noreferrer nofollow";
 
-/// Renders markdown to HTML that is safe to insert into the page.
-pub fn render_markdown(source: &str) -> String {
-    let options = Options::ENABLE_TABLES
+/// URL schemes a link or image may have (a target with no scheme is
+/// relative to the page and allowed too).
+const ALLOWED_SCHEMES: [&str; 3] = ["http", "https", "mailto"];
+
+fn options() -> Options {
+    Options::ENABLE_TABLES
         | Options::ENABLE_STRIKETHROUGH
         | Options::ENABLE_TASKLISTS
         | Options::ENABLE_FOOTNOTES
-        | Options::ENABLE_MATH;
-    let source = source.replace([SLOT_START, SLOT_END], "");
-    let mut unsafe_html = String::with_capacity(source.len() * 3 / 2);
-    let (events, highlighted) = code_blocks(autolinked(Parser::new_ext(&source, options)));
-    html::push_html(&mut unsafe_html, events.into_iter());
-    let safe = sanitizer().clean(&unsafe_html).to_string();
-    // The highlighter's output is escaped code in `<span class>` elements.
-    fill_slots(&safe, &highlighted)
+        | Options::ENABLE_MATH
+}
+
+/// A fenced or indented code block of a message, in the order the
+/// renderer meets them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeBlock {
+    /// The fence's first info word (`rust` in ```` ```rust ````), empty if none.
+    pub language: String,
+    pub code: String,
+}
+
+/// Every code block of `source`, in order: what the server highlights,
+/// one entry per block, for [`render_markdown`]'s `highlighted`.
+pub fn code_blocks(source: &str) -> Vec<CodeBlock> {
+    let mut blocks = Vec::new();
+    let mut open: Option<CodeBlock> = None;
+    for event in Parser::new_ext(source, options()) {
+        match (event, open.as_mut()) {
+            (Event::Start(Tag::CodeBlock(kind)), _) => {
+                open = Some(CodeBlock {
+                    language: language_of(&kind),
+                    code: String::new(),
+                })
+            }
+            (Event::Text(text), Some(block)) => block.code.push_str(&text),
+            (Event::End(TagEnd::CodeBlock), Some(_)) => blocks.extend(open.take()),
+            _ => {}
+        }
+    }
+    blocks
+}
+
+fn language_of(kind: &CodeBlockKind) -> String {
+    match kind {
+        CodeBlockKind::Fenced(info) => info
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+        CodeBlockKind::Indented => String::new(),
+    }
+}
+
+/// Renders markdown to HTML that is safe to insert into the page. The n-th
+/// code block shows `highlighted[n]` when it is there (the server's
+/// escaped, coloured HTML of that block's code), else its plain text.
+pub fn render_markdown(source: &str, highlighted: &[Option<String>]) -> String {
+    let mut out = String::with_capacity(source.len() * 3 / 2);
+    let events = safe_events(autolinked(Parser::new_ext(source, options())), highlighted);
+    html::push_html(&mut out, events.into_iter());
+    out
 }
 
 /// Turns bare URLs and e-mail addresses in plain text into links, as
@@ -90,144 +125,232 @@ fn link_pieces<'a>(text: &CowStr<'a>) -> Vec<Event<'a>> {
     events
 }
 
-/// Opens and closes the numbered slot that stands for a highlighted code
-/// block until the sanitizer has run (private-use characters, removed from
-/// the source so no message can write one).
-const SLOT_START: char = '\u{E002}';
-const SLOT_END: char = '\u{E003}';
-
 /// The box around a code block, with its Copy button (the chat page copies
 /// the block's text when it is clicked).
 const CODE_BOX_OPEN: &str = "<div class=\"code-block\"><button type=\"button\" \
                              class=\"copy-code\" aria-label=\"Copy code\">Copy</button>";
 
-/// Puts each code block in a box with a Copy button. A block in a language
-/// the highlighter knows holds a numbered slot instead of its text; the
-/// highlighted HTML for each slot is returned beside the events.
-fn code_blocks<'a>(events: impl Iterator<Item = Event<'a>>) -> (Vec<Event<'a>>, Vec<String>) {
+/// Rewrites the parser's events so that nothing unsafe reaches the HTML
+/// writer: raw HTML becomes text; links, images and footnotes are written
+/// here (allowed targets only, no ids); table cells lose their alignment
+/// (a `style` the page's policy refuses); code blocks get their box and,
+/// where the server sent them, their colours.
+fn safe_events<'a>(
+    events: impl Iterator<Item = Event<'a>>,
+    highlighted: &[Option<String>],
+) -> Vec<Event<'a>> {
     let mut out = Vec::new();
-    let mut highlighted = Vec::new();
-    let mut open: Option<(CodeBlockKind<'a>, String)> = None;
+    let mut footnotes: HashMap<CowStr<'a>, usize> = HashMap::new();
+    let mut footnote_number = |name: CowStr<'a>| {
+        let next = footnotes.len() + 1;
+        *footnotes.entry(name).or_insert(next)
+    };
+    let mut block = 0usize;
+    let mut in_colored_block = false;
     for event in events {
-        match (event, open.as_mut()) {
-            (Event::Start(Tag::CodeBlock(kind)), _) => open = Some((kind, String::new())),
-            (Event::Text(text), Some((_, code))) => code.push_str(&text),
-            (Event::End(TagEnd::CodeBlock), Some(_)) => {
-                let Some((kind, code)) = open.take() else {
-                    continue;
+        match event {
+            Event::Html(raw) | Event::InlineHtml(raw) => out.push(Event::Text(raw)),
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                ..
+            }) => {
+                let href = match link_type {
+                    LinkType::Email => format!("mailto:{dest_url}"),
+                    _ => dest_url.to_string(),
                 };
-                let language = match &kind {
-                    CodeBlockKind::Fenced(info) => info
-                        .split(|c: char| c.is_whitespace() || c == ',')
-                        .next()
-                        .unwrap_or_default()
-                        .to_string(),
-                    CodeBlockKind::Indented => String::new(),
-                };
+                let mut tag = String::from("<a");
+                if allowed_target(&href) {
+                    tag.push_str(" href=\"");
+                    _ = escape_href(&mut tag, &href);
+                    tag.push('"');
+                }
+                if !title.is_empty() {
+                    tag.push_str(" title=\"");
+                    _ = escape_html(&mut tag, &title);
+                    tag.push('"');
+                }
+                tag.push_str(&format!(" rel=\"{LINK_REL}\">"));
+                out.push(Event::Html(tag.into()));
+            }
+            Event::End(TagEnd::Link) => out.push(Event::Html("</a>".into())),
+            Event::Start(Tag::Image {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) if !allowed_target(&dest_url) => {
+                // Written without a source: the alt text stays readable.
+                out.push(Event::Start(Tag::Image {
+                    link_type,
+                    dest_url: "".into(),
+                    title,
+                    id,
+                }));
+            }
+            Event::FootnoteReference(name) => {
+                let number = footnote_number(name);
+                out.push(Event::Html(
+                    format!("<sup class=\"footnote-reference\">{number}</sup>").into(),
+                ));
+            }
+            Event::Start(Tag::FootnoteDefinition(name)) => {
+                let number = footnote_number(name);
+                out.push(Event::Html(
+                    format!(
+                        "\n<div class=\"footnote-definition\">\
+                         <sup class=\"footnote-definition-label\">{number}</sup>"
+                    )
+                    .into(),
+                ));
+            }
+            Event::End(TagEnd::FootnoteDefinition) => out.push(Event::Html("</div>\n".into())),
+            Event::Start(Tag::Table(alignments)) => {
+                let plain = vec![pulldown_cmark::Alignment::None; alignments.len()];
+                out.push(Event::Start(Tag::Table(plain)));
+            }
+            Event::Start(Tag::CodeBlock(kind)) => {
                 out.push(Event::Html(CODE_BOX_OPEN.into()));
                 out.push(Event::Start(Tag::CodeBlock(kind)));
-                match highlight(&code, &language) {
-                    Some(html) => {
-                        out.push(Event::Text(
-                            format!("{SLOT_START}{}{SLOT_END}", highlighted.len()).into(),
-                        ));
-                        highlighted.push(html);
-                    }
-                    None => out.push(Event::Text(code.into())),
+                if let Some(Some(colored)) = highlighted.get(block) {
+                    out.push(Event::Html(colored.clone().into()));
+                    in_colored_block = true;
                 }
+            }
+            Event::Text(_) if in_colored_block => {}
+            Event::End(TagEnd::CodeBlock) => {
+                block += 1;
+                in_colored_block = false;
                 out.push(Event::End(TagEnd::CodeBlock));
                 out.push(Event::Html("</div>".into()));
             }
-            (other, _) => out.push(other),
+            other => out.push(other),
         }
     }
-    (out, highlighted)
+    out
 }
 
-/// Puts each highlighted block's HTML where its slot is.
-fn fill_slots(html: &str, highlighted: &[String]) -> String {
-    let mut filled =
-        String::with_capacity(html.len() + highlighted.iter().map(String::len).sum::<usize>());
-    let mut rest = html;
-    while let Some(start) = rest.find(SLOT_START) {
-        filled.push_str(&rest[..start]);
-        let after = &rest[start + SLOT_START.len_utf8()..];
-        let Some(end) = after.find(SLOT_END) else {
-            rest = after;
-            break;
-        };
-        if let Some(block) = after[..end]
-            .parse::<usize>()
-            .ok()
-            .and_then(|n| highlighted.get(n))
-        {
-            filled.push_str(block);
+/// Whether a link or image may point at `url`: an allowed scheme, or none
+/// (relative to the page). Browsers ignore ASCII whitespace and control
+/// characters in a scheme (`java\tscript:`), so they are ignored here too.
+fn allowed_target(url: &str) -> bool {
+    let cleaned: String = url
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace() && !c.is_ascii_control())
+        .collect();
+    let scheme_end = cleaned.find(':');
+    let path_start = cleaned.find(['/', '?', '#']);
+    match (scheme_end, path_start) {
+        (None, _) => true,
+        (Some(colon), Some(path)) if path < colon => true,
+        (Some(colon), _) => {
+            let scheme = cleaned[..colon].to_ascii_lowercase();
+            ALLOWED_SCHEMES.contains(&scheme.as_str())
         }
-        rest = &after[end + SLOT_END.len_utf8()..];
     }
-    filled.push_str(rest);
-    filled
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn render(source: &str) -> String {
+        render_markdown(source, &[])
+    }
+
     #[test]
     fn renders_lists_code_blocks_and_tables() {
-        let html = render_markdown(
-            "- one\n- two\n\n```rust\nfn main() {}\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |\n",
-        );
+        let html =
+            render("- one\n- two\n\n```rust\nfn main() {}\n```\n\n| a | b |\n|:-|-:|\n| 1 | 2 |\n");
         assert!(html.contains("<li>one</li>"), "{html}");
         assert!(
-            html.contains("<code class=\"language-rust\"><span class=\"hl-source hl-rust\">"),
+            html.contains("<code class=\"language-rust\">fn main() {}"),
             "{html}"
         );
-        assert!(html.contains("main"), "{html}");
         assert!(html.contains("<table>"), "{html}");
         assert!(html.contains("<td>2</td>"), "{html}");
+        assert!(!html.contains("style="), "no alignment style: {html}");
     }
 
     #[test]
-    fn raw_html_and_script_never_survive() {
-        let html = render_markdown(
-            "<script>alert(1)</script>\n\n<img src=x onerror=alert(1)>\n\n<b onclick=\"x()\">bold</b>",
+    fn raw_html_and_script_are_shown_as_text() {
+        let html = render(
+            "<script>alert(1)</script>\n\n<img src=x onerror=alert(1)>\n\n<b onclick=\"x()\">bold</b> \
+             and <i>inline</i>",
         );
-        assert!(!html.contains("<script"), "{html}");
-        assert!(!html.contains("onerror"), "{html}");
-        assert!(!html.contains("onclick"), "{html}");
-    }
-
-    #[test]
-    fn javascript_links_lose_their_target_and_safe_links_get_rel() {
-        let html = render_markdown("[x](javascript:alert(1)) [y](https://example.com)");
-        assert!(!html.contains("javascript:"), "{html}");
+        for tag in ["<script", "<img", "<b ", "<b>", "<i>"] {
+            assert!(!html.contains(tag), "{tag} in {html}");
+        }
         assert!(
-            html.contains("href=\"https://example.com\" rel=\"noopener noreferrer nofollow\""),
+            html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
             "{html}"
         );
+        assert!(
+            html.contains("&lt;img src=x onerror=alert(1)&gt;"),
+            "{html}"
+        );
+        assert!(html.contains("&lt;i&gt;inline&lt;/i&gt;"), "{html}");
+    }
+
+    #[test]
+    fn unsafe_link_and_image_targets_are_dropped_and_links_get_rel() {
+        let html = render(
+            "[x](javascript:alert(1)) [t](<java\tscript:alert(1)>) [d](data:text/html,hi) \
+             [y](https://example.com) [r](/c/1#m-2) ![i](javascript:alert(1)) ![ok](/logo.png)",
+        );
+        assert!(!html.to_ascii_lowercase().contains("script:"), "{html}");
+        assert!(!html.contains("data:"), "{html}");
+        assert!(
+            html.contains(
+                "<a href=\"https://example.com\" rel=\"noopener noreferrer nofollow\">y</a>"
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains("<a rel=\"noopener noreferrer nofollow\">x</a>"),
+            "{html}"
+        );
+        assert!(html.contains("href=\"/c/1#m-2\""), "{html}");
+        assert!(html.contains("<img src=\"\" alt=\"i\""), "{html}");
+        assert!(html.contains("<img src=\"/logo.png\" alt=\"ok\""), "{html}");
+    }
+
+    #[test]
+    fn attribute_text_cannot_break_out_of_its_quotes() {
+        let html = render("[a](https://e.com/\"onmouseover=\"x \"t\\\"onclick=\\\"y\")");
+        assert!(!html.contains("\" onmouseover"), "{html}");
+        assert!(!html.contains("\"onclick"), "{html}");
     }
 
     #[test]
     fn strikethrough_and_task_lists_render() {
-        let html = render_markdown("~~old~~\n\n- [x] done\n");
+        let html = render("~~old~~\n\n- [x] done\n");
         assert!(html.contains("<del>old</del>"), "{html}");
         assert!(html.contains("checkbox"), "{html}");
     }
 
     #[test]
-    fn footnotes_render_as_a_reference_and_a_note() {
-        let html = render_markdown("A claim.[^1]\n\n[^1]: The source.\n");
+    fn footnotes_render_as_a_numbered_reference_and_note_without_ids() {
+        let html = render("A claim.[^main]\n\n[^main]: The source.\n");
         assert!(
-            html.contains("<sup class=\"footnote-reference\">"),
+            html.contains("<sup class=\"footnote-reference\">1</sup>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<sup class=\"footnote-definition-label\">1</sup>"),
             "{html}"
         );
         assert!(html.contains("The source."), "{html}");
+        assert!(
+            !html.contains("id="),
+            "no element ids from message text: {html}"
+        );
     }
 
     #[test]
     fn bare_urls_and_emails_become_links_but_not_inside_code_or_links() {
-        let html = render_markdown(
+        let html = render(
             "See https://example.com/a?b=1 or write to ada@example.com.\n\n\
              `https://in.code` and [named](https://named.example)",
         );
@@ -245,7 +368,7 @@ mod tests {
 
     #[test]
     fn math_is_shown_as_marked_code_not_dropped() {
-        let html = render_markdown("Inline $e^{i\\pi} + 1 = 0$ and\n\n$$\\int_0^1 x\\,dx$$\n");
+        let html = render("Inline $e^{i\\pi} + 1 = 0$ and\n\n$$\\int_0^1 x\\,dx$$\n");
         assert!(html.contains("<span class=\"math math-inline\">"), "{html}");
         assert!(
             html.contains("<span class=\"math math-display\">"),
@@ -255,38 +378,160 @@ mod tests {
     }
 
     #[test]
-    fn highlighted_code_keeps_its_text_escaped_and_unknown_languages_stay_plain() {
-        let html = render_markdown(
-            "```js\nconst tag = \"<img src=x onerror=alert(1)>\";\n```\n\n\
-             ```no-such-language\nplain <b>text</b>\n```\n",
-        );
-        assert!(html.contains("hl-source hl-js"), "{html}");
-        assert!(!html.contains("<img"), "{html}");
+    fn code_blocks_show_the_colours_given_for_them_in_order() {
+        let source = "```js\nconst tag = \"<img>\";\n```\n\n```\nplain <b>text</b>\n```\n\n\
+                      ```py\nx = 1\n```\n";
+        let colours = [Some("<span class=\"hl-js\">JS</span>".to_string()), None];
+        let html = render_markdown(source, &colours);
         assert!(
-            html.contains("&lt;img src=x onerror=alert(1)&gt;"),
+            html.contains("<code class=\"language-js\"><span class=\"hl-js\">JS</span></code>"),
             "{html}"
         );
+        assert!(!html.contains("<img>"), "{html}");
         assert!(html.contains("plain &lt;b&gt;text&lt;/b&gt;"), "{html}");
-        assert_eq!(html.matches("class=\"copy-code\"").count(), 2, "{html}");
+        assert!(
+            html.contains("<code class=\"language-py\">x = 1"),
+            "no colours given: {html}"
+        );
+        assert_eq!(html.matches("class=\"copy-code\"").count(), 3, "{html}");
     }
 
     #[test]
-    fn slot_characters_typed_in_a_message_cannot_pull_in_other_html() {
-        let html = render_markdown("before \u{E002}0\u{E003} after\n\n```rust\nlet a = 1;\n```\n");
-        assert_eq!(html.matches("hl-source hl-rust").count(), 1, "{html}");
-        assert!(html.contains("before 0 after"), "{html}");
+    fn code_blocks_are_listed_in_the_order_the_renderer_meets_them() {
+        let blocks =
+            code_blocks("```rust,ignore\nlet a;\n```\n\n    indented\n\n> ```py\n> x\n> ```\n");
+        let languages: Vec<&str> = blocks.iter().map(|b| b.language.as_str()).collect();
+        assert_eq!(languages, ["rust", "", "py"]);
+        assert_eq!(blocks[0].code, "let a;\n");
+        assert_eq!(blocks[1].code, "indented\n");
     }
 
     #[test]
     fn urls_in_code_blocks_stay_text() {
-        let html = render_markdown("```\nsee https://example.com\n```\n");
+        let html = render("```\nsee https://example.com\n```\n");
         assert!(!html.contains("<a "), "{html}");
     }
 
     #[test]
     fn code_blocks_get_a_copy_button_and_a_pre_in_text_cannot_fake_one() {
-        let html = render_markdown("```\nlet x = 1;\n```\n\nnot a block: <pre>\n");
+        let html = render("```\nlet x = 1;\n```\n\nnot a block: <pre>\n");
         assert_eq!(html.matches("class=\"copy-code\"").count(), 1, "{html}");
         assert!(html.contains("<div class=\"code-block\">"), "{html}");
+        assert!(html.contains("not a block: &lt;pre&gt;"), "{html}");
+    }
+
+    #[test]
+    fn any_text_renders_without_live_tags_or_attributes_from_it() {
+        // Whatever a message says, every tag in the output is one the
+        // renderer writes, and no attribute outside the known set appears.
+        let allowed_tags = [
+            "a",
+            "p",
+            "em",
+            "strong",
+            "del",
+            "code",
+            "pre",
+            "div",
+            "button",
+            "ul",
+            "ol",
+            "li",
+            "table",
+            "thead",
+            "tbody",
+            "tr",
+            "th",
+            "td",
+            "blockquote",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "hr",
+            "br",
+            "img",
+            "input",
+            "sup",
+            "span",
+        ];
+        let allowed_attributes = [
+            "href",
+            "rel",
+            "title",
+            "src",
+            "alt",
+            "class",
+            "type",
+            "aria-label",
+            "disabled",
+            "checked",
+            "start",
+        ];
+        let nasty = [
+            "<svg onload=alert(1)>",
+            "<a href=\"javascript:x\">y</a>",
+            "[z](  JaVaScRiPt:alert(1))",
+            "<details open ontoggle=x>",
+            "<iframe src=//evil>",
+            "`<b>` <style>*{}</style>",
+            "[^x\" onclick=\"y]: z\n\nref[^x\" onclick=\"y]",
+            "1. a\n\n3. b\n<!-- comment -->",
+        ];
+        for text in nasty {
+            let html = render(text);
+            for (name, attributes) in tags(&html) {
+                assert!(
+                    allowed_tags.contains(&name.as_str()),
+                    "<{name}> from {text:?}: {html}"
+                );
+                for key in attributes {
+                    assert!(
+                        allowed_attributes.contains(&key.as_str()),
+                        "attribute {key} from {text:?}: {html}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// The tags of HTML as the renderer writes it (every attribute value
+    /// double-quoted), each with its attribute names.
+    fn tags(html: &str) -> Vec<(String, Vec<String>)> {
+        let mut found = Vec::new();
+        let mut chars = html.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c != '<' {
+                continue;
+            }
+            if chars.peek() == Some(&'/') {
+                chars.next();
+            }
+            let name: String =
+                std::iter::from_fn(|| chars.next_if(char::is_ascii_alphanumeric)).collect();
+            let mut attributes = Vec::new();
+            let mut key = String::new();
+            let mut in_value = false;
+            for c in chars.by_ref() {
+                match c {
+                    '"' => in_value = !in_value,
+                    _ if in_value => {}
+                    '>' => break,
+                    '=' | ' ' | '/' => {
+                        if !key.is_empty() {
+                            attributes.push(std::mem::take(&mut key));
+                        }
+                    }
+                    other => key.push(other),
+                }
+            }
+            if !key.is_empty() {
+                attributes.push(key);
+            }
+            found.push((name, attributes));
+        }
+        found
     }
 }

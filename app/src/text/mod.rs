@@ -2,6 +2,7 @@
 //! highlighting, word-level diffs, the thread a reply's model was sent,
 //! and the short one-line previews of a message.
 
+#[cfg(feature = "ssr")]
 pub mod code_highlight;
 pub mod markdown;
 pub mod model_context;

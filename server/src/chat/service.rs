@@ -26,6 +26,7 @@ use app::domain::model::{
 use app::domain::reading_window::MAX_FETCH;
 use app::domain::search::{SearchResults, MAX_QUERY_CHARS};
 use app::domain::transfer::ImportSummary;
+use app::text::code_highlight::highlight_message;
 use std::sync::Arc;
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -385,7 +386,7 @@ impl Backend for ChatService {
             summary: record.summary,
             outline: snapshot.outline,
             outline_complete: snapshot.outline_complete,
-            nodes: snapshot.window,
+            nodes: coloured(snapshot.window),
             active_leaf_id: snapshot.active_leaf_id,
             focus: snapshot.focus,
             cursor: snapshot.cursor,
@@ -595,7 +596,9 @@ impl Backend for ChatService {
                 "at most {MAX_FETCH} messages can be asked for at once"
             )));
         }
-        self.actor(conversation_id, user).messages(&ids).await
+        Ok(coloured(
+            self.actor(conversation_id, user).messages(&ids).await?,
+        ))
     }
 
     async fn replay_branch(
@@ -622,4 +625,11 @@ impl Backend for ChatService {
             .stop_replay(replay_id)
             .await
     }
+}
+
+/// Messages on their way to a browser, with their code blocks coloured
+/// (the browser has no highlighter of its own).
+fn coloured(mut nodes: Vec<MessageNode>) -> Vec<MessageNode> {
+    nodes.iter_mut().for_each(highlight_message);
+    nodes
 }

@@ -130,7 +130,7 @@ fn refused_page(error: &AppError, post: &ComposerPost, action: &str, back: &str)
         r#"<!DOCTYPE html>
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Not sent · Arbor</title><link rel="stylesheet" href="/pkg/arbor.css"></head>
+<title>Not sent · Arbor</title><link rel="stylesheet" href="{stylesheet}"></head>
 <body><main class="form-refused">
 <h1>Your message was not sent</h1>
 <p class="error" role="alert">{reason}</p>
@@ -141,6 +141,7 @@ fn refused_page(error: &AppError, post: &ComposerPost, action: &str, back: &str)
 </form>
 {sign_in}<p><a href="{back}">Back</a></p>
 </main></body></html>"#,
+        stylesheet = crate::http::bundle::stylesheet_href(),
         reason = ammonia::clean_text(&error.to_string()),
         action = ammonia::clean_text(action),
         parent = ammonia::clean_text(&post.parent),

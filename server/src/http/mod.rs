@@ -3,6 +3,7 @@
 //! headers), the event streams, the downloads and uploads, the composer's plain form
 //! posts, the route other nodes forward operations to, and serving.
 
+pub mod bundle;
 pub mod caller;
 pub mod cross_origin;
 pub mod dashboard;

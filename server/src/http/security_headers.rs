@@ -1,7 +1,8 @@
 //! Security headers on every response: the Content-Security-Policy (pages
 //! get one naming the nonce of their own scripts, see
 //! [`page_policy`]), `X-Content-Type-Options`, `Referrer-Policy`, framing
-//! refused, and no caching of anything but the static files.
+//! refused, no caching of anything but the static files, and a year's
+//! caching of the bundle's files named after their content.
 
 use axum::extract::Request;
 use axum::http::{header, HeaderValue};
@@ -28,7 +29,8 @@ static DEFAULT_POLICY: std::sync::LazyLock<Option<HeaderValue>> =
 
 /// The middleware.
 pub async fn add_security_headers(request: Request, next: Next) -> Response {
-    let is_static = crate::http::guard::is_bundle(request.uri().path());
+    let path = request.uri().path().to_string();
+    let is_static = crate::http::guard::is_bundle(&path);
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
@@ -45,10 +47,29 @@ pub async fn add_security_headers(request: Request, next: Next) -> Response {
         HeaderValue::from_static("no-referrer"),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    if !is_static && !headers.contains_key(header::CACHE_CONTROL) {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let caching = match () {
+        _ if !is_static => "no-store",
+        _ if is_named_by_content(&path) => "public, max-age=31536000, immutable",
+        // The same name may hold a new build: ask each time (a 304 if not).
+        _ => "no-cache",
+    };
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(caching));
     }
     response
+}
+
+/// Whether a bundle file's name carries the hash of its content, as
+/// cargo-leptos writes it with `hash-files`: `arbor.<22 base64url
+/// characters>.wasm`. Such a file never changes under its name.
+fn is_named_by_content(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or_default();
+    let parts: Vec<&str> = name.split('.').collect();
+    parts.len() >= 3
+        && parts[1].len() == 22
+        && parts[1]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 #[cfg(test)]
@@ -62,5 +83,16 @@ mod tests {
         assert!(!policy.contains("unsafe-inline"));
         assert!(policy.contains("frame-ancestors 'none'"));
         assert!(!page_policy(None).contains("nonce"));
+    }
+
+    #[test]
+    fn only_content_named_files_are_kept_for_a_year() {
+        assert!(is_named_by_content(
+            "/pkg/arbor.a1B2c3D4e5F6g7H8i9J0kL.wasm"
+        ));
+        assert!(is_named_by_content("/pkg/arbor.a1B2c3D4e5F6g7H8i9J0k_.js"));
+        assert!(!is_named_by_content("/pkg/arbor.wasm"));
+        assert!(!is_named_by_content("/pkg/arbor.css"));
+        assert!(!is_named_by_content("/pkg/arbor.short.wasm"));
     }
 }

@@ -41,6 +41,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         .site_pkg_dir("pkg")
         .site_addr(addr)
         .env(Env::PROD)
+        .hash_files(crate::http::bundle::named_by_content())
         .build();
     let app = router(arbor.clone(), accounts, metrics, options);
     println!("Arbor is listening on http://{addr}");

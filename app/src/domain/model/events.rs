@@ -25,6 +25,10 @@ pub enum ChatEvent {
         /// The tools the reply called, if any.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         tool_calls: Vec<ToolCall>,
+        /// The server's colours for the reply's code blocks (see
+        /// [`MessageNode::highlighted_code`]).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        highlighted_code: Vec<Option<String>>,
     },
     /// The conversation was given a title automatically.
     Title { title: String },

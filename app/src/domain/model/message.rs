@@ -179,6 +179,13 @@ pub struct MessageNode {
     pub tool_call_id: Option<String>,
     /// Milliseconds since the Unix epoch.
     pub created_at: i64,
+    /// The server's syntax colours for the text's code blocks, one entry a
+    /// block (`None`: a language it does not know), for
+    /// [`render_markdown`](crate::text::markdown::render_markdown). Made
+    /// when the server sends the message, never stored; empty when no
+    /// block is coloured.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub highlighted_code: Vec<Option<String>>,
 }
 
 /// A message without its text: enough to place it in the tree, draw it
@@ -236,6 +243,7 @@ impl MessageNode {
             tool_calls: Vec::new(),
             tool_call_id: None,
             created_at,
+            highlighted_code: Vec::new(),
         }
     }
 }

@@ -25,12 +25,14 @@ impl ChatState {
                 note,
                 usage,
                 tool_calls,
+                highlighted_code,
             } => {
                 if let Some(message) = self.message(id) {
                     message.status.set(status);
                     message.note.set(note);
                     message.usage.set(usage);
                     message.tool_calls.set(tool_calls);
+                    message.highlighted_code.set(highlighted_code);
                     let refetch = self
                         .fetched_streaming
                         .try_update_value(|ids| ids.remove(&id))

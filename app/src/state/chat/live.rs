@@ -28,6 +28,9 @@ pub struct LiveMessage {
     pub usage: ArcRwSignal<Option<ReplyUsage>>,
     /// The tools a reply called (known when it finishes).
     pub tool_calls: ArcRwSignal<Vec<ToolCall>>,
+    /// The server's colours for the text's code blocks (see
+    /// [`MessageNode::highlighted_code`]).
+    pub highlighted_code: ArcRwSignal<Vec<Option<String>>>,
     pub tool_call_id: Option<String>,
     pub created_at: i64,
     /// Whether the text (and model, parameters, note) is here; a message
@@ -49,6 +52,7 @@ impl LiveMessage {
             note: ArcRwSignal::new(None),
             usage: ArcRwSignal::new(node.usage),
             tool_calls: ArcRwSignal::new(Vec::new()),
+            highlighted_code: ArcRwSignal::new(Vec::new()),
             tool_call_id: None,
             created_at: node.created_at,
             loaded: ArcRwSignal::new(false),
@@ -68,6 +72,12 @@ impl LiveMessage {
         self.note.set(node.note);
         self.usage.set(node.usage);
         self.tool_calls.set(node.tool_calls);
+        if self
+            .highlighted_code
+            .with_untracked(|h| *h != node.highlighted_code)
+        {
+            self.highlighted_code.set(node.highlighted_code);
+        }
         self.loaded.set(true);
     }
 
@@ -83,6 +93,7 @@ impl LiveMessage {
             note: ArcRwSignal::new(node.note),
             usage: ArcRwSignal::new(node.usage),
             tool_calls: ArcRwSignal::new(node.tool_calls),
+            highlighted_code: ArcRwSignal::new(node.highlighted_code),
             tool_call_id: node.tool_call_id,
             created_at: node.created_at,
             loaded: ArcRwSignal::new(true),
@@ -106,6 +117,7 @@ impl LiveMessage {
             tool_calls: self.tool_calls.get(),
             tool_call_id: self.tool_call_id.clone(),
             created_at: self.created_at,
+            highlighted_code: self.highlighted_code.get(),
         }
     }
 }

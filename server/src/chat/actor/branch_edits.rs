@@ -11,6 +11,7 @@ use app::domain::branches::{clean_branch_name, PRUNE_UNDO_WINDOW_MS};
 use app::domain::errors::AppError;
 use app::domain::model::{BranchLabel, ChatEvent, PruneReceipt};
 use app::domain::tree::{NodeLink, Tree};
+use app::text::code_highlight::highlight_message;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
@@ -280,7 +281,9 @@ impl ConversationActor {
             if let Some(client_id) = message.client_id {
                 self.client_ids.insert(client_id, message.node.id);
             }
-            nodes.push(message.node.clone());
+            let mut shown_node = message.node.clone();
+            highlight_message(&mut shown_node);
+            nodes.push(shown_node);
             self.messages.insert(message.node.id, message.node);
         }
         self.active_leaf = shown.active_leaf;

@@ -15,6 +15,7 @@ use app::domain::model::{
     ChatEvent, MessageNode, MessageStatus, ReplyParams, ReplyUsage, Role, SendReceipt, ToolCall,
 };
 use app::domain::tree::NodeLink;
+use app::text::code_highlight::{highlight_code_blocks, highlight_message};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use uuid::Uuid;
@@ -243,6 +244,7 @@ impl ConversationActor {
             tool_calls: Vec::new(),
             tool_call_id: None,
             created_at: now.max(user.as_ref().map_or(0, |u| u.node.created_at)),
+            highlighted_code: Vec::new(),
         };
         let mut rows: Vec<StoredMessage> = user.into_iter().collect();
         rows.push(StoredMessage {
@@ -264,8 +266,10 @@ impl ConversationActor {
                 user_node = Some(row.node.clone());
             }
             self.messages.insert(row.node.id, row.node.clone());
+            let mut node = row.node;
+            highlight_message(&mut node);
             self.log.publish(ChatEvent::Message {
-                node: Box::new(row.node),
+                node: Box::new(node),
             });
         }
         self.tree.mark_active(assistant.id, stamp);
@@ -544,9 +548,11 @@ impl ConversationActor {
             tracing::error!(%error, reply = %id, "could not store the end of a reply");
         }
         let tool_calls = node.tool_calls.clone();
+        let highlighted_code = highlight_code_blocks(&node.content);
         let waiters = self.waiters.remove(&id).unwrap_or_default();
         if !waiters.is_empty() {
-            let ended = node.clone();
+            let mut ended = node.clone();
+            ended.highlighted_code = highlighted_code.clone();
             // Whoever is told the reply ended must not see it still running.
             self.status
                 .record(self.running.len(), self.messages.len(), now_ms());
@@ -560,6 +566,7 @@ impl ConversationActor {
             note,
             usage,
             tool_calls,
+            highlighted_code,
         });
     }
 

@@ -48,6 +48,7 @@ pub fn message_from_row(row: &PgRow) -> StorageResult<StoredMessage> {
             last_active_at: row.try_get("last_active_at")?,
             usage: usage_of(row.try_get("usage")?),
             created_at: row.try_get("created_at")?,
+            highlighted_code: Vec::new(),
         },
         client_id: row.try_get("client_id")?,
     })

@@ -155,6 +155,7 @@ fn deltas_append_in_order_and_done_ends_the_reply() {
             note: Some("the model failed".into()),
             usage: None,
             tool_calls: Vec::new(),
+            highlighted_code: Vec::new(),
         });
         assert_eq!(status(&state, 3), Some(MessageStatus::Error));
         let note = state.message(id(3)).and_then(|m| m.note.get_untracked());
@@ -204,6 +205,7 @@ fn events_for_messages_the_page_does_not_know_are_ignored() {
             note: None,
             usage: None,
             tool_calls: Vec::new(),
+            highlighted_code: Vec::new(),
         });
         assert!(state.message(id(7)).is_none());
         // The message itself, arriving after, starts from its own text.
