@@ -7,6 +7,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh test
 export PATH="$PWD/scripts/node_modules/.bin:$PATH"
-cargo leptos build --release --precompress
+scripts/build-release.sh
 cargo build --release -p server --example seed
 exec node scripts/bench-long-branch.mjs

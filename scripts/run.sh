@@ -6,5 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh build
 export PATH="$PWD/scripts/node_modules/.bin:$PATH"
-cargo leptos build --release --precompress
+scripts/build-release.sh
 exec ./target/leptos/release/server
