@@ -69,7 +69,7 @@ pub fn highlight_code_blocks(source: &str) -> Vec<Option<String>> {
 /// Fills the colours of a message that will not change any more (a
 /// streaming reply gets them with its `done` event).
 pub fn highlight_message(node: &mut MessageNode) {
-    if node.status != MessageStatus::Streaming && node.highlighted_code.is_empty() {
+    if node.status != MessageStatus::Streaming {
         node.highlighted_code = highlight_code_blocks(&node.content);
     }
 }

@@ -6,21 +6,17 @@
 
 use std::sync::OnceLock;
 
-/// What `hash.txt` says, read once.
-struct BundleNames {
-    /// The hash of each kind of file (`wasm`, `js`, `css`), if named by content.
-    hashes: Option<Vec<(String, String)>>,
-}
-
-fn names() -> &'static BundleNames {
-    static NAMES: OnceLock<BundleNames> = OnceLock::new();
-    NAMES.get_or_init(|| {
-        let hashes = std::env::current_exe()
-            .ok()
-            .and_then(|exe| std::fs::read_to_string(exe.parent()?.join("hash.txt")).ok())
-            .map(|text| parse_hashes(&text));
-        BundleNames { hashes }
-    })
+/// What `hash.txt` says (the hash of each kind of file: `wasm`, `js`,
+/// `css`), read once; `None` when the files have their plain names.
+fn hashes() -> Option<&'static [(String, String)]> {
+    static HASHES: OnceLock<Option<Vec<(String, String)>>> = OnceLock::new();
+    HASHES
+        .get_or_init(|| {
+            let exe = std::env::current_exe().ok()?;
+            let text = std::fs::read_to_string(exe.parent()?.join("hash.txt")).ok()?;
+            Some(parse_hashes(&text))
+        })
+        .as_deref()
 }
 
 /// The `kind: hash` lines of `hash.txt`.
@@ -34,13 +30,13 @@ fn parse_hashes(text: &str) -> Vec<(String, String)> {
 
 /// Whether the files are named by content (Leptos then asks for those names).
 pub fn named_by_content() -> bool {
-    names().hashes.is_some()
+    hashes().is_some()
 }
 
 /// The style sheet's path, for pages the server writes by hand.
 pub fn stylesheet_href() -> &'static str {
     static HREF: OnceLock<String> = OnceLock::new();
-    HREF.get_or_init(|| stylesheet_path(names().hashes.as_deref()))
+    HREF.get_or_init(|| stylesheet_path(hashes()))
 }
 
 fn stylesheet_path(hashes: Option<&[(String, String)]>) -> String {

@@ -29,8 +29,7 @@ static DEFAULT_POLICY: std::sync::LazyLock<Option<HeaderValue>> =
 
 /// The middleware.
 pub async fn add_security_headers(request: Request, next: Next) -> Response {
-    let path = request.uri().path().to_string();
-    let is_static = crate::http::guard::is_bundle(&path);
+    let caching = caching_of(request.uri().path());
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
@@ -47,16 +46,20 @@ pub async fn add_security_headers(request: Request, next: Next) -> Response {
         HeaderValue::from_static("no-referrer"),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    let caching = match () {
-        _ if !is_static => "no-store",
-        _ if is_named_by_content(&path) => "public, max-age=31536000, immutable",
-        // The same name may hold a new build: ask each time (a 304 if not).
-        _ => "no-cache",
-    };
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(caching));
     }
     response
+}
+
+/// The `Cache-Control` of a response to `path`.
+fn caching_of(path: &str) -> &'static str {
+    match () {
+        _ if !crate::http::guard::is_bundle(path) => "no-store",
+        _ if is_named_by_content(path) => "public, max-age=31536000, immutable",
+        // The same name may hold a new build: ask each time (a 304 if not).
+        _ => "no-cache",
+    }
 }
 
 /// Whether a bundle file's name carries the hash of its content, as
