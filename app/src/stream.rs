@@ -5,7 +5,7 @@
 //! restarted, or we fell too far behind) it says `reset` and we reload the
 //! snapshot.
 
-use crate::domain::model::{ChatEvent, EventCursor, EVENT_NAMES, RESET_EVENT};
+use crate::domain::model::{ChatEvent, EventCursor, StreamReader, EVENT_NAMES, RESET_EVENT};
 use crate::functions::conversations::get_conversation;
 use crate::state::chat::ChatState;
 use crate::state::conversation_list::{use_conversation_list, ConversationList};
@@ -76,15 +76,16 @@ async fn listen(state: ChatState, list: ConversationList, cursor: EventCursor) -
         }
     }
     let mut events = select_all(subscriptions);
+    let mut reader = StreamReader::default();
     while let Some(item) = events.next().await {
         match item {
             Ok((name, message)) if name == RESET_EVENT => {
                 drop(message);
                 return Ending::Reset;
             }
-            Ok((_, message)) => {
+            Ok((name, message)) => {
                 let data = message.data().as_string().unwrap_or_default();
-                match serde_json::from_str::<ChatEvent>(&data) {
+                match reader.read(&name, &data) {
                     Ok(ChatEvent::Title { .. }) => list.refresh(),
                     Ok(event) => state.apply(event),
                     Err(err) => leptos::logging::warn!("ignoring malformed event: {err}"),

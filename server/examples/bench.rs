@@ -111,8 +111,9 @@ async fn main() -> BenchResult {
         relay_latency(dir.path(), 1_000, 400).await?;
     }
     if wanted("wire") {
-        wire_bytes(dir.path(), 10_000, 0).await?;
-        wire_bytes(dir.path(), 2_000, 1).await?;
+        wire_bytes(dir.path(), 10_000, 0, 16).await?;
+        wire_bytes(dir.path(), 2_000, 1, 0).await?;
+        wire_bytes(dir.path(), 2_000, 1, 16).await?;
     }
     if wanted("writes") {
         let file = dir.path().join("writes.db").display().to_string();
@@ -428,16 +429,22 @@ async fn relay_latency(dir: &Path, clients: usize, tokens: usize) -> BenchResult
 }
 
 /// Bytes an event-stream client reads for one long reply, over the reply's text size.
-async fn wire_bytes(dir: &Path, tokens: usize, token_ms: u64) -> BenchResult {
-    println!("## bytes on the wire: {tokens}-token reply, {token_ms} ms per token");
+/// `frame_ms` is `ARBOR_STREAM_FRAME_MS` (0: every token its own delta).
+async fn wire_bytes(dir: &Path, tokens: usize, token_ms: u64, frame_ms: u64) -> BenchResult {
+    println!(
+        "## bytes on the wire: {tokens}-token reply, {token_ms} ms per token, \
+         {frame_ms} ms stream frame"
+    );
     let tokens_setting = tokens.to_string();
     let token_ms_setting = token_ms.to_string();
+    let frame_setting = frame_ms.to_string();
     let config = config(
         dir,
-        &format!("wire-{tokens}-{token_ms}"),
+        &format!("wire-{tokens}-{token_ms}-{frame_ms}"),
         &[
             ("ARBOR_OFFLINE_TOKEN_MS", &token_ms_setting),
             ("ARBOR_OFFLINE_MIN_TOKENS", &tokens_setting),
+            ("ARBOR_STREAM_FRAME_MS", &frame_setting),
         ],
     )?;
     let Served {

@@ -25,6 +25,7 @@
 
 use crate::catalog::Catalog;
 use crate::chat::actor::{ActorContext, ConversationStats, Parent, INTERRUPTED_NOTE};
+use crate::chat::generation::StreamPace;
 use crate::chat::service::{ChatService, Limits};
 use crate::chat::status::ActorStatus;
 use crate::clock::now_ms;
@@ -133,7 +134,10 @@ impl Arbor {
             idle_timeout: config.actor_idle,
             checkpoint_every: config.checkpoint_every,
             replay_capacity: 4096,
-            stream_idle_timeout: config.stream_idle_timeout,
+            stream_pace: StreamPace {
+                idle_timeout: config.stream_idle_timeout,
+                frame: config.stream_frame,
+            },
             relay: cluster.as_ref().map(|c| c.relay().sender()),
             watch_lapse: cluster.as_ref().map_or(config.lease, |c| c.watch_lapse()),
         };

@@ -67,7 +67,8 @@ async fn reply_to(server: &TestServer, text: &str, params: Value) -> String {
 #[tokio::test]
 async fn the_local_model_is_the_default_and_streams_a_real_reply() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let server = start(dir.path(), &[]).await;
+    // No frame to wait for: each token the model writes is a delta.
+    let server = start(dir.path(), &[("ARBOR_STREAM_FRAME_MS", "0")]).await;
     let choices: ModelChoices = server
         .call("model_choices", json!({}))
         .await

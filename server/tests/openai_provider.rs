@@ -45,7 +45,9 @@ async fn arbor(
 async fn replies_stream_from_an_openai_compatible_server_with_the_whole_thread() {
     let fake = fake_openai::start().await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let server = arbor(dir.path(), &fake, "fake-echo", &[]).await;
+    // Without a frame to wait for, each word the fake streams is a delta.
+    let no_frame = [("ARBOR_STREAM_FRAME_MS", "0")];
+    let server = arbor(dir.path(), &fake, "fake-echo", &no_frame).await;
     let (conversation, mut events) = server.watched_conversation().await;
     let view = server.conversation(conversation).await;
     assert_eq!(view.model.key, "openai/fake-echo");

@@ -16,7 +16,8 @@ fn cursor(id: &str) -> EventCursor {
 #[tokio::test]
 async fn deltas_add_up_to_the_stored_reply() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let server = TestServer::start(dir.path(), &[("ARBOR_OFFLINE_TOKEN_MS", "5")]).await;
+    // A model slower than the stream's 16 ms frame: each token goes alone.
+    let server = TestServer::start(dir.path(), &[("ARBOR_OFFLINE_TOKEN_MS", "20")]).await;
     let (conversation, mut events) = server.watched_conversation().await;
 
     let receipt = server.send(conversation, None, "stream please").await;

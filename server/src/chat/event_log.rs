@@ -4,7 +4,9 @@
 //! each event through a broadcast channel. While a client on another node
 //! watches, each event also goes to this node's relay (`cluster::relay`).
 
-use app::domain::model::{ChatEvent, EventCursor};
+use super::sse_frame::sse_frame;
+use app::domain::model::{short_delta_data, ChatEvent, EventCursor};
+use bytes::Bytes;
 use std::collections::VecDeque;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -31,6 +33,9 @@ pub struct Sequenced {
     /// The event as JSON, made by the first subscriber that sends it and
     /// reused by the others.
     json: OnceLock<String>,
+    /// The event's SSE frame, whole and in its short form (a delta's text
+    /// alone, see [`app::domain::model::StreamWriter`]), each made once.
+    frames: [OnceLock<Bytes>; 2],
 }
 
 impl Sequenced {
@@ -39,6 +44,7 @@ impl Sequenced {
             cursor,
             event,
             json: OnceLock::new(),
+            frames: [OnceLock::new(), OnceLock::new()],
         }
     }
 
@@ -46,6 +52,27 @@ impl Sequenced {
     pub fn json(&self) -> &str {
         self.json
             .get_or_init(|| serde_json::to_string(&self.event).unwrap_or_else(|_| "{}".into()))
+    }
+
+    /// The event as Server-Sent Events, `short` (text only) if it is a
+    /// delta and the subscriber's previous delta named the same reply.
+    /// Made once however many subscribers send it; copies share the bytes.
+    pub fn frame(&self, short: bool) -> Bytes {
+        let short = short && matches!(self.event, ChatEvent::Delta { .. });
+        self.frames[usize::from(short)]
+            .get_or_init(|| {
+                let short_data;
+                let data = match &self.event {
+                    ChatEvent::Delta { text, .. } if short => {
+                        short_data = short_delta_data(text);
+                        &short_data
+                    }
+                    _ => self.json(),
+                };
+                let id = self.cursor.to_string();
+                sse_frame(Some(&id), self.event.name(), data)
+            })
+            .clone()
     }
 }
 

@@ -2,12 +2,13 @@
 //! hands them to the conversation's actor. The actor owns the task; aborting
 //! it drops the provider stream, which closes the upstream request.
 
+use crate::chat::frame_pacer::FramePacer;
 use crate::providers::{
     Delta, GenerationRequest, Provider, ProviderError, ProviderErrorKind, ThreadMessage, TokenUsage,
 };
 use futures::{FutureExt, StreamExt};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
@@ -15,6 +16,15 @@ use uuid::Uuid;
 
 /// Largest text merged into one delta from pieces that were ready together.
 const MAX_MERGED_BYTES: usize = 4096;
+
+/// How a generation paces itself.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamPace {
+    /// A provider that sends nothing for this long fails the reply.
+    pub idle_timeout: Duration,
+    /// Text goes to the actor at most once per frame ([`FramePacer`]).
+    pub frame: Duration,
+}
 
 /// Progress of one generation, sent to its actor.
 #[derive(Debug)]
@@ -40,14 +50,15 @@ pub enum UpdateKind {
 
 /// Starts generating reply `id`; updates go to `updates` until the stream
 /// ends. The actor always hears how it ended, even if the provider panics;
-/// a provider that sends nothing for `idle_timeout` fails the reply.
+/// a provider that sends nothing for `pace.idle_timeout` fails the reply.
 pub fn spawn(
     provider: Arc<dyn Provider>,
     request: GenerationRequest,
     id: Uuid,
     updates: mpsc::Sender<GenerationUpdate>,
-    idle_timeout: Duration,
+    pace: StreamPace,
 ) -> JoinHandle<()> {
+    let idle_timeout = pace.idle_timeout;
     let span = tracing::Span::current();
     tokio::spawn(
         async move {
@@ -57,6 +68,7 @@ pub fn spawn(
             };
             let mut stream = provider.generate(request);
             let mut ready: Option<Result<Delta, ProviderError>> = None;
+            let mut pacer = FramePacer::new(pace.frame);
             let mut ended = false;
             while !ended {
                 let item = match ready.take() {
@@ -76,12 +88,19 @@ pub fn spawn(
                     // timeout starts again.
                     Ok(Delta::Waiting { .. }) => continue,
                     Ok(Delta::Text(mut text)) => {
-                        // Take along whatever text is ready right now (never
-                        // waiting): a fast model then costs fewer, larger
-                        // deltas downstream, a slow one loses no latency.
+                        // Take along the text that comes before this is due:
+                        // what is ready right now when it goes at once, else
+                        // whatever arrives until the running frame ends.
+                        let now = Instant::now();
+                        let due = tokio::time::Instant::from_std(pacer.due(now));
                         let mut pieces = 1;
                         while text.len() < MAX_MERGED_BYTES {
-                            match stream.next().now_or_never() {
+                            let next = if due.into_std() > now {
+                                tokio::time::timeout_at(due, stream.next()).await.ok()
+                            } else {
+                                stream.next().now_or_never()
+                            };
+                            match next {
                                 Some(Some(Ok(Delta::Text(more)))) => {
                                     text.push_str(&more);
                                     pieces += 1;
@@ -112,8 +131,12 @@ pub fn spawn(
                         return;
                     }
                 };
+                let text_sent = matches!(kind, UpdateKind::Text { .. });
                 if updates.send(GenerationUpdate { id, kind }).await.is_err() {
                     return; // the actor is gone; nobody wants the rest
+                }
+                if text_sent {
+                    pacer.sent(Instant::now());
                 }
             }
             guard.end(Ok(())).await;
@@ -222,19 +245,85 @@ mod tests {
     async fn a_panicking_provider_still_ends_the_reply() {
         let (updates, mut received) = mpsc::channel(8);
         let id = Uuid::nil();
-        let request = GenerationRequest {
-            model: "panics".into(),
-            thread: thread("hi"),
-            params: Default::default(),
-            tools: Vec::new(),
-        };
-        let idle = Duration::from_secs(5);
-        let task = spawn(Arc::new(PanickingProvider), request, id, updates, idle);
+        let task = spawn(Arc::new(PanickingProvider), request(), id, updates, pace(0));
         assert!(task.await.is_err(), "the task panicked");
         let first = received.recv().await.expect("the delta");
         assert!(matches!(first.kind, UpdateKind::Text { ref text, .. } if text == "one "));
         let last = received.recv().await.expect("an end is always reported");
         assert!(matches!(last.kind, UpdateKind::Finished(Err(_))));
+    }
+
+    /// A model writing five words a millisecond apart.
+    struct PacedProvider;
+
+    impl Provider for PacedProvider {
+        fn is_offline(&self) -> bool {
+            true
+        }
+        fn supported_params(&self) -> &[app::domain::sampling::SamplerField] {
+            &[]
+        }
+        fn generate(&self, _request: GenerationRequest) -> DeltaStream {
+            let words = ["one ", "two ", "three ", "four ", "five "];
+            Box::pin(futures::stream::iter(words).then(|word| async move {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                Ok(Delta::Text(word.to_string()))
+            }))
+        }
+    }
+
+    /// The texts a generation sends its actor, until it finishes.
+    async fn texts_sent(pace: StreamPace) -> Vec<String> {
+        let (updates, mut received) = mpsc::channel(8);
+        spawn(
+            Arc::new(PacedProvider),
+            request(),
+            Uuid::nil(),
+            updates,
+            pace,
+        );
+        let mut texts = Vec::new();
+        while let Some(update) = received.recv().await {
+            match update.kind {
+                UpdateKind::Text { text, .. } => texts.push(text),
+                UpdateKind::Finished(result) => {
+                    assert!(result.is_ok(), "{result:?}");
+                    return texts;
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        panic!("the generation never finished")
+    }
+
+    #[tokio::test]
+    async fn text_that_comes_within_a_frame_travels_together() {
+        // A frame longer than the whole reply: the first word goes at once,
+        // the others wait for the frame and go together when the model ends.
+        let texts = texts_sent(pace(3_600_000)).await;
+        assert_eq!(texts, ["one ", "two three four five "]);
+    }
+
+    #[tokio::test]
+    async fn without_a_frame_each_piece_goes_as_it_comes() {
+        let texts = texts_sent(pace(0)).await;
+        assert_eq!(texts, ["one ", "two ", "three ", "four ", "five "]);
+    }
+
+    fn pace(frame_ms: u64) -> StreamPace {
+        StreamPace {
+            idle_timeout: Duration::from_secs(5),
+            frame: Duration::from_millis(frame_ms),
+        }
+    }
+
+    fn request() -> GenerationRequest {
+        GenerationRequest {
+            model: "test".into(),
+            thread: thread("hi"),
+            params: Default::default(),
+            tools: Vec::new(),
+        }
     }
 
     fn thread(text: &str) -> Vec<ThreadMessage> {

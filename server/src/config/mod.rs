@@ -62,6 +62,9 @@ pub struct Config {
     pub connect_timeout: Duration,
     /// `ARBOR_STREAM_IDLE_SECS`: a reply that receives nothing for this long fails.
     pub stream_idle_timeout: Duration,
+    /// `ARBOR_STREAM_FRAME_MS`: a reply's text goes out at most this often
+    /// (text that comes meanwhile travels together; 0: each piece at once).
+    pub stream_frame: Duration,
     /// `ARBOR_DATABASE_URL`: `sqlite://path/to/file.db` or a plain path, or
     /// `postgres://user@host/database` for PostgreSQL.
     pub database_url: String,
@@ -130,6 +133,7 @@ impl Config {
                 120,
             )?)
             .max(MIN_TIMEOUT),
+            stream_frame: Duration::from_millis(parse(&lookup, "ARBOR_STREAM_FRAME_MS", 16)?),
             database_url: lookup("ARBOR_DATABASE_URL")
                 .filter(|v| !v.trim().is_empty())
                 .unwrap_or_else(|| "data/arbor.db".into()),

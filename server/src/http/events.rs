@@ -6,26 +6,35 @@
 
 use crate::chat::event_log::{Replay, Sequenced};
 use crate::chat::service::ChatService;
+use crate::chat::sse_frame::{sse_frame, KEEP_ALIVE};
 use crate::http::caller::signed_in;
 use crate::http::error::ApiError;
 use app::domain::backend::Caller;
 use app::domain::errors::parse_id;
-use app::domain::model::{ChatEvent, EventCursor, RESET_EVENT};
+use app::domain::model::{ChatEvent, EventCursor, StreamWriter, RESET_EVENT};
+use axum::body::Body;
 use axum::extract::{Path, Query};
-use axum::http::HeaderMap;
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
 use axum::Extension;
+use bytes::{Bytes, BytesMut};
 use futures::stream::{self, Stream, StreamExt};
 use serde::Deserialize;
 use std::convert::Infallible;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::broadcast::{
     self,
     error::{RecvError, TryRecvError},
 };
+use tokio::time::{Instant, Sleep};
 
 /// Most queued events a subscriber takes (and merges) at once.
 const MAX_DRAIN: usize = 256;
+
+/// How often an open stream gets a comment, so proxies keep it open.
+const KEEP_ALIVE_EVERY: Duration = Duration::from_secs(15);
 
 /// Query string of the events route.
 #[derive(Debug, Deserialize)]
@@ -49,15 +58,22 @@ fn resume_point(headers: &HeaderMap, query: &EventsQuery) -> Result<Option<Event
     }
 }
 
-fn to_sse(event: &Sequenced) -> Event {
-    Event::default()
-        .id(event.cursor.to_string())
-        .event(event.event.name())
-        .data(event.json())
+fn reset_frame() -> Bytes {
+    sse_frame(None, RESET_EVENT, "{}")
 }
 
-fn reset_event() -> Event {
-    Event::default().event(RESET_EVENT).data("{}")
+/// The frames of `events`, in order, as one piece (one write, one chunk).
+/// Each event's frame is made once for all subscribers; `writer` picks the
+/// whole or the short form for this connection.
+fn frames_of(events: &[Arc<Sequenced>], writer: &mut StreamWriter) -> Bytes {
+    if let [one] = events {
+        return one.frame(writer.sends_short(&one.event));
+    }
+    let mut joined = BytesMut::new();
+    for event in events {
+        joined.extend_from_slice(&event.frame(writer.sends_short(&event.event)));
+    }
+    joined.freeze()
 }
 
 /// The handler.
@@ -67,7 +83,7 @@ pub async fn conversation_events(
     Path(id): Path<String>,
     Query(query): Query<EventsQuery>,
     headers: HeaderMap,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+) -> Result<Response, ApiError> {
     let user = signed_in(&caller)?;
     let conversation = parse_id(&id, "conversation").map_err(ApiError)?;
     let resume = resume_point(&headers, &query);
@@ -79,39 +95,73 @@ pub async fn conversation_events(
         (Err(()), _) | (_, Replay::Reset) => None,
         (Ok(_), Replay::Events(events)) => Some(events),
     };
-    let stream: futures::stream::BoxStream<'static, Event> = match replay {
-        None => stream::once(async { reset_event() }).boxed(),
+    let frames: stream::BoxStream<'static, Bytes> = match replay {
+        None => stream::once(async { reset_frame() }).boxed(),
         Some(events) => {
-            let replayed = stream::iter(events.into_iter().map(|e| to_sse(&e)));
-            replayed.chain(live(subscription.live)).boxed()
+            let mut writer = StreamWriter::default();
+            let replayed = frames_of(&events, &mut writer);
+            stream::once(async { replayed })
+                .chain(live(subscription.live, writer))
+                .boxed()
         }
     };
-    let stream = stream.take_until(chat.closing());
-    Ok(Sse::new(stream.map(Ok)).keep_alive(KeepAlive::default()))
+    // An empty piece would read as the end of a chunked body: none is sent.
+    let frames = frames
+        .filter(|frame| std::future::ready(!frame.is_empty()))
+        .take_until(chat.closing())
+        .map(Ok::<_, Infallible>);
+    let headers = [
+        (header::CONTENT_TYPE, "text/event-stream"),
+        (header::CACHE_CONTROL, "no-cache"),
+    ];
+    Ok((headers, Body::from_stream(frames)).into_response())
+}
+
+/// One live subscriber's state between writes.
+struct Live {
+    receiver: broadcast::Receiver<Arc<Sequenced>>,
+    writer: StreamWriter,
+    keep_alive: Pin<Box<Sleep>>,
+    _count: SubscriberCount,
 }
 
 /// Live events until the conversation's actor stops; a subscriber that fell
 /// behind the broadcast buffer gets `reset` and the stream ends. Whatever
 /// has queued up while the last write went out is sent together, with runs
 /// of deltas to one reply merged (see [`coalesce`]): a fast model costs a
-/// slow client fewer, larger events instead of a backlog.
-fn live(receiver: broadcast::Receiver<Arc<Sequenced>>) -> impl Stream<Item = Event> {
-    let state = Some((receiver, SubscriberCount::join()));
+/// slow client fewer, larger events instead of a backlog. A comment goes
+/// out every [`KEEP_ALIVE_EVERY`].
+fn live(
+    receiver: broadcast::Receiver<Arc<Sequenced>>,
+    writer: StreamWriter,
+) -> impl Stream<Item = Bytes> {
+    let state = Some(Live {
+        receiver,
+        writer,
+        keep_alive: Box::pin(tokio::time::sleep(KEEP_ALIVE_EVERY)),
+        _count: SubscriberCount::join(),
+    });
     stream::unfold(state, |state| async move {
-        let (mut receiver, count) = state?;
-        let first = match receiver.recv().await {
-            Ok(event) => event,
-            Err(RecvError::Lagged(_)) => return Some((vec![reset_event()], None)),
-            Err(RecvError::Closed) => return None,
+        let mut state = state?;
+        let first = tokio::select! {
+            received = state.receiver.recv() => match received {
+                Ok(event) => event,
+                Err(RecvError::Lagged(_)) => return Some((reset_frame(), None)),
+                Err(RecvError::Closed) => return None,
+            },
+            () = &mut state.keep_alive => {
+                state.keep_alive.as_mut().reset(Instant::now() + KEEP_ALIVE_EVERY);
+                return Some((Bytes::from_static(KEEP_ALIVE), Some(state)));
+            }
         };
         let mut ready = vec![first];
         let mut ended = None;
         while ready.len() < MAX_DRAIN {
-            match receiver.try_recv() {
+            match state.receiver.try_recv() {
                 Ok(event) => ready.push(event),
                 Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Lagged(_)) => {
-                    ended = Some(Some(reset_event()));
+                    ended = Some(Some(reset_frame()));
                     break;
                 }
                 Err(TryRecvError::Closed) => {
@@ -120,16 +170,17 @@ fn live(receiver: broadcast::Receiver<Arc<Sequenced>>) -> impl Stream<Item = Eve
                 }
             }
         }
-        let mut events: Vec<Event> = coalesce(ready).iter().map(|e| to_sse(e)).collect();
+        let frames = frames_of(&coalesce(ready), &mut state.writer);
         match ended {
-            None => Some((events, Some((receiver, count)))),
-            Some(last) => {
-                events.extend(last);
-                Some((events, None))
+            None => Some((frames, Some(state))),
+            Some(None) => Some((frames, None)),
+            Some(Some(reset)) => {
+                let mut joined = BytesMut::from(&frames[..]);
+                joined.extend_from_slice(&reset);
+                Some((joined.freeze(), None))
             }
         }
     })
-    .flat_map(stream::iter)
 }
 
 /// Merges each run of consecutive deltas to the same reply into one delta

@@ -11,7 +11,9 @@ pub mod fake_openai;
 pub mod fake_server;
 pub mod postgres;
 
-use app::domain::model::{ConversationSummary, ConversationView, MessageNode, SendReceipt};
+use app::domain::model::{
+    ChatEvent, ConversationSummary, ConversationView, MessageNode, SendReceipt, StreamReader,
+};
 use database::TestDatabase;
 use eventsource_stream::{Event, Eventsource};
 use futures::{Stream, StreamExt};
@@ -672,14 +674,18 @@ pub fn metric(text: &str, name: &str) -> Option<f64> {
         .and_then(|line| line.split_whitespace().nth(1)?.parse().ok())
 }
 
-/// The text carried by the `delta` events among `events`.
+/// The text carried by the `delta` events among `events` (read from the
+/// start of one connection: a delta names its reply only when it changes).
 pub fn delta_text(events: &[Event], message: Uuid) -> String {
+    let mut reader = StreamReader::default();
     events
         .iter()
         .filter(|e| e.event == "delta")
-        .filter_map(|e| serde_json::from_str::<Value>(&e.data).ok())
-        .filter(|v| v["id"] == json!(message))
-        .map(|v| v["text"].as_str().unwrap_or_default().to_string())
+        .filter_map(|e| reader.read(&e.event, &e.data).ok())
+        .filter_map(|event| match event {
+            ChatEvent::Delta { id, text } if id == message => Some(text),
+            _ => None,
+        })
         .collect()
 }
 

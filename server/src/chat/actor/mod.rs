@@ -22,7 +22,7 @@ mod view;
 pub use command::{Command, ConversationStats, Op, Parent, Reply, Snapshot, Subscription};
 
 use super::event_log::{EventLog, RelaySender};
-use super::generation::GenerationUpdate;
+use super::generation::{GenerationUpdate, StreamPace};
 use super::status::ActorStatus;
 use crate::catalog::Catalog;
 use crate::clock::now_ms;
@@ -75,8 +75,9 @@ pub struct ActorContext {
     pub checkpoint_every: Duration,
     /// How many recent events are kept for resuming subscribers.
     pub replay_capacity: usize,
-    /// A generation that receives nothing for this long fails.
-    pub stream_idle_timeout: Duration,
+    /// When a generation gives up on a silent model, and how often it
+    /// passes text on.
+    pub stream_pace: StreamPace,
     /// Where events go that clients on other nodes follow (`None`: this
     /// node shares its database with no other).
     pub relay: Option<RelaySender>,

@@ -293,7 +293,7 @@ impl ConversationActor {
             },
             assistant.id,
             self.updates_sender(),
-            self.context.stream_idle_timeout,
+            self.context.stream_pace,
         );
         self.running.insert(
             assistant.id,

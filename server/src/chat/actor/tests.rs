@@ -5,6 +5,7 @@
 use super::{ActorContext, Parent};
 use crate::catalog::Catalog;
 use crate::chat::event_log::Replay;
+use crate::chat::generation::StreamPace;
 use crate::chat::registry::Registry;
 use crate::clock::now_ms;
 use crate::config::Config;
@@ -42,7 +43,10 @@ async fn registry(dir: &std::path::Path) -> (Registry, Arc<dyn Store>, Uuid, Uui
         idle_timeout: Duration::from_secs(60),
         checkpoint_every: Duration::from_secs(1),
         replay_capacity: 64,
-        stream_idle_timeout: Duration::from_secs(30),
+        stream_pace: StreamPace {
+            idle_timeout: Duration::from_secs(30),
+            frame: Duration::ZERO,
+        },
         relay: None,
         watch_lapse: Duration::from_secs(15),
     };
