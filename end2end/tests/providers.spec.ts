@@ -162,11 +162,11 @@ test('a reply in GitHub-flavoured markdown renders tables, tasks, links, footnot
 
   // The Rust block is highlighted: keywords, numbers and comments have their classes and colours.
   const code = content.locator('pre code.language-rust');
-  await expect(code.locator('.hl-storage', { hasText: 'let' })).toHaveCount(1);
-  await expect(code.locator('.hl-constant.hl-numeric')).toHaveText('42');
+  await expect(code.locator('.hl-keyword', { hasText: 'let' })).toHaveCount(1);
+  await expect(code.locator('.hl-constant')).toHaveText('42');
   await expect(code.locator('.hl-comment').first()).toContainText('"<b>"');
   const colours = await code.evaluate((element) => {
-    const keyword = element.querySelector('.hl-storage')!;
+    const keyword = element.querySelector('.hl-keyword')!;
     return [getComputedStyle(keyword).color, getComputedStyle(element).color];
   });
   expect(colours[0]).not.toBe(colours[1]);
@@ -181,8 +181,8 @@ test('a reply in GitHub-flavoured markdown renders tables, tasks, links, footnot
   await page.reload();
   await expect(page.locator('body[data-hydrated]')).toBeAttached();
   const again = page.locator('.messages article.message.assistant').last().locator('pre code.language-rust');
-  await expect(again.locator('.hl-constant.hl-numeric')).toHaveText('42');
-  await expect(again.locator('.hl-storage', { hasText: 'let' })).toHaveCount(1);
+  await expect(again.locator('.hl-constant')).toHaveText('42');
+  await expect(again.locator('.hl-keyword', { hasText: 'let' })).toHaveCount(1);
 });
 
 /** Writes a three-exchange branch on the offline model. */

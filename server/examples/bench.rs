@@ -5,7 +5,7 @@
 //! 127.0.0.1. `docs/BENCHMARKS.md` records the results.
 //!
 //! `cargo run --release -p server --example bench -- [phase ...]` runs the
-//! named phases (default: all): `idle`, `broadcast`, `relay`, `wire`, `writes`
+//! named phases (default: all): `idle`, `broadcast`, `relay`, `wire`, `latency`, `writes`
 //! (also on PostgreSQL when run beside `scripts/with-postgres.sh`).
 
 use app::domain::model::{MessageNode, MessageStatus, Role};
@@ -16,8 +16,9 @@ use server::config::Config;
 use server::storage::StoredMessage;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -114,6 +115,13 @@ async fn main() -> BenchResult {
         wire_bytes(dir.path(), 10_000, 0, 16).await?;
         wire_bytes(dir.path(), 2_000, 1, 0).await?;
         wire_bytes(dir.path(), 2_000, 1, 16).await?;
+    }
+    if wanted("latency") {
+        for (tokens, token_ms) in [(2_000, 1), (200, 20)] {
+            for frame_ms in [0, 16] {
+                token_latency(dir.path(), tokens, token_ms, frame_ms).await?;
+            }
+        }
     }
     if wanted("writes") {
         let file = dir.path().join("writes.db").display().to_string();
@@ -355,7 +363,8 @@ async fn relay_latency(dir: &Path, clients: usize, tokens: usize) -> BenchResult
                     if let Some(seq) = sequence_of(&line) {
                         last_seq = Some(seq);
                     }
-                    if line.starts_with("event: delta") {
+                    // A delta names itself, or is short: only its text, as a JSON string.
+                    if line.starts_with("event: delta") || line.starts_with("data: \"") {
                         events += 1;
                         if let Some(seq) = last_seq {
                             received.push((seq, now));
@@ -490,6 +499,183 @@ async fn wire_bytes(dir: &Path, tokens: usize, token_ms: u64, frame_ms: u64) -> 
          (headers, chunk framing, the message events and every delta): {wire}; reply text: \
          {text} bytes; ratio {:.3}\n",
         wire as f64 / text as f64
+    );
+    Ok(())
+}
+
+/// The instants a paced upstream wrote its tokens, in order.
+type TokenTimes = Arc<std::sync::Mutex<Vec<Instant>>>;
+
+/// Every token the paced upstream streams: 5 bytes, so token `k` of a reply
+/// ends at byte `5 × (k + 1)` of its text.
+const PACED_TOKEN: &str = "word ";
+
+/// An OpenAI-compatible upstream on 127.0.0.1 speaking the exact streaming
+/// format of `POST /v1/chat/completions` (`data: {chunk}` events, a final
+/// `finish_reason`, `data: [DONE]`). The first request is answered with
+/// `tokens` tokens `every` apart, each one's instant noted just before it is
+/// handed to the connection; later requests (the title) get one token.
+async fn paced_upstream(tokens: usize, every: Duration) -> BenchResult<(SocketAddr, TokenTimes)> {
+    use axum::routing::{get, post};
+    let times = TokenTimes::default();
+    let answered = Arc::new(AtomicBool::new(false));
+    let noted = times.clone();
+    let completions = move || {
+        let first = !answered.swap(true, Ordering::SeqCst);
+        let noted = noted.clone();
+        async move {
+            let count = if first { tokens } else { 1 };
+            let chunk = |delta: serde_json::Value, finish: Option<&str>| {
+                let chunk = serde_json::json!({
+                    "id": "chatcmpl-bench", "object": "chat.completion.chunk",
+                    "created": 1_700_000_000, "model": "bench-paced",
+                    "choices": [{ "index": 0, "delta": delta, "finish_reason": finish }],
+                });
+                bytes::Bytes::from(format!("data: {chunk}\n\n"))
+            };
+            let body = stream::unfold(0usize, move |k| {
+                let noted = noted.clone();
+                async move {
+                    let piece = match k {
+                        _ if k < count => {
+                            tokio::time::sleep(every).await;
+                            if let (true, Ok(mut times)) = (first, noted.lock()) {
+                                times.push(Instant::now());
+                            }
+                            chunk(serde_json::json!({ "content": PACED_TOKEN }), None)
+                        }
+                        _ if k == count => {
+                            let end = chunk(serde_json::json!({}), Some("stop"));
+                            [end, bytes::Bytes::from_static(b"data: [DONE]\n\n")]
+                                .concat()
+                                .into()
+                        }
+                        _ => return None,
+                    };
+                    Some((Ok::<_, String>(piece), k + 1))
+                }
+            });
+            axum::response::Response::builder()
+                .header("content-type", "text/event-stream")
+                .body(axum::body::Body::from_stream(body))
+                .map_err(|e| e.to_string())
+        }
+    };
+    let models = || async {
+        axum::Json(serde_json::json!({ "object": "list", "data": [
+            { "id": "bench-paced", "object": "model", "created": 1_700_000_000, "owned_by": "bench" }
+        ] }))
+    };
+    let app = axum::Router::new()
+        .route("/v1/chat/completions", post(completions))
+        .route("/v1/models", get(models));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, app).await {
+            eprintln!("upstream failed: {error}");
+        }
+    });
+    Ok((addr, times))
+}
+
+/// How long each token of a reply takes from leaving an upstream model to
+/// being read by an event-stream client, with the stream frame `frame_ms`
+/// (0: before pacing, each piece sent as it came).
+async fn token_latency(dir: &Path, tokens: usize, token_ms: u64, frame_ms: u64) -> BenchResult {
+    let (upstream, written) = paced_upstream(tokens, Duration::from_millis(token_ms)).await?;
+    let base_url = format!("http://{upstream}/v1");
+    let frame_setting = frame_ms.to_string();
+    let config = config(
+        dir,
+        &format!("latency-{tokens}-{token_ms}-{frame_ms}"),
+        &[
+            ("OPENAI_BASE_URL", &base_url),
+            ("OPENAI_API_KEY", "sk-bench"),
+            ("ARBOR_MODEL", "bench-paced"),
+            ("ARBOR_STREAM_FRAME_MS", &frame_setting),
+        ],
+    )?;
+    let Served {
+        addr,
+        cookie,
+        arbor,
+    } = serve(&config).await?;
+    let conversation = arbor.start_conversation().await?;
+    let url = format!("http://{addr}/api/conversations/{conversation}/events");
+    let response = reqwest::Client::new()
+        .get(&url)
+        .header("cookie", &cookie)
+        .send()
+        .await?;
+    // The client's side: when the reply's text had reached each length.
+    let reader = tokio::spawn(async move {
+        let mut arrivals: Vec<(usize, Instant)> = Vec::new();
+        let mut reader = app::domain::model::StreamReader::default();
+        let (mut name, mut data, mut pending) = (String::new(), String::new(), String::new());
+        let mut length = 0;
+        let mut body = response.bytes_stream();
+        while let Some(Ok(chunk)) = body.next().await {
+            let now = Instant::now();
+            pending.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = pending.find('\n') {
+                let line: String = pending.drain(..=end).collect();
+                let line = line.trim_end_matches('\n');
+                if let Some(value) = line.strip_prefix("event: ") {
+                    name = value.to_string();
+                } else if let Some(value) = line.strip_prefix("data: ") {
+                    data = value.to_string();
+                } else if line.is_empty() && !name.is_empty() {
+                    match reader.read(&name, &data) {
+                        Ok(app::domain::model::ChatEvent::Delta { text, .. }) => {
+                            length += text.len();
+                            arrivals.push((length, now));
+                        }
+                        Ok(app::domain::model::ChatEvent::Done { .. }) => return arrivals,
+                        _ => {}
+                    }
+                    name.clear();
+                }
+            }
+        }
+        arrivals
+    });
+    wait_for_subscribers(&arbor, conversation, 1).await?;
+    let receipt = arbor.send(conversation, "Benchmark: latency").await?;
+    arbor
+        .wait_for_reply(conversation, receipt.assistant.id)
+        .await?;
+    let arrivals = tokio::time::timeout(Duration::from_secs(60), reader).await??;
+    let written = written.lock().map_err(|e| e.to_string())?.clone();
+    // Token k has arrived with the first delta that makes the text reach its end.
+    let mut latencies = Vec::new();
+    let mut next = arrivals.iter().peekable();
+    for (k, at) in written.iter().enumerate() {
+        let end = PACED_TOKEN.len() * (k + 1);
+        while next.peek().is_some_and(|(length, _)| *length < end) {
+            next.next();
+        }
+        if let Some((_, arrived)) = next.peek() {
+            latencies.push(arrived.saturating_duration_since(*at));
+        }
+    }
+    latencies.sort();
+    let spacing = match (written.first(), written.last()) {
+        (Some(first), Some(last)) if written.len() > 1 => {
+            (*last - *first).as_secs_f64() * 1e3 / (written.len() - 1) as f64
+        }
+        _ => 0.0,
+    };
+    let millis = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1e3);
+    println!(
+        "## token latency: {tokens} tokens {token_ms} ms apart (measured {spacing:.2} ms), \
+         {frame_ms} ms stream frame\nfrom the upstream writing a token to an HTTP client having \
+         read it, over {} tokens in {} delta events: p50 {}, p99 {}, max {}\n",
+        latencies.len(),
+        arrivals.len(),
+        millis(percentile(&latencies, 0.50)),
+        millis(percentile(&latencies, 0.99)),
+        millis(latencies.last().copied().unwrap_or_default()),
     );
     Ok(())
 }

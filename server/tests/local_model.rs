@@ -96,7 +96,7 @@ async fn the_local_model_is_the_default_and_streams_a_real_reply() {
         .await;
     assert_eq!(receipt.assistant.model.as_deref(), Some(key));
     let seen = events.until_done(receipt.assistant.id).await;
-    let deltas = seen.iter().filter(|e| e.event == "delta").count();
+    let deltas = seen.iter().filter(|e| common::is_delta(e)).count();
     assert!(deltas >= 3, "token by token: {deltas} deltas");
     let streamed = delta_text(&seen, receipt.assistant.id);
     let reply = server
@@ -241,7 +241,7 @@ async fn delta_times(
     let mut first = None;
     loop {
         let event = events.next().await;
-        if event.event == "delta" {
+        if common::is_delta(&event) {
             first.get_or_insert_with(Instant::now);
         }
         if event.event == "done" && event.data.contains(&reply.to_string()) {

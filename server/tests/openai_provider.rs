@@ -66,7 +66,7 @@ async fn replies_stream_from_an_openai_compatible_server_with_the_whole_thread()
     assert_eq!((usage.prompt_tokens, usage.completion_tokens), (7, 4));
     assert!(!usage.estimated, "the provider's own counts");
     assert!(usage.time_to_first_token_ms.expect("text came") <= usage.total_ms);
-    let deltas = received.iter().filter(|e| e.event == "delta").count();
+    let deltas = received.iter().filter(|e| common::is_delta(e)).count();
     assert_eq!(
         deltas, 4,
         "one delta per streamed word, events split across writes reassembled"

@@ -1,19 +1,63 @@
 //! Syntax highlighting of code blocks with syntect's bundled grammars, on
 //! the server only (the grammars and their regex engine would be most of
-//! the browser's bundle). The output is the code, HTML-escaped, in
-//! `<span class="hl-…">` elements named after the grammar's scopes;
-//! `style/main.css` colours them. The server fills a message's
-//! [`MessageNode::highlighted_code`] with it before sending the message.
+//! the browser's bundle). The grammars name every piece of code with a
+//! stack of scopes; the few kinds the stylesheet colours
+//! ([`Kind`]) are read off that stack, and each block's colours travel as a
+//! run list ([`crate::text::code_paint`]) that both renderers paint. The
+//! server fills a message's [`MessageNode::highlighted_code`] with them
+//! before sending the message.
 
 use crate::domain::model::{MessageNode, MessageStatus};
+use crate::text::code_paint::{Kind, RunList};
 use crate::text::markdown::code_blocks;
 use std::sync::OnceLock;
-use syntect::html::{ClassStyle, ClassedHTMLGenerator};
-use syntect::parsing::SyntaxSet;
+use syntect::easy::ScopeRegionIterator;
+use syntect::parsing::{ParseState, Scope, ScopeStack, SyntaxSet};
 use syntect::util::LinesWithEndings;
 
-/// The prefix of every class the highlighter writes.
-pub const CLASS_PREFIX: &str = "hl-";
+/// Which scopes are which kind: a scope is of a kind when one of these is
+/// a prefix of it (`string` covers `string.quoted.double.rust`).
+const SCOPE_KINDS: [(&str, Kind); 16] = [
+    ("comment", Kind::Comment),
+    ("string", Kind::String),
+    ("constant.numeric", Kind::Constant),
+    ("constant.language", Kind::Constant),
+    ("constant.character", Kind::Constant),
+    ("keyword", Kind::Keyword),
+    ("storage", Kind::Keyword),
+    ("entity.name.function", Kind::Function),
+    ("support.function", Kind::Function),
+    ("entity.name.type", Kind::Type),
+    ("entity.name.class", Kind::Type),
+    ("support.type", Kind::Type),
+    ("support.class", Kind::Type),
+    ("entity.name.tag", Kind::Type),
+    ("variable.parameter", Kind::Parameter),
+    ("entity.other.attribute-name", Kind::Parameter),
+];
+
+fn kind_scopes() -> &'static [(Scope, Kind)] {
+    static SCOPES: OnceLock<Vec<(Scope, Kind)>> = OnceLock::new();
+    SCOPES.get_or_init(|| {
+        SCOPE_KINDS
+            .iter()
+            .filter_map(|(name, kind)| Some((Scope::new(name).ok()?, *kind)))
+            .collect()
+    })
+}
+
+/// The kind of the code under `stack`: the innermost scope that has one
+/// decides (a character escape inside a string is a constant), as the
+/// stylesheet's nearest coloured ancestor would.
+fn kind_of(stack: &ScopeStack) -> Option<Kind> {
+    let kinds = kind_scopes();
+    stack.as_slice().iter().rev().find_map(|scope| {
+        kinds
+            .iter()
+            .find(|(prefix, _)| prefix.is_prefix_of(*scope))
+            .map(|(_, kind)| *kind)
+    })
+}
 
 fn syntaxes() -> &'static SyntaxSet {
     static SYNTAXES: OnceLock<SyntaxSet> = OnceLock::new();
@@ -30,8 +74,8 @@ fn grammar_name(language: &str) -> &str {
     }
 }
 
-/// `code` highlighted as `language` (a fence's info word such as `rust`
-/// or `py`); `None` when no grammar knows the language.
+/// The run list of `code` highlighted as `language` (a fence's info word
+/// such as `rust` or `py`); `None` when no grammar knows the language.
 pub fn highlight(code: &str, language: &str) -> Option<String> {
     let language = language.trim().to_ascii_lowercase();
     if language.is_empty() {
@@ -39,17 +83,17 @@ pub fn highlight(code: &str, language: &str) -> Option<String> {
     }
     let set = syntaxes();
     let syntax = set.find_syntax_by_token(grammar_name(&language))?;
-    let mut html = ClassedHTMLGenerator::new_with_class_style(
-        syntax,
-        set,
-        ClassStyle::SpacedPrefixed {
-            prefix: CLASS_PREFIX,
-        },
-    );
+    let mut parser = ParseState::new(syntax);
+    let mut stack = ScopeStack::new();
+    let mut runs = RunList::default();
     for line in LinesWithEndings::from(code) {
-        html.parse_html_for_line_which_includes_newline(line).ok()?;
+        let ops = parser.parse_line(line, set).ok()?;
+        for (text, op) in ScopeRegionIterator::new(&ops, line) {
+            stack.apply(op).ok()?;
+            runs.push(kind_of(&stack), text.len());
+        }
     }
-    Some(html.finalize())
+    Some(runs.finish())
 }
 
 /// Each code block of the markdown `source` highlighted, in order (`None`
@@ -78,24 +122,60 @@ pub fn highlight_message(node: &mut MessageNode) {
 mod tests {
     use super::*;
 
+    /// The block as the renderer shows it with the server's colours.
+    fn painted(code: &str, language: &str) -> String {
+        let runs = highlight(code, language).expect("a known language");
+        crate::text::code_paint::paint_html(code, &runs)
+    }
+
     #[test]
-    fn known_languages_get_scope_classes() {
-        let html = highlight("fn main() { let x = \"hi\"; }\n", "rust").expect("rust is known");
+    fn known_languages_get_spans_of_their_kinds() {
+        let html = painted("fn main() { let x = \"hi\"; } // done\n", "rust");
         assert!(
-            html.contains("<span class=\"hl-source hl-rust\">"),
+            html.contains("<span class=\"hl-keyword\">fn</span>"),
             "{html}"
         );
-        assert!(html.contains("hl-storage"), "{html}");
-        assert!(html.contains("hl-string"), "{html}");
+        assert!(
+            html.contains("<span class=\"hl-function\">main</span>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<span class=\"hl-string\">\"hi\"</span>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<span class=\"hl-comment\">// done"),
+            "{html}"
+        );
         assert!(highlight("print('x')\n", "Python").is_some());
         assert!(highlight("const a = 1;\n", "ts").is_some(), "an alias");
     }
 
     #[test]
-    fn code_text_stays_escaped() {
-        let html = highlight("let s = \"<script>\";\n", "js").expect("js is known");
-        assert!(!html.contains("<script>"), "{html}");
-        assert!(html.contains("&lt;script&gt;"), "{html}");
+    fn the_runs_cover_the_code_in_a_few_bytes_a_token() {
+        let code = "let rings = 42; // \"<b>\"\nfor i in 0..3 { println!(\"{i}\"); }\n";
+        let runs = highlight(code, "rust").expect("rust is known");
+        assert!(runs.len() < code.len(), "{runs}");
+        let html = crate::text::code_paint::paint_html(code, &runs);
+        assert!(
+            html.contains("<span class=\"hl-constant\">42</span>"),
+            "{html}"
+        );
+        assert!(html.contains("&lt;b&gt;"), "{html}");
+        assert_ne!(
+            html,
+            code.replace('<', "&lt;").replace('>', "&gt;"),
+            "coloured"
+        );
+    }
+
+    #[test]
+    fn the_innermost_scope_with_a_kind_decides() {
+        let html = painted("let s = \"a\\nb\";\n", "rust");
+        assert!(
+            html.contains("<span class=\"hl-constant\">\\n</span>"),
+            "an escape inside a string: {html}"
+        );
     }
 
     #[test]
@@ -110,7 +190,7 @@ mod tests {
         let blocks = highlight_code_blocks(source);
         assert_eq!(blocks.len(), 2);
         assert_eq!(blocks[0], None);
-        assert!(blocks[1].as_deref().is_some_and(|b| b.contains("hl-rust")));
+        assert!(blocks[1].as_deref().is_some_and(|b| b.starts_with('k')));
         assert!(highlight_code_blocks("no code\n\n```\nplain\n```\n").is_empty());
     }
 

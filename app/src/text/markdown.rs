@@ -8,6 +8,7 @@
 //! colours for them ([`crate::text::code_highlight`]) come in beside the
 //! text, since the highlighter's grammars are too large for the browser.
 
+use crate::text::code_paint::paint_html;
 use linkify::{LinkFinder, LinkKind};
 use pulldown_cmark::{html, CodeBlockKind, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
 use pulldown_cmark_escape::{escape_href, escape_html};
@@ -71,8 +72,9 @@ fn language_of(kind: &CodeBlockKind) -> String {
 }
 
 /// Renders markdown to HTML that is safe to insert into the page. The n-th
-/// code block shows `highlighted[n]` when it is there (the server's
-/// escaped, coloured HTML of that block's code), else its plain text.
+/// code block is painted with `highlighted[n]` when it is there (the run
+/// list of the server's colours for it, see [`crate::text::code_paint`]),
+/// else shown plain.
 pub fn render_markdown(source: &str, highlighted: &[Option<String>]) -> String {
     let mut out = String::with_capacity(source.len() * 3 / 2);
     let events = safe_events(autolinked(Parser::new_ext(source, options())), highlighted);
@@ -146,7 +148,8 @@ fn safe_events<'a>(
         *footnotes.entry(name).or_insert(next)
     };
     let mut block = 0usize;
-    let mut in_colored_block = false;
+    // The colours of the code block being read, and its code so far.
+    let mut painting: Option<(&str, String)> = None;
     for event in events {
         match event {
             Event::Html(raw) | Event::InlineHtml(raw) => out.push(Event::Text(raw)),
@@ -213,15 +216,20 @@ fn safe_events<'a>(
             Event::Start(Tag::CodeBlock(kind)) => {
                 out.push(Event::Html(CODE_BOX_OPEN.into()));
                 out.push(Event::Start(Tag::CodeBlock(kind)));
-                if let Some(Some(colored)) = highlighted.get(block) {
-                    out.push(Event::Html(colored.clone().into()));
-                    in_colored_block = true;
+                if let Some(Some(runs)) = highlighted.get(block) {
+                    painting = Some((runs, String::new()));
                 }
             }
-            Event::Text(_) if in_colored_block => {}
+            Event::Text(text) if painting.is_some() => {
+                if let Some((_, code)) = painting.as_mut() {
+                    code.push_str(&text);
+                }
+            }
             Event::End(TagEnd::CodeBlock) => {
                 block += 1;
-                in_colored_block = false;
+                if let Some((runs, code)) = painting.take() {
+                    out.push(Event::Html(paint_html(&code, runs).into()));
+                }
                 out.push(Event::End(TagEnd::CodeBlock));
                 out.push(Event::Html("</div>".into()));
             }
@@ -381,10 +389,13 @@ mod tests {
     fn code_blocks_show_the_colours_given_for_them_in_order() {
         let source = "```js\nconst tag = \"<img>\";\n```\n\n```\nplain <b>text</b>\n```\n\n\
                       ```py\nx = 1\n```\n";
-        let colours = [Some("<span class=\"hl-js\">JS</span>".to_string()), None];
+        let colours = [Some("k5.7s7".to_string()), None];
         let html = render_markdown(source, &colours);
         assert!(
-            html.contains("<code class=\"language-js\"><span class=\"hl-js\">JS</span></code>"),
+            html.contains(
+                "<code class=\"language-js\"><span class=\"hl-keyword\">const</span> tag = \
+                 <span class=\"hl-string\">\"&lt;img&gt;\"</span>;\n</code>"
+            ),
             "{html}"
         );
         assert!(!html.contains("<img>"), "{html}");

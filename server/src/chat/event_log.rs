@@ -61,16 +61,13 @@ impl Sequenced {
         let short = short && matches!(self.event, ChatEvent::Delta { .. });
         self.frames[usize::from(short)]
             .get_or_init(|| {
-                let short_data;
-                let data = match &self.event {
-                    ChatEvent::Delta { text, .. } if short => {
-                        short_data = short_delta_data(text);
-                        &short_data
-                    }
-                    _ => self.json(),
-                };
                 let id = self.cursor.to_string();
-                sse_frame(Some(&id), self.event.name(), data)
+                match &self.event {
+                    ChatEvent::Delta { text, .. } if short => {
+                        sse_frame(Some(&id), None, &short_delta_data(text))
+                    }
+                    _ => sse_frame(Some(&id), Some(self.event.name()), self.json()),
+                }
             })
             .clone()
     }

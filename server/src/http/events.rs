@@ -59,7 +59,7 @@ fn resume_point(headers: &HeaderMap, query: &EventsQuery) -> Result<Option<Event
 }
 
 fn reset_frame() -> Bytes {
-    sse_frame(None, RESET_EVENT, "{}")
+    sse_frame(None, Some(RESET_EVENT), "{}")
 }
 
 /// The frames of `events`, in order, as one piece (one write, one chunk).

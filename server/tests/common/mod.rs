@@ -642,12 +642,7 @@ impl EventStream {
     /// Reads events until `count` deltas have arrived, returning them all.
     pub async fn until_deltas(&mut self, count: usize) -> Vec<Event> {
         let mut events = Vec::new();
-        while events
-            .iter()
-            .filter(|e: &&Event| e.event == "delta")
-            .count()
-            < count
-        {
+        while events.iter().filter(|e: &&Event| is_delta(e)).count() < count {
             events.push(self.next().await);
         }
         events
@@ -674,13 +669,19 @@ pub fn metric(text: &str, name: &str) -> Option<f64> {
         .and_then(|line| line.split_whitespace().nth(1)?.parse().ok())
 }
 
+/// Whether `event` is a delta, in either of its forms (a short one arrives
+/// as the default type, `message`: see `app::domain::model::stream_wire`).
+pub fn is_delta(event: &Event) -> bool {
+    app::domain::model::is_delta(&event.event, &event.data)
+}
+
 /// The text carried by the `delta` events among `events` (read from the
 /// start of one connection: a delta names its reply only when it changes).
 pub fn delta_text(events: &[Event], message: Uuid) -> String {
     let mut reader = StreamReader::default();
     events
         .iter()
-        .filter(|e| e.event == "delta")
+        .filter(|e| is_delta(e))
         .filter_map(|e| reader.read(&e.event, &e.data).ok())
         .filter_map(|event| match event {
             ChatEvent::Delta { id, text } if id == message => Some(text),

@@ -95,26 +95,53 @@ pub struct EventCursor {
     pub seq: u64,
 }
 
+/// The cursor's text form, `epoch-seq` with both in base 36 (an SSE `id:`
+/// on every event, so it is kept short).
 impl fmt::Display for EventCursor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}-{}", self.epoch, self.seq)
+        write!(f, "{}-{}", Base36(self.epoch), Base36(self.seq))
+    }
+}
+
+/// A number written in base 36, lower case.
+struct Base36(u64);
+
+impl fmt::Display for Base36 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+        let mut digits = [0u8; 13];
+        let mut start = digits.len();
+        let mut rest = self.0;
+        loop {
+            start -= 1;
+            digits[start] = DIGITS[(rest % 36) as usize];
+            rest /= 36;
+            if rest == 0 {
+                break;
+            }
+        }
+        f.write_str(std::str::from_utf8(&digits[start..]).map_err(|_| fmt::Error)?)
     }
 }
 
 impl FromStr for EventCursor {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (epoch, seq) = s
-            .trim()
-            .split_once('-')
-            .ok_or_else(|| format!("malformed event id `{s}`"))?;
+        let malformed = || format!("malformed event id `{s}`");
+        let (epoch, seq) = s.trim().split_once('-').ok_or_else(malformed)?;
+        let number = |text: &str| {
+            if text.is_empty()
+                || !text
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+            {
+                return Err(malformed());
+            }
+            u64::from_str_radix(text, 36).map_err(|_| malformed())
+        };
         Ok(EventCursor {
-            epoch: epoch
-                .parse()
-                .map_err(|_| format!("malformed event id `{s}`"))?,
-            seq: seq
-                .parse()
-                .map_err(|_| format!("malformed event id `{s}`"))?,
+            epoch: number(epoch)?,
+            seq: number(seq)?,
         })
     }
 }
@@ -130,12 +157,33 @@ mod tests {
             seq: 42,
         };
         assert_eq!(cursor.to_string().parse::<EventCursor>(), Ok(cursor));
+        let extremes = EventCursor {
+            epoch: u64::MAX,
+            seq: 0,
+        };
+        assert_eq!(extremes.to_string(), "3w5e11264sgsf-0");
+        assert_eq!(extremes.to_string().parse::<EventCursor>(), Ok(extremes));
+        let now = EventCursor {
+            epoch: 1_796_687_276_193_983,
+            seq: 249,
+        };
+        assert_eq!(now.to_string().len(), 13, "{now}");
     }
 
     #[test]
-    fn malformed_event_cursors_are_rejected() {
-        for bad in ["", "12", "a-1", "1-b", "1-2-3"] {
-            assert!(bad.parse::<EventCursor>().is_err(), "{bad} parsed");
+    fn malformed_event_ids_are_refused() {
+        for id in [
+            "",
+            "-",
+            "1",
+            "1-",
+            "-1",
+            "A-1",
+            "1-+2",
+            "1-2-3",
+            "zzzzzzzzzzzzzz-1",
+        ] {
+            assert!(id.parse::<EventCursor>().is_err(), "{id}");
         }
     }
 

@@ -179,8 +179,9 @@ pub struct MessageNode {
     pub tool_call_id: Option<String>,
     /// Milliseconds since the Unix epoch.
     pub created_at: i64,
-    /// The server's syntax colours for the text's code blocks, one entry a
-    /// block (`None`: a language it does not know), for
+    /// The server's syntax colours for the text's code blocks, one run list
+    /// ([`code_paint`](crate::text::code_paint)) a block (`None`: a
+    /// language it does not know), for
     /// [`render_markdown`](crate::text::markdown::render_markdown). Made
     /// when the server sends the message, never stored; empty when no
     /// block is coloured.

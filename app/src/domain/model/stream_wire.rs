@@ -1,15 +1,27 @@
-//! How a conversation's events are written in the event stream's `data:`
-//! lines. Each event is its JSON ([`ChatEvent`]), except one kind: a delta
-//! to the reply the connection's previous delta named carries only its text,
-//! as a JSON string. A fast reply then costs a few bytes of framing per
-//! delta instead of the reply's id each time. Both ends keep the last named
-//! reply per connection; a new connection always names it again.
+//! How a conversation's events are written in the event stream. Each event
+//! is its JSON ([`ChatEvent`]) under its name, except one kind: a delta to
+//! the reply the connection's previous delta named goes short, as only its
+//! text (a JSON string) and with no `event:` line, so it arrives as the
+//! stream's default type, `message` (whose own events are JSON objects). A
+//! fast reply then costs a few bytes of framing per delta instead of the
+//! reply's id and name each time. Both ends keep the last named reply per
+//! connection; a new connection always names it again.
 
 use super::events::ChatEvent;
 use uuid::Uuid;
 
-/// The SSE `event:` name of deltas.
-const DELTA: &str = "delta";
+/// The SSE type of an event with no `event:` line: a short delta's.
+pub const DEFAULT_TYPE: &str = "message";
+
+/// Whether the event of SSE type `name` with `data` is a short delta.
+fn is_short_delta(name: &str, data: &str) -> bool {
+    name == DEFAULT_TYPE && data.starts_with('"')
+}
+
+/// Whether the event of SSE type `name` with `data` is a delta, in either form.
+pub fn is_delta(name: &str, data: &str) -> bool {
+    name == "delta" || is_short_delta(name, data)
+}
 
 /// The sending end of one connection: decides each delta's form.
 #[derive(Debug, Default)]
@@ -29,7 +41,8 @@ impl StreamWriter {
     }
 }
 
-/// The short form of a delta's `data:`: its text as a JSON string.
+/// The short form of a delta's `data:` (sent with no `event:` line): its
+/// text as a JSON string.
 pub fn short_delta_data(text: &str) -> String {
     serde_json::Value::from(text).to_string()
 }
@@ -43,7 +56,7 @@ pub struct StreamReader {
 impl StreamReader {
     /// The event named `name` whose `data:` is `data`.
     pub fn read(&mut self, name: &str, data: &str) -> Result<ChatEvent, String> {
-        if name == DELTA && data.starts_with('"') {
+        if is_short_delta(name, data) {
             let id = self
                 .last_reply
                 .ok_or("a delta came before any delta named its reply")?;
@@ -69,19 +82,28 @@ mod tests {
         }
     }
 
-    /// What the writer puts in `data:` for each event, in order.
-    fn written(events: &[ChatEvent]) -> Vec<String> {
+    /// The SSE type and `data:` the writer sends for each event, in order.
+    fn sent(events: &[ChatEvent]) -> Vec<(&'static str, String)> {
         let mut writer = StreamWriter::default();
         events
             .iter()
             .map(|event| {
                 let short = writer.sends_short(event);
                 match event {
-                    ChatEvent::Delta { text, .. } if short => short_delta_data(text),
-                    other => serde_json::to_string(other).expect("serializes"),
+                    ChatEvent::Delta { text, .. } if short => {
+                        (DEFAULT_TYPE, short_delta_data(text))
+                    }
+                    other => (
+                        other.name(),
+                        serde_json::to_string(other).expect("serializes"),
+                    ),
                 }
             })
             .collect()
+    }
+
+    fn written(events: &[ChatEvent]) -> Vec<String> {
+        sent(events).into_iter().map(|(_, data)| data).collect()
     }
 
     #[test]
@@ -115,10 +137,12 @@ mod tests {
             delta(1, "d"),
         ];
         let mut reader = StreamReader::default();
-        let read: Vec<ChatEvent> = events
+        let sent = sent(&events);
+        let deltas = sent.iter().filter(|(name, data)| is_delta(name, data));
+        assert_eq!(deltas.count(), 5, "both forms are deltas, nothing else is");
+        let read: Vec<ChatEvent> = sent
             .iter()
-            .zip(written(&events))
-            .map(|(event, data)| reader.read(event.name(), &data).expect("reads"))
+            .map(|(name, data)| reader.read(name, data).expect("reads"))
             .collect();
         assert_eq!(read, events);
     }
@@ -126,8 +150,9 @@ mod tests {
     #[test]
     fn a_short_delta_before_any_named_one_is_an_error() {
         let mut reader = StreamReader::default();
-        assert!(reader.read("delta", r#""orphan""#).is_err());
+        assert!(reader.read("message", r#""orphan""#).is_err());
         assert!(reader.read("delta", "not json").is_err());
         assert!(reader.read("title", r#""text""#).is_err());
+        assert!(!is_delta("title", r#""text""#));
     }
 }
