@@ -315,14 +315,10 @@ async fn wait_for_subscribers(arbor: &Arbor, conversation: Uuid, count: usize) -
     Ok(())
 }
 
-/// The sequence number in an SSE `id: epoch-seq` line.
+/// The sequence number in an SSE `id:` line (an event cursor).
 fn sequence_of(line: &str) -> Option<u64> {
-    line.strip_prefix("id: ")?
-        .split('-')
-        .nth(1)?
-        .trim()
-        .parse()
-        .ok()
+    let cursor: app::domain::model::EventCursor = line.strip_prefix("id: ")?.parse().ok()?;
+    Some(cursor.seq)
 }
 
 /// Delay added between the actor publishing a delta and 1,000 HTTP
@@ -625,7 +621,11 @@ async fn token_latency(dir: &Path, tokens: usize, token_ms: u64, frame_ms: u64) 
                     name = value.to_string();
                 } else if let Some(value) = line.strip_prefix("data: ") {
                     data = value.to_string();
-                } else if line.is_empty() && !name.is_empty() {
+                } else if line.is_empty() && !data.is_empty() {
+                    // An event without an `event:` line has the default type.
+                    if name.is_empty() {
+                        name = app::domain::model::DEFAULT_TYPE.to_string();
+                    }
                     match reader.read(&name, &data) {
                         Ok(app::domain::model::ChatEvent::Delta { text, .. }) => {
                             length += text.len();
@@ -635,6 +635,7 @@ async fn token_latency(dir: &Path, tokens: usize, token_ms: u64, frame_ms: u64) 
                         _ => {}
                     }
                     name.clear();
+                    data.clear();
                 }
             }
         }
