@@ -315,9 +315,16 @@ async fn wait_for_subscribers(arbor: &Arbor, conversation: Uuid, count: usize) -
     Ok(())
 }
 
+/// The value of the SSE field `name` if `line` is one (the space after
+/// the colon is optional).
+fn field<'a>(line: &'a str, name: &str) -> Option<&'a str> {
+    let value = line.strip_prefix(name)?.strip_prefix(':')?;
+    Some(value.strip_prefix(' ').unwrap_or(value))
+}
+
 /// The sequence number in an SSE `id:` line (an event cursor).
 fn sequence_of(line: &str) -> Option<u64> {
-    let cursor: app::domain::model::EventCursor = line.strip_prefix("id: ")?.parse().ok()?;
+    let cursor: app::domain::model::EventCursor = field(line, "id")?.trim().parse().ok()?;
     Some(cursor.seq)
 }
 
@@ -360,13 +367,16 @@ async fn relay_latency(dir: &Path, clients: usize, tokens: usize) -> BenchResult
                         last_seq = Some(seq);
                     }
                     // A delta names itself, or is short: only its text, as a JSON string.
-                    if line.starts_with("event: delta") || line.starts_with("data: \"") {
+                    let line = line.trim_end();
+                    if field(line, "event") == Some("delta")
+                        || field(line, "data").is_some_and(|d| d.starts_with('"'))
+                    {
                         events += 1;
                         if let Some(seq) = last_seq {
                             received.push((seq, now));
                         }
                     }
-                    if line.starts_with("event: done") {
+                    if field(line, "event") == Some("done") {
                         return (received, events);
                     }
                 }
@@ -475,7 +485,7 @@ async fn wire_bytes(dir: &Path, tokens: usize, token_ms: u64, frame_ms: u64) -> 
             }
             counter.fetch_add(n as u64, Ordering::Relaxed);
             tail.extend_from_slice(&buffer[..n]);
-            if tail.windows(11).any(|w| w == b"event: done") {
+            if tail.windows(10).any(|w| w == b"event:done") {
                 break;
             }
             let keep = tail.len().saturating_sub(16);
@@ -617,9 +627,9 @@ async fn token_latency(dir: &Path, tokens: usize, token_ms: u64, frame_ms: u64) 
             while let Some(end) = pending.find('\n') {
                 let line: String = pending.drain(..=end).collect();
                 let line = line.trim_end_matches('\n');
-                if let Some(value) = line.strip_prefix("event: ") {
+                if let Some(value) = field(line, "event") {
                     name = value.to_string();
-                } else if let Some(value) = line.strip_prefix("data: ") {
+                } else if let Some(value) = field(line, "data") {
                     data = value.to_string();
                 } else if line.is_empty() && !data.is_empty() {
                     // An event without an `event:` line has the default type.
