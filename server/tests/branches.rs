@@ -1,10 +1,11 @@
 //! Branches as first-class things over the API: names and the main branch
-//! (surviving a restart), forks, and pruning with undo, against the real
-//! server binary and its SQLite file.
+//! (surviving a restart), forks, pruning with undo, and the word diffs of
+//! the compare view, against the real server binary and its SQLite file.
 
 mod common;
 
 use app::domain::model::{ConversationSummary, MessageStatus, PruneReceipt};
+use app::text::word_diff::{DiffRun, DiffSide};
 use common::{find, TestServer};
 use serde_json::json;
 use uuid::Uuid;
@@ -336,4 +337,68 @@ async fn pruning_is_refused_while_a_reply_in_the_subtree_streams() {
         .expect("pruned once stopped");
     assert_eq!(receipt.removed, 2);
     assert!(server.conversation(conversation).await.nodes.is_empty());
+}
+
+async fn word_diffs(
+    server: &TestServer,
+    conversation: Uuid,
+    pairs: serde_json::Value,
+) -> Result<Vec<Vec<DiffRun>>, u16> {
+    server
+        .call(
+            "word_diffs",
+            json!({ "conversation_id": conversation, "pairs": pairs }),
+        )
+        .await
+        .map_err(|f| f.status)
+}
+
+#[tokio::test]
+async fn the_server_diffs_the_words_of_two_branches_and_refuses_bad_pairs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = TestServer::start(dir.path(), &[]).await;
+    let (conversation, [q, a1, follow, _a2, other]) = two_branches(&server).await;
+    let view = server.conversation(conversation).await;
+    let (left, right) = (&find(&view, a1).content, &find(&view, other).content);
+
+    let diffs = word_diffs(&server, conversation, json!([[a1, other], [q, q]]))
+        .await
+        .expect("diffs");
+    assert_eq!(diffs.len(), 2, "one answer a pair, in order");
+    let side = |runs: &[DiffRun], keep: DiffSide| -> String {
+        runs.iter()
+            .filter(|run| run.side == DiffSide::Both || run.side == keep)
+            .map(|run| run.text.as_str())
+            .collect()
+    };
+    assert_eq!(&side(&diffs[0], DiffSide::Removed), left);
+    assert_eq!(&side(&diffs[0], DiffSide::Added), right);
+    assert_eq!(
+        diffs[1],
+        vec![DiffRun {
+            side: DiffSide::Both,
+            text: "first question".into()
+        }],
+        "a message compared with itself differs nowhere"
+    );
+
+    let unknown = Uuid::now_v7();
+    assert_eq!(
+        word_diffs(&server, conversation, json!([[follow, unknown]])).await,
+        Err(404)
+    );
+    assert_eq!(
+        word_diffs(&server, conversation, json!([["not-an-id", follow]])).await,
+        Err(400)
+    );
+    let too_many: Vec<[Uuid; 2]> = vec![[q, follow]; app::functions::branches::MAX_DIFF_PAIRS + 1];
+    assert_eq!(
+        word_diffs(&server, conversation, json!(too_many)).await,
+        Err(400)
+    );
+    assert_eq!(
+        word_diffs(&server, Uuid::now_v7(), json!([[q, q]])).await,
+        Err(404),
+        "another conversation's id"
+    );
 }

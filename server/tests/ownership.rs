@@ -54,6 +54,10 @@ fn calls_on(conversation: Uuid, message: Uuid) -> Vec<(&'static str, Value)> {
         ),
         ("get_outline", json!({ "conversation_id": conversation })),
         (
+            "word_diffs",
+            json!({ "conversation_id": conversation, "pairs": [[message, message]] }),
+        ),
+        (
             "name_branch",
             json!({ "conversation_id": conversation, "node_id": message, "name": "bob's" }),
         ),

@@ -1,11 +1,12 @@
 //! Server functions on whole branches: name one, mark the main one, fork
 //! one into a new conversation, prune a subtree and undo that, replay one
-//! with other settings.
+//! with other settings, and the word diffs of the compare view.
 
 use crate::domain::errors::AppError;
 use crate::domain::model::{
     ConversationSettings, ConversationSummary, PruneReceipt, ReplayStarted,
 };
+use crate::text::word_diff::DiffRun;
 use leptos::prelude::*;
 use server_fn::codec::Json;
 
@@ -14,6 +15,53 @@ use crate::{
     domain::errors::parse_id,
     functions::{run, run_sending},
 };
+
+/// The most pairs [`word_diffs`] compares in one call (two messages each,
+/// within what one `messages` read may name).
+pub const MAX_DIFF_PAIRS: usize = crate::domain::reading_window::MAX_FETCH / 2;
+
+/// The word-level differences of pairs of messages (left, right) of one
+/// conversation, in order: the compare view asks for them so the diff
+/// engine stays on the server. An id that is not a message of the caller's
+/// conversation is not found.
+#[server(endpoint = "word_diffs", input = Json)]
+pub async fn word_diffs(
+    conversation_id: String,
+    pairs: Vec<(String, String)>,
+) -> Result<Vec<Vec<DiffRun>>, AppError> {
+    use crate::text::word_diff::word_diff;
+    use std::collections::HashMap;
+    run(|backend, user| async move {
+        if pairs.len() > MAX_DIFF_PAIRS {
+            return Err(AppError::BadRequest(format!(
+                "at most {MAX_DIFF_PAIRS} pairs of messages can be compared at once"
+            )));
+        }
+        let conversation = parse_id(&conversation_id, "conversation")?;
+        let pairs = pairs
+            .iter()
+            .map(|(left, right)| Ok((parse_id(left, "message")?, parse_id(right, "message")?)))
+            .collect::<Result<Vec<_>, AppError>>()?;
+        let ids = pairs
+            .iter()
+            .flat_map(|(left, right)| [*left, *right])
+            .collect();
+        let texts: HashMap<_, _> = backend
+            .messages(user, conversation, ids)
+            .await?
+            .into_iter()
+            .map(|message| (message.id, message.content))
+            .collect();
+        pairs
+            .iter()
+            .map(|(left, right)| match (texts.get(left), texts.get(right)) {
+                (Some(left), Some(right)) => Ok(word_diff(left, right)),
+                _ => Err(AppError::NotFound("message".into())),
+            })
+            .collect()
+    })
+    .await
+}
 
 /// Names the branch through `node_id`; an empty or absent name removes it.
 #[server(endpoint = "name_branch", input = Json)]

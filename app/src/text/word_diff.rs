@@ -1,11 +1,15 @@
 //! A word-level diff of two texts, for comparing branches: which words only
-//! one side has, and which both share. The diffing is the `similar` crate's;
-//! this module turns it into runs ready to show.
+//! one side has, and which both share. The diffing is the `similar` crate's,
+//! on the server only (the compare view asks for it with `word_diffs`, so
+//! the diff engine stays out of the browser's bundle); this module turns it
+//! into runs ready to show.
 
+use serde::{Deserialize, Serialize};
+#[cfg(feature = "ssr")]
 use similar::{ChangeTag, TextDiff};
 
 /// Which side a run of text belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DiffSide {
     Both,
     /// Only in the left (older) text.
@@ -15,7 +19,7 @@ pub enum DiffSide {
 }
 
 /// A run of consecutive words with the same side.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DiffRun {
     pub side: DiffSide,
     pub text: String,
@@ -23,6 +27,7 @@ pub struct DiffRun {
 
 /// The runs that turn `left` into `right`, word by word; whitespace
 /// between changed words stays with them.
+#[cfg(feature = "ssr")]
 pub fn word_diff(left: &str, right: &str) -> Vec<DiffRun> {
     let diff = TextDiff::from_words(left, right);
     let mut runs: Vec<DiffRun> = Vec::new();
@@ -43,7 +48,7 @@ pub fn word_diff(left: &str, right: &str) -> Vec<DiffRun> {
     runs
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "ssr"))]
 mod tests {
     use super::*;
 
