@@ -9,6 +9,7 @@
 //! (also on PostgreSQL when run beside `scripts/with-postgres.sh`).
 
 use app::domain::model::{MessageNode, MessageStatus, Role};
+use eventsource_stream::Eventsource;
 use futures::stream::{self, StreamExt};
 use leptos::config::{Env, LeptosOptions};
 use server::api::Arbor;
@@ -618,35 +619,16 @@ async fn token_latency(dir: &Path, tokens: usize, token_ms: u64, frame_ms: u64) 
     let reader = tokio::spawn(async move {
         let mut arrivals: Vec<(usize, Instant)> = Vec::new();
         let mut reader = app::domain::model::StreamReader::default();
-        let (mut name, mut data, mut pending) = (String::new(), String::new(), String::new());
         let mut length = 0;
-        let mut body = response.bytes_stream();
-        while let Some(Ok(chunk)) = body.next().await {
-            let now = Instant::now();
-            pending.push_str(&String::from_utf8_lossy(&chunk));
-            while let Some(end) = pending.find('\n') {
-                let line: String = pending.drain(..=end).collect();
-                let line = line.trim_end_matches('\n');
-                if let Some(value) = field(line, "event") {
-                    name = value.to_string();
-                } else if let Some(value) = field(line, "data") {
-                    data = value.to_string();
-                } else if line.is_empty() && !data.is_empty() {
-                    // An event without an `event:` line has the default type.
-                    if name.is_empty() {
-                        name = app::domain::model::DEFAULT_TYPE.to_string();
-                    }
-                    match reader.read(&name, &data) {
-                        Ok(app::domain::model::ChatEvent::Delta { text, .. }) => {
-                            length += text.len();
-                            arrivals.push((length, now));
-                        }
-                        Ok(app::domain::model::ChatEvent::Done { .. }) => return arrivals,
-                        _ => {}
-                    }
-                    name.clear();
-                    data.clear();
+        let mut events = response.bytes_stream().eventsource();
+        while let Some(Ok(event)) = events.next().await {
+            match reader.read(&event.event, &event.data) {
+                Ok(app::domain::model::ChatEvent::Delta { text, .. }) => {
+                    length += text.len();
+                    arrivals.push((length, Instant::now()));
                 }
+                Ok(app::domain::model::ChatEvent::Done { .. }) => return arrivals,
+                _ => {}
             }
         }
         arrivals

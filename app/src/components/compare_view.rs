@@ -4,11 +4,13 @@
 
 use crate::components::modal::Modal;
 use crate::domain::branches::{branch_label, Comparison};
-use crate::domain::errors::AppError;
-#[cfg(feature = "hydrate")]
-use crate::functions::branches::{word_diffs, MAX_DIFF_PAIRS};
 use crate::state::chat::{use_chat, ChatState};
 use crate::text::word_diff::{DiffRun, DiffSide};
+#[cfg(feature = "hydrate")]
+use crate::{
+    domain::errors::AppError,
+    functions::branches::{word_diffs, MAX_DIFF_PAIRS},
+};
 use leptos::prelude::*;
 use uuid::Uuid;
 
@@ -59,26 +61,28 @@ pub fn CompareView(left: Uuid, right: Uuid) -> impl IntoView {
         id.and_then(|id| state.message(id))
             .map(|m| (m.role, m.content.get_untracked()))
     };
-    // The rows with a message on both sides, whose words are compared.
-    let paired: Vec<(Uuid, Uuid)> = (0..comparison.rows())
-        .filter_map(|i| Some((*comparison.left.get(i)?, *comparison.right.get(i)?)))
-        .collect();
     // A signal, not a resource: a resource would suspend the page's
     // `Suspense` around the dialog (and remount it, losing its focus).
-    let diffs = RwSignal::new(None::<Result<Vec<Vec<DiffRun>>, AppError>>);
+    // Empty until the server answers.
+    let diffs = RwSignal::new(Vec::<Vec<DiffRun>>::new());
     #[cfg(feature = "hydrate")]
     {
+        // The rows with a message on both sides, whose words are compared.
+        let paired: Vec<(Uuid, Uuid)> = (0..comparison.rows())
+            .filter_map(|i| Some((*comparison.left.get(i)?, *comparison.right.get(i)?)))
+            .collect();
         let conversation = state.conversation_id;
         leptos::task::spawn_local(async move {
-            // The dialog may be closed by now; then nobody wants the answer.
-            _ = diffs.try_set(Some(diffs_of(conversation, paired).await));
+            match diffs_of(conversation, paired).await {
+                // The dialog may be closed by now; then nobody wants them.
+                Ok(answer) => _ = diffs.try_set(answer),
+                Err(err) => leptos::logging::warn!("no word diffs: {err}"),
+            }
         });
     }
-    #[cfg(not(feature = "hydrate"))]
-    drop(paired);
     let shared = comparison.shared.len();
     let rows = move || {
-        let diffs = diffs.get().and_then(Result::ok).unwrap_or_default();
+        let diffs = diffs.get();
         let mut paired_row = 0;
         (0..comparison.rows())
             .map(|i| {

@@ -9,6 +9,7 @@
 //! ignored and the block shown plain.
 
 use pulldown_cmark_escape::escape_html_body_text;
+use std::fmt::Write;
 
 /// The kinds of code the stylesheet colours; each is a class `hl-{name}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,10 +85,11 @@ impl RunList {
         if matches!(self.runs.last(), Some((None, _))) {
             self.runs.pop();
         }
-        self.runs
-            .iter()
-            .map(|(kind, len)| format!("{}{len}", kind.map_or(PLAIN, Kind::letter)))
-            .collect()
+        let mut list = String::with_capacity(self.runs.len() * 3);
+        for (kind, len) in &self.runs {
+            _ = write!(list, "{}{len}", kind.map_or(PLAIN, Kind::letter));
+        }
+        list
     }
 }
 
